@@ -1,0 +1,111 @@
+// Builds the Fastify application (no listen): cross-cutting plugins first, then every resource.
+// api/server.ts listens; tests use it over a real socket or with inject().
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppDeps } from './deps.ts';
+import { ApiError } from './errors.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerIdempotency } from './plugins/idempotency.ts';
+import { documentRoute } from './plugins/openapi.ts';
+import { ref, sharedSchemas, Problem } from './schemas/common.ts';
+import { resources, resourceSchemas } from './resources/index.ts';
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+export const API_DESCRIPTION = `Coffer backs up every member's files and every team folder of a Dropbox team into storage
+the customer controls, keeps point-in-time snapshots, and restores or exports any of it.
+
+**Conventions.** JSON bodies in snake_case. Authenticate with \`Authorization: Bearer <api key>\`.
+Errors are RFC 9457 problem documents (\`application/problem+json\`) with a stable \`code\` and the
+\`request_id\` that every response also carries in \`X-Request-Id\`. Lists take \`limit\` (1–100) and an
+opaque \`cursor\` and answer \`{ data, next_cursor }\`. Every POST accepts an \`Idempotency-Key\`
+(kept 24 hours: the same key and body replay the first response, the same key with another body is
+a 422). Reads return an \`ETag\`; updates accept \`If-Match\` and answer 412 when it is stale. Each API
+key is rate-limited (\`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\`; 429 with
+\`Retry-After\`).`;
+
+export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger } = {}): Promise<App> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    trustProxy: deps.config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(12).toString('base64url')}`;
+    },
+    ajv: {
+      // Unknown fields are rejected rather than silently dropped: a typo in a setting should fail loudly.
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: a text/plain body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+
+  for (const schema of [...sharedSchemas, ...resourceSchemas]) app.addSchema(schema);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+  // 304 for a conditional GET whose ETag still matches.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method === 'GET' && reply.statusCode === 200) {
+      const etag = reply.getHeader('etag');
+      const inm = request.headers['if-none-match'];
+      if (etag && inm && inm.split(',').map((s) => s.trim()).includes(String(etag))) {
+        reply.code(304);
+        return '';
+      }
+    }
+    return payload;
+  });
+
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Coffer API', version: '1.0.0', description: API_DESCRIPTION },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (`cfk_…`) or a session token (`cfs_…`).' },
+        },
+      },
+      tags: [
+        { name: 'accounts', description: 'Sign-up and the account itself' },
+        { name: 'api-keys', description: 'API keys of the signed-in user' },
+        { name: 'meta', description: 'Health, regions and the API description' },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRoute', (route) => documentRoute(route, ref(Problem)));
+
+  registerAuth(app, deps);
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    enableDraftSpec: true,
+    keyGenerator: (request) => request.ctx?.credentialId ?? `ip:${request.ip}`,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', 'Too Many Requests', `Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`),
+  });
+  registerIdempotency(app, deps);
+
+  for (const resource of resources) await app.register(resource(deps));
+  return app;
+}

@@ -1,0 +1,33 @@
+// What a request is allowed to act on. It is built once per request by the auth plugin; services
+// take it as their first argument and scope every query by `accountId`, which is the only way a
+// service learns which tenant it serves.
+import type { Permission } from './permissions.ts';
+
+export interface RequestContext {
+  accountId: string;
+  userId: string;
+  /** The API key or session the request authenticated with. */
+  credentialId: string;
+  credentialKind: 'api_key' | 'session';
+  permissions: ReadonlySet<Permission>;
+  ip: string;
+  userAgent: string | undefined;
+  requestId: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext | null;
+  }
+  interface FastifyContextConfig {
+    /** No credentials needed (sign-up, health, docs). */
+    public?: boolean;
+    /** The permission a caller needs; omitted on authenticated routes any user may call. */
+    permission?: Permission;
+  }
+}
+
+export function requireCtx(ctx: RequestContext | null): RequestContext {
+  if (!ctx) throw new Error('route reached without a request context: is it marked public by mistake?');
+  return ctx;
+}

@@ -1,0 +1,28 @@
+// The permission model of the seed's User Management screen: operations a custom role may be
+// granted. An administrator holds all of them. Every route names the one it needs (or none, for
+// what any signed-in user may do to their own things), and api/plugins/auth.ts enforces it.
+export const PERMISSIONS = {
+  'account:read': 'View account settings',
+  'account:manage': 'Change account settings, remove the account',
+  'billing:manage': 'View the billing page and manage payment details',
+  'billing:notifications': 'View billing notification messages',
+  'activity:read': 'View account activity (system activity and security audit)',
+  'notifications:manage': 'Manage notifications and webhooks',
+  'backups:read': 'View backups (tasks, entities, snapshots, items)',
+  'tasks:create': 'Activate new backup tasks',
+  'tasks:modify': 'Modify backup tasks and their entities',
+  'tasks:delete': 'Delete backup tasks and entities',
+  'tasks:review': 'Review backup tasks',
+  'recovery:restore': 'Restore backed-up data to Dropbox',
+  'recovery:export': 'Export and download backed-up data',
+  'users:manage': 'Manage users, their permissions and API keys',
+  'security:manage': 'Manage security settings (2FA policy, SAML, IP allowlist)',
+} as const;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export const ALL_PERMISSIONS = Object.keys(PERMISSIONS) as Permission[];
+
+export function isPermission(value: string): value is Permission {
+  return Object.hasOwn(PERMISSIONS, value);
+}

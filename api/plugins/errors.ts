@@ -1,0 +1,135 @@
+// Every error leaves as application/problem+json (RFC 9457) with a stable `code` and the request
+// id. Fastify's own errors (validation, media type, body size, JSON syntax) are mapped to the same
+// shape; anything unexpected becomes a 500 whose detail never carries the internal message.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay from 'find-my-way';
+import { ApiError, type FieldProblem } from '../errors.ts';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed', 413: 'Content Too Large',
+  415: 'Unsupported Media Type', 422: 'Unprocessable Content', 428: 'Precondition Required',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string | undefined,
+  extra: { title?: string; errors?: FieldProblem[]; headers?: Record<string, string>; fields?: Record<string, unknown> } = {},
+) {
+  const body: Record<string, unknown> = {
+    type: `urn:coffer:problem:${code}`,
+    title: extra.title ?? TITLES[status] ?? 'Error',
+    status,
+    ...(detail ? { detail } : {}),
+    code,
+    instance: request.url.split('?')[0],
+    request_id: String(request.id),
+    ...(extra.errors?.length ? { errors: extra.errors } : {}),
+    ...extra.fields,
+  };
+  for (const [k, v] of Object.entries(extra.headers ?? {})) reply.header(k, v);
+  return reply.code(status).type('application/problem+json; charset=utf-8').send(JSON.stringify(body));
+}
+
+interface AjvLikeError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+function fieldErrors(context: string | undefined, validation: AjvLikeError[]): FieldProblem[] {
+  const where = context ?? 'body';
+  return validation.map((v) => {
+    let pointer = `/${where}${v.instancePath ?? ''}`;
+    let message = v.message ?? 'is invalid';
+    if (v.keyword === 'required' && typeof v.params?.missingProperty === 'string') {
+      pointer += `/${v.params.missingProperty}`;
+      message = 'is required';
+    } else if (v.keyword === 'additionalProperties' && typeof v.params?.additionalProperty === 'string') {
+      pointer += `/${v.params.additionalProperty}`;
+      message = 'is not a known field';
+    }
+    return { pointer, detail: message };
+  });
+}
+
+export function registerErrorHandling(app: FastifyInstance) {
+  // A second router that knows every route lets a wrong method on a known path answer 405 with
+  // Allow, instead of a misleading 404.
+  const known = FindMyWay();
+  const methodsByRoute = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      let set = methodsByRoute.get(route.url);
+      if (!set) {
+        set = new Set();
+        methodsByRoute.set(route.url, set);
+        known.on('GET', route.url, () => {}, { url: route.url });
+      }
+      set.add(method);
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const match = known.find('GET', path);
+    const url = (match?.store as { url?: string } | undefined)?.url;
+    const methods = url ? methodsByRoute.get(url) : undefined;
+    if (methods && !methods.has(request.method)) {
+      const allow = [...methods].sort().join(', ');
+      return sendProblem(request, reply, 405, 'method_not_allowed', `${request.method} is not allowed on ${path}; use ${allow}.`, {
+        headers: { allow },
+      });
+    }
+    return sendProblem(request, reply, 404, 'route_not_found', `No route ${request.method} ${path}.`);
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      return sendProblem(request, reply, error.status, error.code, error.detail, {
+        title: error.title,
+        errors: error.errors,
+        headers: error.headers,
+        fields: error.extra,
+      });
+    }
+    const fe = error as FastifyError & { validationContext?: string; validation?: AjvLikeError[] };
+    if (fe.validation) {
+      const errors = fieldErrors(fe.validationContext, fe.validation);
+      const detail = errors.map((e) => `${e.pointer} ${e.detail}`).join('; ');
+      return sendProblem(request, reply, 400, 'validation_failed', detail, { errors });
+    }
+    switch (fe.code) {
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendProblem(request, reply, 415, 'unsupported_media_type', 'Send the body as application/json.');
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return sendProblem(request, reply, 400, 'invalid_content_length', 'Content-Length does not match the body.');
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendProblem(request, reply, 413, 'body_too_large', 'The request body is larger than this endpoint accepts.');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendProblem(request, reply, 400, 'malformed_json', 'The body is empty but Content-Type is application/json.');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendProblem(request, reply, 400, 'malformed_json', 'The body is not valid JSON.');
+    }
+    if (error instanceof SyntaxError && fe.statusCode === 400) {
+      return sendProblem(request, reply, 400, 'malformed_json', 'The body is not valid JSON.');
+    }
+    const status = fe.statusCode ?? 500;
+    if (status === 429) {
+      return sendProblem(request, reply, 429, 'rate_limited', 'Too many requests; retry after the time in Retry-After.');
+    }
+    if (status >= 400 && status < 500) {
+      // Fastify's remaining client errors (e.g. FST_ERR_BAD_URL) carry safe messages.
+      return sendProblem(request, reply, status, fe.code ? fe.code.toLowerCase() : 'bad_request', fe.message);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, 500, 'internal_error', 'An unexpected error occurred; quote the request id when reporting it.');
+  });
+}

@@ -1,0 +1,91 @@
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import { NullableTimestamp, ref, Timestamp } from '../../schemas/common.ts';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../passwords.ts';
+import { ALL_PERMISSIONS } from '../../permissions.ts';
+import { CreatedApiKey } from '../api-keys/schemas.ts';
+
+export const AccountState = Type.Enum(
+  ['trial', 'active', 'past_due', 'suspended', 'pending_deletion'],
+  { description: 'trial → active (subscribed) → past_due (payment failed) → suspended; pending_deletion during the 7-day grace period.' },
+);
+
+export const Account = Type.Object(
+  {
+    id: Type.String({ examples: ['acct_01jd8x4z3q9v6w2k5m7n0p1r8s'] }),
+    name: Type.String(),
+    email: Type.String({ format: 'email' }),
+    region: Type.String({ description: 'The data center holding this account\'s backups; fixed at sign-up.' }),
+    state: AccountState,
+    trial_ends_at: NullableTimestamp(),
+    purge_time: NullableTimestamp('When a removed account will be erased for good.'),
+    created_at: Timestamp(),
+    updated_at: Timestamp(),
+  },
+  { $id: 'Account', additionalProperties: false },
+);
+export type Account = Static<typeof Account>;
+
+export const Permission = Type.Enum(ALL_PERMISSIONS, { $id: 'Permission' });
+
+export const User = Type.Object(
+  {
+    id: Type.String(),
+    account_id: Type.String(),
+    email: Type.String({ format: 'email' }),
+    name: Type.Union([Type.String(), Type.Null()]),
+    role: Type.Enum(['administrator', 'custom']),
+    permissions: Type.Array(ref(Permission), { description: 'Effective permissions (every one for an administrator).' }),
+    state: Type.Enum(['active', 'invited', 'deactivated']),
+    created_at: Timestamp(),
+  },
+  { $id: 'User', additionalProperties: false },
+);
+export type User = Static<typeof User>;
+
+export const SignupRequest = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'The account (company) name.' }),
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    password: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+    region: Type.String({ minLength: 1, maxLength: 40, description: 'A region id from GET /v1/regions.' }),
+    user_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { $id: 'SignupRequest', additionalProperties: false },
+);
+export type SignupRequest = Static<typeof SignupRequest>;
+
+export const Signup = Type.Object(
+  {
+    account: ref(Account),
+    user: ref(User),
+    api_key: ref(CreatedApiKey),
+  },
+  { $id: 'Signup', additionalProperties: false, description: 'The new account, its administrator, and a first API key whose secret is shown only here.' },
+);
+
+export const AccountUpdate = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { $id: 'AccountUpdate', additionalProperties: false },
+);
+
+export const Me = Type.Object(
+  {
+    user: ref(User),
+    account: ref(Account),
+    credential: Type.Object({
+      id: Type.String(),
+      kind: Type.Enum(['api_key', 'session']),
+      permissions: Type.Array(ref(Permission), { description: 'What this credential may do: the user\'s permissions narrowed by the key\'s scopes.' }),
+    }),
+  },
+  { $id: 'Me', additionalProperties: false },
+);
+
+export const Region = Type.Object(
+  { id: Type.String(), name: Type.String(), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }) },
+  { $id: 'Region', additionalProperties: false },
+);
+
+export const RegionList = Type.Object({ data: Type.Array(ref(Region)) }, { $id: 'RegionList', additionalProperties: false });
+
+export const schemas = [Account, Permission, User, SignupRequest, Signup, AccountUpdate, Me, Region, RegionList];

@@ -1,0 +1,113 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import { accounts, users } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { hashPassword } from '../../passwords.ts';
+import { ALL_PERMISSIONS, isPermission } from '../../permissions.ts';
+import { REGION_IDS } from '../../regions.ts';
+import { issueApiKey } from '../api-keys/service.ts';
+import type { Account, SignupRequest, User } from './schemas.ts';
+
+export const TRIAL_DAYS = 14;
+
+type AccountRow = typeof accounts.$inferSelect;
+type UserRow = typeof users.$inferSelect;
+
+export function serializeAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    region: row.region,
+    state: row.state,
+    trial_ends_at: row.trialEndsAt?.toISOString() ?? null,
+    purge_time: row.purgeAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function serializeUser(row: UserRow): User {
+  return {
+    id: row.id,
+    account_id: row.accountId,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    permissions: row.role === 'administrator' ? [...ALL_PERMISSIONS] : row.permissions.filter(isPermission),
+    state: row.state,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+export async function signUp(deps: AppDeps, input: SignupRequest) {
+  if (!deps.config.signupEnabled) throw forbidden('signup_disabled', 'Sign-up is turned off on this Coffer installation.');
+  if (!REGION_IDS.has(input.region)) throw invalidField('/body/region', `unknown region "${input.region}"; see GET /v1/regions`);
+  const email = input.email.trim().toLowerCase();
+  const passwordHash = await hashPassword(input.password);
+  const now = deps.clock.now();
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const [account] = await tx
+        .insert(accounts)
+        .values({
+          id: newId('acct'), name: input.name, email, region: input.region, state: 'trial',
+          trialEndsAt: new Date(now.getTime() + TRIAL_DAYS * 86_400_000), createdAt: now, updatedAt: now,
+        })
+        .returning();
+      const [user] = await tx
+        .insert(users)
+        .values({
+          id: newId('usr'), accountId: account!.id, email, name: input.user_name ?? null, role: 'administrator',
+          passwordHash, state: 'active', createdAt: now, updatedAt: now,
+        })
+        .returning();
+      const apiKey = await issueApiKey(tx, { accountId: account!.id, userId: user!.id, held: new Set(ALL_PERMISSIONS) }, { name: 'Default' }, now);
+      return { account: serializeAccount(account!), user: serializeUser(user!), api_key: apiKey };
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') {
+      throw conflict('email_taken', 'A user with this email address already exists.');
+    }
+    throw err;
+  }
+}
+
+async function findAccount(deps: AppDeps, ctx: RequestContext): Promise<AccountRow> {
+  const [row] = await deps.db.select().from(accounts).where(eq(accounts.id, ctx.accountId));
+  if (!row) throw notFound('Account');
+  return row;
+}
+
+export async function getAccount(deps: AppDeps, ctx: RequestContext) {
+  const row = await findAccount(deps, ctx);
+  return { account: serializeAccount(row), version: row.version };
+}
+
+export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: { name?: string }, expected: number | undefined) {
+  const current = await findAccount(deps, ctx);
+  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`The account is at version ${current.version}.`);
+  const [row] = await deps.db
+    .update(accounts)
+    .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), version: sql`${accounts.version} + 1`, updatedAt: deps.clock.now() })
+    .where(and(eq(accounts.id, ctx.accountId), eq(accounts.version, current.version)))
+    .returning();
+  if (!row) throw preconditionFailed('The account changed while this request ran; fetch it again.');
+  return { account: serializeAccount(row), version: row.version };
+}
+
+export async function getMe(deps: AppDeps, ctx: RequestContext) {
+  const [row] = await deps.db
+    .select({ user: users, account: accounts })
+    .from(users)
+    .innerJoin(accounts, eq(accounts.id, users.accountId))
+    .where(and(eq(users.id, ctx.userId), eq(users.accountId, ctx.accountId)));
+  if (!row) throw notFound('User');
+  return {
+    user: serializeUser(row.user),
+    account: serializeAccount(row.account),
+    credential: { id: ctx.credentialId, kind: ctx.credentialKind, permissions: ALL_PERMISSIONS.filter((p) => ctx.permissions.has(p)) },
+  };
+}

@@ -1,0 +1,135 @@
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import type { Tx } from '../../../db/client.ts';
+import { apiKeys } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../../credentials.ts';
+import { toPage, type PageRequest } from '../../pagination.ts';
+import type { Permission } from '../../permissions.ts';
+import type { ApiKey, ApiKeyCreate, CreatedApiKey } from './schemas.ts';
+
+type Row = typeof apiKeys.$inferSelect;
+
+export function serializeApiKey(row: Row, now: Date): ApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    user_id: row.userId,
+    prefix: row.prefix,
+    scopes: row.scopes,
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+    state: row.revokedAt ? 'revoked' : row.expiresAt && row.expiresAt <= now ? 'expired' : 'active',
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+/** Issues a key for a user; `held` is what the user may do, which the scopes may only narrow. */
+export async function issueApiKey(
+  tx: Tx,
+  owner: { accountId: string; userId: string; held: ReadonlySet<Permission> },
+  input: ApiKeyCreate,
+  now: Date,
+): Promise<CreatedApiKey> {
+  if (input.scopes) {
+    const index = input.scopes.findIndex((s) => !owner.held.has(s));
+    if (index >= 0) {
+      throw invalidField(`/body/scopes/${index}`, `a key cannot be granted \`${input.scopes[index]}\`, which its user does not hold`);
+    }
+  }
+  let expiresAt: Date | null = null;
+  if (input.expires_at !== undefined) {
+    expiresAt = new Date(input.expires_at);
+    if (expiresAt <= now) throw invalidField('/body/expires_at', 'must be in the future');
+  }
+  const secret = newSecret(API_KEY_PREFIX);
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      id: newId('key'),
+      accountId: owner.accountId,
+      userId: owner.userId,
+      name: input.name,
+      prefix: displayPrefix(secret),
+      secretHash: hashSecret(secret),
+      scopes: input.scopes ?? null,
+      expiresAt,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return { ...serializeApiKey(row!, now), secret };
+}
+
+export function createApiKey(deps: AppDeps, ctx: RequestContext, input: ApiKeyCreate) {
+  return issueApiKey(deps.db, { accountId: ctx.accountId, userId: ctx.userId, held: ctx.permissions }, input, deps.clock.now());
+}
+
+/** A user sees their own keys; a user manager sees every key of the account. */
+function visible(ctx: RequestContext): SQL {
+  const inAccount = eq(apiKeys.accountId, ctx.accountId);
+  return ctx.permissions.has('users:manage') ? inAccount : and(inAccount, eq(apiKeys.userId, ctx.userId))!;
+}
+
+export async function listApiKeys(
+  deps: AppDeps,
+  ctx: RequestContext,
+  page: PageRequest,
+  filter: { state?: 'active' | 'expired' | 'revoked'; user_id?: string },
+) {
+  if (filter.user_id && filter.user_id !== ctx.userId && !ctx.permissions.has('users:manage')) {
+    throw forbidden('permission_denied', 'Listing another user\'s keys needs the `users:manage` permission.');
+  }
+  const now = deps.clock.now();
+  const conditions: (SQL | undefined)[] = [visible(ctx)];
+  if (filter.user_id) conditions.push(eq(apiKeys.userId, filter.user_id));
+  if (page.after) conditions.push(lt(apiKeys.id, page.after));
+  if (filter.state === 'revoked') conditions.push(isNotNull(apiKeys.revokedAt));
+  if (filter.state === 'expired') conditions.push(isNull(apiKeys.revokedAt), lte(apiKeys.expiresAt, now));
+  if (filter.state === 'active') conditions.push(isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
+  const rows = await deps.db
+    .select()
+    .from(apiKeys)
+    .where(and(...conditions))
+    .orderBy(desc(apiKeys.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, (r) => serializeApiKey(r, now));
+}
+
+async function find(deps: AppDeps, ctx: RequestContext, id: string): Promise<Row> {
+  const [row] = await deps.db.select().from(apiKeys).where(and(visible(ctx), eq(apiKeys.id, id)));
+  if (!row) throw notFound('API key', id);
+  return row;
+}
+
+export async function getApiKey(deps: AppDeps, ctx: RequestContext, id: string) {
+  const row = await find(deps, ctx, id);
+  return { key: serializeApiKey(row, deps.clock.now()), version: row.version };
+}
+
+async function change(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<Row>) {
+  const current = await find(deps, ctx, id);
+  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`API key ${id} is at version ${current.version}.`);
+  const now = deps.clock.now();
+  const [row] = await deps.db
+    .update(apiKeys)
+    .set({ ...set, version: current.version + 1, updatedAt: now })
+    .where(and(visible(ctx), eq(apiKeys.id, id), eq(apiKeys.version, current.version)))
+    .returning();
+  if (!row) throw preconditionFailed(`API key ${id} changed while this request ran; fetch it again.`);
+  return { key: serializeApiKey(row, now), version: row.version };
+}
+
+export function renameApiKey(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
+  return change(deps, ctx, id, expected, name === undefined ? {} : { name });
+}
+
+/** Revocation takes effect on the next request: auth reads revoked_at on every call. */
+export async function revokeApiKey(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined) {
+  const current = await find(deps, ctx, id);
+  if (current.revokedAt) return { key: serializeApiKey(current, deps.clock.now()), version: current.version };
+  return change(deps, ctx, id, expected, { revokedAt: deps.clock.now() });
+}

@@ -1,0 +1,93 @@
+import { sql } from 'drizzle-orm';
+import type { Permission } from '../../api/permissions.ts';
+import { boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+export const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+const times = {
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+};
+
+export type AccountState = 'trial' | 'active' | 'past_due' | 'suspended' | 'pending_deletion';
+
+/** The tenant. Every tenant table carries account_id; see api/plugins/auth.ts for how it is chosen. */
+export const accounts = pgTable('accounts', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email').notNull(),
+  region: text('region').notNull(),
+  state: text('state').$type<AccountState>().notNull(),
+  trialEndsAt: timestamp('trial_ends_at', { withTimezone: true }),
+  purgeAt: timestamp('purge_at', { withTimezone: true }),
+  /** The account's data key, wrapped by the master key (envelope encryption). */
+  dataKey: bytea('data_key'),
+  version: integer('version').notNull().default(1),
+  ...times,
+});
+
+export type UserRole = 'administrator' | 'custom';
+export type UserState = 'active' | 'invited' | 'deactivated';
+
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    name: text('name'),
+    role: text('role').$type<UserRole>().notNull(),
+    /** Operations granted to a custom role; an administrator has every permission. */
+    permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+    services: text('services').array().notNull().default(sql`'{}'::text[]`),
+    passwordHash: text('password_hash'),
+    state: text('state').$type<UserState>().notNull(),
+    emailConfirmedAt: timestamp('email_confirmed_at', { withTimezone: true }),
+    version: integer('version').notNull().default(1),
+    ...times,
+  },
+  (t) => [uniqueIndex('users_email_key').on(sql`lower(${t.email})`), index('users_account_idx').on(t.accountId, t.id)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** The first characters of the secret, shown in lists so a user can tell keys apart. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole secret: keys are 190 random bits, so a fast hash is the right one. */
+    secretHash: bytea('secret_hash').notNull(),
+    /** null: every permission of the user; otherwise the intersection with the user's. */
+    scopes: text('scopes').array().$type<Permission[]>(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    lastUsedIp: text('last_used_ip'),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    version: integer('version').notNull().default(1),
+    ...times,
+  },
+  (t) => [uniqueIndex('api_keys_secret_hash_key').on(t.secretHash), index('api_keys_account_idx').on(t.accountId, t.id)],
+);
+
+/** Stored responses of POST requests made with an Idempotency-Key, kept 24 hours. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    /** The caller's account, or `public:<ip>` for unauthenticated POSTs such as sign-up. */
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    requestHash: text('request_hash').notNull(),
+    completed: boolean('completed').notNull().default(false),
+    responseStatus: integer('response_status'),
+    responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
+    responseBody: text('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
+);
