@@ -70,6 +70,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
 
   registerErrorHandling(app);
 
+  app.addHook('onRoute', (route) => documentRoute(route, ref(Problem)));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -91,8 +92,6 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-
-  app.addHook('onRoute', (route) => documentRoute(route, ref(Problem)));
 
   registerAuth(app, deps);
   await app.register(rateLimit, {

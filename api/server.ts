@@ -55,7 +55,7 @@ async function main() {
   try {
     if (!config.databaseUrl) {
       const dir = join(config.dataDir, 'pg');
-      embedded = await startEmbeddedPostgres({ dataDir: dir, log: (line) => log.debug({ pg: line }) });
+      embedded = await startEmbeddedPostgres({ dataDir: dir, log: (line) => log.debug({ pg: line }), notice: (msg) => log.warn(msg) });
       cleanup.push(() => embedded!.stop());
       log.info({ dir }, 'embedded PostgreSQL started');
     }

@@ -8,10 +8,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -97,7 +97,10 @@ async function stopOrphan(dataDir: string, log: (line: string) => void): Promise
 export interface StartOptions {
   dataDir: string;
   port?: number;
+  /** PostgreSQL's own output. */
   log?: (line: string) => void;
+  /** What this module did on the user's behalf (e.g. stopping an orphaned server). */
+  notice?: (message: string) => void;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
 }
@@ -110,8 +113,14 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
   const pgData = join(dataDir, 'data');
   await mkdir(dataDir, { recursive: true });
   // initdb and postgres run as `postgres`; it must be able to traverse to and own the directory.
+  // Coffer's data dir (the parent) may be private (0700): let others pass through, not list it.
   await chmod(dataDir, 0o755);
-  if (owner) await chown(dataDir, owner.uid, owner.gid);
+  if (owner) {
+    await chown(dataDir, owner.uid, owner.gid);
+    const parent = dirname(dataDir);
+    const mode = (await stat(parent)).mode;
+    if ((mode & 0o001) === 0) await chmod(parent, (mode & 0o7777) | 0o001);
+  }
 
   const passwordFile = join(dataDir, 'password');
   if (!existsSync(join(pgData, 'PG_VERSION'))) {
@@ -121,7 +130,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     if (owner) await chown(passwordFile, owner.uid, owner.gid);
     await run(bins.initdb, ['-D', pgData, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C'], owner);
   } else {
-    await stopOrphan(pgData, log);
+    await stopOrphan(pgData, opts.notice ?? log);
   }
   const password = (await readFile(passwordFile, 'utf8')).trim();
   const port = opts.port ?? (await freePort());

@@ -43,7 +43,7 @@ interface AjvLikeError {
 }
 
 function fieldErrors(context: string | undefined, validation: AjvLikeError[]): FieldProblem[] {
-  const where = context ?? 'body';
+  const where = context === 'querystring' ? 'query' : context ?? 'body';
   return validation.map((v) => {
     let pointer = `/${where}${v.instancePath ?? ''}`;
     let message = v.message ?? 'is invalid';
