@@ -1,0 +1,224 @@
+// Groups encoded blocks into pack objects of about 16 MiB (as restic and kopia do), so many small
+// files cost a few PUTs instead of one each. Each pack is written whole in one put, so a crash never
+// leaves half a pack; only after the put succeeds does `onPackWritten` report the blocks it holds,
+// which is when the caller may record them in its database.
+import type { BlobStore } from './blob-store.ts';
+import { blockName, encodeBlock } from './block-codec.ts';
+import type { AccountKeys } from './keys.ts';
+import {
+  encodePackFooter,
+  newPackId,
+  packIndexSize,
+  packKey,
+  PACK_FOOTER_BYTES,
+  sealPackIndex,
+  type PackIndexEntry,
+} from './pack-format.ts';
+
+export const DEFAULT_TARGET_PACK_SIZE = 16 * 1024 * 1024;
+/** Offsets in the pack index are u32. */
+const MAX_PACK_SIZE = 2 ** 32 - 1;
+
+/** Where a block's stored bytes live. */
+export interface BlockLocation {
+  packId: string;
+  offset: number;
+  length: number;
+}
+
+/** One row for the caller's `blocks` table. */
+export interface StoredBlock extends BlockLocation {
+  /** Binary SHA-256 of the plaintext. */
+  hash: Buffer;
+  /** Hex HMAC object name (blockName); what the provider could see if blocks were single objects. */
+  name: string;
+  plainSize: number;
+  /** Bytes in the pack (= length). */
+  storedSize: number;
+  compressed: boolean;
+}
+
+export interface WrittenPack {
+  packId: string;
+  /** Object key in the blob store. */
+  key: string;
+  /** Whole pack size, index and footer included. */
+  size: number;
+  /** Every block in the pack, in pack order. */
+  blocks: StoredBlock[];
+}
+
+export interface PackWriterOptions {
+  store: BlobStore;
+  keys: AccountKeys;
+  /** Pack size to aim for, index and footer included; a single larger block gets a pack of its own. */
+  targetPackSize?: number;
+  /** Called once per pack after its put succeeded; a throw here fails the writer like a failed put. */
+  onPackWritten?: (pack: WrittenPack) => void | Promise<void>;
+  /**
+   * How many already written blocks the session remembers for dedup (pending ones always are).
+   * Bounds memory on huge runs (about 300 bytes each); beyond it the caller's database check,
+   * which covers everything written, takes over. Default 100,000.
+   */
+  rememberWritten?: number;
+}
+
+interface OpenPack {
+  packId: string;
+  pieces: Buffer[];
+  blocks: StoredBlock[];
+  dataSize: number;
+}
+
+/**
+ * Not safe to reuse after a failure: once a put (or `onPackWritten`) fails, every later call
+ * rejects with that error, and blocks of the failed pack must be treated as not stored. Backup jobs
+ * resume from their checkpoint, which re-adds those blocks in a new writer.
+ */
+export class PackWriter {
+  readonly targetPackSize: number;
+  #store: BlobStore;
+  #keys: AccountKeys;
+  #onPackWritten: PackWriterOptions['onPackWritten'];
+  #open: OpenPack | null = null;
+  /** Blocks added but not yet reported written, by hex hash, so a repeat is stored once. */
+  #pending = new Map<string, StoredBlock>();
+  /** Recently written blocks, oldest first (Map insertion order), capped at #rememberWritten. */
+  #written = new Map<string, StoredBlock>();
+  #rememberWritten: number;
+  /** Pack writes run one after another; this is the tail of that chain. */
+  #writes: Promise<void> = Promise.resolve();
+  #failure: unknown = null;
+  #packsWritten = 0;
+
+  constructor(options: PackWriterOptions) {
+    this.#store = options.store;
+    this.#keys = options.keys;
+    this.#onPackWritten = options.onPackWritten;
+    this.targetPackSize = options.targetPackSize ?? DEFAULT_TARGET_PACK_SIZE;
+    this.#rememberWritten = options.rememberWritten ?? 100_000;
+    if (!Number.isInteger(this.targetPackSize) || this.targetPackSize < 1 || this.targetPackSize > MAX_PACK_SIZE) {
+      throw new RangeError('targetPackSize must be between 1 byte and 4 GiB');
+    }
+  }
+
+  /** Blocks added but not yet in a pack that was written. */
+  get pendingBlocks(): number {
+    return this.#open?.blocks.length ?? 0;
+  }
+
+  /** Whether this session already holds the block (written or pending), so `add` would dedup it. */
+  has(hash: Buffer): boolean {
+    const hex = hash.toString('hex');
+    return this.#pending.has(hex) || this.#written.has(hex);
+  }
+
+  get packsWritten(): number {
+    return this.#packsWritten;
+  }
+
+  /**
+   * Encode a block and place it in the open pack; resolves with its future location. The location
+   * is durable only once the pack holding it has been reported by `onPackWritten` / `flush`. When
+   * the open pack is full it is sealed and written first, and this waits for that write
+   * (backpressure: at most one pack in flight and one filling).
+   */
+  async add(hash: Buffer, plaintext: Buffer, options: { compress?: boolean } = {}): Promise<StoredBlock> {
+    this.#throwIfFailed();
+    const hex = hash.toString('hex');
+    const existing = this.#pending.get(hex) ?? this.#written.get(hex);
+    if (existing) return existing;
+
+    const encoded = encodeBlock(this.#keys.encryptionKey, plaintext, hash, options);
+    if (encoded.data.length + packIndexSize(1) + PACK_FOOTER_BYTES > MAX_PACK_SIZE) throw new RangeError('block too large for a pack');
+    let sealed: Promise<void> | null = null;
+    const open = this.#open;
+    if (open && open.blocks.length > 0 && this.#projectedSize(open, encoded.data.length) > this.targetPackSize) {
+      sealed = this.#seal();
+    }
+    const pack = (this.#open ??= { packId: newPackId(), pieces: [], blocks: [], dataSize: 0 });
+    const stored: StoredBlock = {
+      packId: pack.packId,
+      offset: pack.dataSize,
+      length: encoded.data.length,
+      hash: Buffer.from(hash),
+      name: blockName(this.#keys.namingKey, hash),
+      plainSize: plaintext.length,
+      storedSize: encoded.data.length,
+      compressed: encoded.compressed,
+    };
+    pack.pieces.push(encoded.data);
+    pack.blocks.push(stored);
+    pack.dataSize += encoded.data.length;
+    this.#pending.set(hex, stored);
+    if (sealed) await sealed;
+    return stored;
+  }
+
+  /**
+   * Write the open pack (if any) and wait for every pack write in flight. Resolves with the pack
+   * this call sealed, or null when nothing was open.
+   */
+  async flush(): Promise<WrittenPack | null> {
+    this.#throwIfFailed();
+    let written: WrittenPack | null = null;
+    if (this.#open && this.#open.blocks.length > 0) {
+      const open = this.#open;
+      await this.#seal();
+      written = { packId: open.packId, key: packKey(open.packId), size: this.#packSize(open), blocks: open.blocks };
+    } else {
+      await this.#writes;
+    }
+    this.#throwIfFailed();
+    return written;
+  }
+
+  #projectedSize(pack: OpenPack, extra: number): number {
+    return pack.dataSize + extra + packIndexSize(pack.blocks.length + 1) + PACK_FOOTER_BYTES;
+  }
+
+  #packSize(pack: OpenPack): number {
+    return pack.dataSize + packIndexSize(pack.blocks.length) + PACK_FOOTER_BYTES;
+  }
+
+  /** Detach the open pack and queue its write; the returned promise settles when it is written. */
+  #seal(): Promise<void> {
+    const pack = this.#open!;
+    this.#open = null;
+    const write = this.#writes.then(() => this.#write(pack));
+    this.#writes = write.catch(() => {});
+    return write;
+  }
+
+  async #write(pack: OpenPack): Promise<void> {
+    try {
+      this.#throwIfFailed();
+      const entries: PackIndexEntry[] = pack.blocks.map((b) => ({ hash: b.hash, name: b.name, offset: b.offset, length: b.length, plainSize: b.plainSize }));
+      const index = sealPackIndex(this.#keys.encryptionKey, pack.packId, entries);
+      const body = Buffer.concat([...pack.pieces, index, encodePackFooter(index.length, entries.length)]);
+      pack.pieces = [];
+      const key = packKey(pack.packId);
+      await this.#store.put(key, body, body.length);
+      this.#packsWritten++;
+      await this.#onPackWritten?.({ packId: pack.packId, key, size: body.length, blocks: pack.blocks });
+    } catch (error) {
+      this.#failure ??= error;
+      // Nothing of this pack is stored (or recorded): let nobody think these blocks exist.
+      for (const block of pack.blocks) this.#pending.delete(block.hash.toString('hex'));
+      throw error;
+    }
+    for (const block of pack.blocks) {
+      const hex = block.hash.toString('hex');
+      this.#pending.delete(hex);
+      this.#written.set(hex, block);
+    }
+    for (const hex of this.#written.keys()) {
+      if (this.#written.size <= this.#rememberWritten) break;
+      this.#written.delete(hex);
+    }
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== null) throw this.#failure;
+  }
+}
