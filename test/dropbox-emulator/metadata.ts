@@ -1,0 +1,50 @@
+// Serialises tree entries as Dropbox Metadata (files.stone), in Dropbox's field order.
+import type { Namespace } from './state.ts';
+import type { TreeEntry, FileRevision } from './namespace-tree.ts';
+import { latestRevision } from './state.ts';
+
+/** sharing_info is only present inside shared/team folders (SPEC FileMetadata.sharing_info). */
+function isShared(ns: Namespace): boolean {
+  return ns.type === 'team_folder' || ns.type === 'shared_folder';
+}
+
+export function fileMetadata(ns: Namespace, entry: TreeEntry, revision: FileRevision = latestRevision(entry), tagged = true): Record<string, unknown> {
+  const shared = isShared(ns);
+  return {
+    ...(tagged ? { '.tag': 'file' } : {}),
+    name: entry.name,
+    path_lower: entry.pathLower,
+    path_display: entry.pathDisplay,
+    ...(shared ? { parent_shared_folder_id: ns.id } : {}),
+    id: entry.id,
+    client_modified: revision.clientModified,
+    server_modified: revision.serverModified,
+    rev: revision.rev,
+    size: revision.size,
+    ...(shared ? { sharing_info: { read_only: false, parent_shared_folder_id: ns.id, modified_by: revision.modifiedBy ?? null } } : {}),
+    is_downloadable: true,
+    content_hash: revision.contentHash,
+  };
+}
+
+export function folderMetadata(ns: Namespace, entry: TreeEntry, tagged = true): Record<string, unknown> {
+  const shared = isShared(ns);
+  return {
+    ...(tagged ? { '.tag': 'folder' } : {}),
+    name: entry.name,
+    path_lower: entry.pathLower,
+    path_display: entry.pathDisplay,
+    ...(shared ? { parent_shared_folder_id: ns.id } : {}),
+    id: entry.id,
+    ...(shared ? { sharing_info: { read_only: false, parent_shared_folder_id: ns.id, traverse_only: false, no_access: false } } : {}),
+  };
+}
+
+export function entryMetadata(ns: Namespace, entry: TreeEntry): Record<string, unknown> {
+  return entry.kind === 'file' ? fileMetadata(ns, entry) : folderMetadata(ns, entry);
+}
+
+export function deletedMetadata(ns: Namespace, pathLower: string): Record<string, unknown> {
+  const display = ns.tree.goneDisplay.get(pathLower) ?? ns.tree.deletedFiles.get(pathLower)?.entry.pathDisplay ?? pathLower;
+  return { '.tag': 'deleted', name: display.slice(display.lastIndexOf('/') + 1), path_lower: pathLower, path_display: display };
+}
