@@ -1,0 +1,78 @@
+import { and, count, desc, eq, ilike, lt, sql, type SQL } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import { entityTags, tags } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { conflict, notFound, preconditionFailed } from '../../errors.ts';
+import { toPage, type PageRequest } from '../../pagination.ts';
+import type { Tag } from './schemas.ts';
+
+type TagRow = typeof tags.$inferSelect;
+
+function serialize(row: TagRow, entityCount: number): Tag {
+  return { id: row.id, name: row.name, entity_count: entityCount, created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString() };
+}
+
+const isUniqueViolation = (err: unknown) =>
+  (err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505';
+
+const usage = sql<number>`(select count(*)::int from ${entityTags} where ${entityTags.tagId} = ${tags.id})`;
+
+export async function createTag(deps: AppDeps, ctx: RequestContext, name: string) {
+  const now = deps.clock.now();
+  try {
+    const [row] = await deps.db.insert(tags).values({ id: newId('tag'), accountId: ctx.accountId, name: name.trim(), createdAt: now, updatedAt: now }).returning();
+    return { tag: serialize(row!, 0), version: row!.version };
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('tag_exists', `A tag named "${name}" already exists.`);
+    throw err;
+  }
+}
+
+export async function listTags(deps: AppDeps, ctx: RequestContext, page: PageRequest, filter: { name?: string }) {
+  const conditions: (SQL | undefined)[] = [eq(tags.accountId, ctx.accountId)];
+  if (filter.name) conditions.push(ilike(tags.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
+  if (page.after) conditions.push(lt(tags.id, page.after));
+  const rows = await deps.db
+    .select({ tag: tags, used: usage })
+    .from(tags)
+    .where(and(...conditions))
+    .orderBy(desc(tags.id))
+    .limit(page.limit + 1);
+  return toPage(rows.map((r) => ({ ...r, id: r.tag.id })), page.limit, (r) => serialize(r.tag, r.used));
+}
+
+export async function findTag(deps: AppDeps, ctx: RequestContext, id: string): Promise<TagRow> {
+  const [row] = await deps.db.select().from(tags).where(and(eq(tags.accountId, ctx.accountId), eq(tags.id, id)));
+  if (!row) throw notFound('Tag', id);
+  return row;
+}
+
+export async function getTag(deps: AppDeps, ctx: RequestContext, id: string) {
+  const row = await findTag(deps, ctx, id);
+  const [{ n }] = (await deps.db.select({ n: count() }).from(entityTags).where(eq(entityTags.tagId, id))) as [{ n: number }];
+  return { tag: serialize(row, n), version: row.version };
+}
+
+export async function renameTag(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
+  const current = await findTag(deps, ctx, id);
+  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Tag ${id} is at version ${current.version}.`);
+  try {
+    const [row] = await deps.db
+      .update(tags)
+      .set({ ...(name !== undefined ? { name: name.trim() } : {}), version: current.version + 1, updatedAt: deps.clock.now() })
+      .where(and(eq(tags.accountId, ctx.accountId), eq(tags.id, id), eq(tags.version, current.version)))
+      .returning();
+    if (!row) throw preconditionFailed(`Tag ${id} changed while this request ran.`);
+    return getTag(deps, ctx, row.id);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('tag_exists', `A tag named "${name}" already exists.`);
+    throw err;
+  }
+}
+
+/** Deleting a tag removes it from every entity; the entities stay. */
+export async function deleteTag(deps: AppDeps, ctx: RequestContext, id: string) {
+  await findTag(deps, ctx, id);
+  await deps.db.delete(tags).where(and(eq(tags.accountId, ctx.accountId), eq(tags.id, id)));
+}

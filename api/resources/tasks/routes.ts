@@ -1,0 +1,107 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppDeps } from '../../deps.ts';
+import { requireCtx } from '../../context.ts';
+import { expectedVersion, setEtag } from '../../etag.ts';
+import { pageRequest } from '../../pagination.ts';
+import { IdParam, ref } from '../../schemas/common.ts';
+import { DiscoveryAccepted, OAuthCallbackQuery, Task, TaskCreate, TaskList, TaskListQuery, TaskUpdate } from './schemas.ts';
+import * as service from './service.ts';
+
+const tags = ['tasks'];
+const Params = IdParam('task');
+
+export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post('/v1/tasks', {
+      config: { permission: 'tasks:create' },
+      schema: {
+        operationId: 'createTask', tags, summary: 'Create a backup task (connect a Dropbox team)',
+        description:
+          'Without `refresh_token` the task starts `pending` with an `authorize_url`: an administrator of the Dropbox team opens it, approves Coffer, and Dropbox redirects to the callback, which connects the task and starts discovery. With `refresh_token` (automation) the task is connected at once.',
+        body: ref(TaskCreate), response: { 201: ref(Task) },
+      },
+    }, async (request, reply) => {
+      const { task, version } = await service.createTask(deps, requireCtx(request.ctx), request.body);
+      setEtag(reply, version);
+      return reply.code(201).header('location', `/v1/tasks/${task.id}`).send(task);
+    });
+
+    app.get('/v1/tasks', {
+      config: { permission: 'backups:read' },
+      schema: { operationId: 'listTasks', tags, summary: 'List backup tasks', querystring: TaskListQuery, response: { 200: ref(TaskList) } },
+    }, async (request) => {
+      const { state, connection_status, name } = request.query;
+      return service.listTasks(deps, requireCtx(request.ctx), pageRequest(request.query), { state, connection_status, name });
+    });
+
+    app.get('/v1/tasks/:id', {
+      config: { permission: 'backups:read' },
+      schema: { operationId: 'getTask', tags, summary: 'Get a backup task', params: Params, response: { 200: ref(Task) } },
+    }, async (request, reply) => {
+      const { task, version } = await service.getTask(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.patch('/v1/tasks/:id', {
+      config: { permission: 'tasks:modify' },
+      schema: { operationId: 'updateTask', tags, summary: 'Change a task\'s name and backup settings', params: Params, body: ref(TaskUpdate), response: { 200: ref(Task) } },
+    }, async (request, reply) => {
+      const { task, version } = await service.updateTask(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.delete('/v1/tasks/:id', {
+      config: { permission: 'tasks:delete' },
+      schema: {
+        operationId: 'deleteTask', tags, summary: 'Delete a backup task (7-day grace period)',
+        description: 'The task and its backups are kept for 7 days (`state: deleted`, `purge_time`), during which `POST /v1/tasks/{id}/undelete` restores it; then they are erased.',
+        params: Params, response: { 200: ref(Task) },
+      },
+    }, async (request, reply) => {
+      const { task, version } = await service.deleteTask(deps, requireCtx(request.ctx), request.params.id, expectedVersion(request));
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.post('/v1/tasks/:id/undelete', {
+      config: { permission: 'tasks:delete' },
+      schema: { operationId: 'undeleteTask', tags, summary: 'Bring back a deleted task within its grace period', params: Params, response: { 200: ref(Task) } },
+    }, async (request, reply) => {
+      const { task, version } = await service.undeleteTask(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.post('/v1/tasks/:id/reconnect', {
+      config: { permission: 'tasks:modify' },
+      schema: {
+        operationId: 'reconnectTask', tags, summary: 'Get a new Dropbox authorization URL for a task',
+        description: 'For a task whose connection was lost (`disconnected`) or never finished. The task stays as it is until the callback succeeds.',
+        params: Params, response: { 200: ref(Task) },
+      },
+    }, async (request, reply) => {
+      const { task, version } = await service.reconnectTask(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.post('/v1/tasks/:id/discover', {
+      config: { permission: 'tasks:modify' },
+      schema: {
+        operationId: 'discoverTask', tags, summary: 'Discover the team\'s users and team folders now',
+        description: 'Discovery also runs after connecting and daily.',
+        params: Params, response: { 202: ref(DiscoveryAccepted) },
+      },
+    }, async (request, reply) => reply.code(202).send(await service.requestDiscovery(deps, requireCtx(request.ctx), request.params.id)));
+
+    app.get('/v1/oauth/dropbox/callback', {
+      config: { public: true },
+      schema: {
+        operationId: 'dropboxOAuthCallback', tags, summary: 'Dropbox OAuth redirect target',
+        description: 'Dropbox redirects the approving administrator here with `code` and `state`. Not called by API clients.',
+        querystring: OAuthCallbackQuery, response: { 200: ref(Task) },
+      },
+    }, async (request) => service.completeAuthorization(deps, request.query));
+  };

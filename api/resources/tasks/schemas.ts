@@ -1,0 +1,104 @@
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import { NullableTimestamp, Page, PageQuery, Timestamp } from '../../schemas/common.ts';
+
+export const FREQUENCIES = ['every_hour', 'every_6_hours', 'every_12_hours', 'daily', 'every_3_days', 'weekly'] as const;
+
+export const Retention = Type.Union(
+  [
+    Type.Object({ unit: Type.Literal('unlimited') }, { additionalProperties: false }),
+    Type.Object(
+      { unit: Type.Enum(['days', 'months', 'years']), value: Type.Integer({ minimum: 1, maximum: 36_500 }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'Retention', description: 'How long versions are kept: unlimited, or N days / months / years.' },
+);
+
+const settings = {
+  index_for_search: Type.Boolean({ description: 'Index file names, paths and the text of text-like files for item search.' }),
+  auto_activate: Type.Boolean({ description: 'Activate newly discovered users and team folders automatically.' }),
+  retain_archived_days: Type.Union([Type.Integer({ minimum: 1, maximum: 36_500 }), Type.Null()], {
+    description: 'Keep the backups of archived users / team folders this many days; null keeps them indefinitely.',
+  }),
+  retention: Type.Unsafe<Static<typeof Retention>>(Type.Ref('Retention')),
+  frequency: Type.Enum(FREQUENCIES),
+  backup_hour: Type.Integer({ minimum: 0, maximum: 23, description: 'The hour (UTC) daily and slower backups start.' }),
+};
+
+export const Task = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    plan: Type.Enum(['business', 'professional']),
+    connection_status: Type.Enum(['pending', 'connected', 'disconnected']),
+    connection_error: Type.Union([Type.String(), Type.Null()]),
+    authorize_url: Type.Union([Type.String(), Type.Null()], {
+      description: 'Where an administrator approves Coffer in Dropbox; set in the responses of create (without a refresh token) and reconnect.',
+    }),
+    dropbox_team: Type.Union([Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+    region: Type.String({ description: 'The account\'s data center (read-only).' }),
+    ...settings,
+    data_transport: Type.Object({
+      month: Type.Union([Type.String(), Type.Null()], { description: 'YYYY-MM' }),
+      calls: Type.Integer({ description: 'Upload-family calls Coffer made this month (restores).' }),
+      limit: Type.Union([Type.Integer(), Type.Null()], { description: 'The team\'s monthly cap; null when unlimited or unknown.' }),
+    }),
+    last_discovery_at: NullableTimestamp(),
+    state: Type.Enum(['active', 'deleted']),
+    purge_time: NullableTimestamp('When a deleted task and its backups will be erased.'),
+    created_at: Timestamp(),
+    updated_at: Timestamp(),
+  },
+  { $id: 'Task', additionalProperties: false },
+);
+export type Task = Static<typeof Task>;
+
+export const TaskCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    plan: Type.Optional(Type.Enum(['business', 'professional'], { default: 'business' })),
+    refresh_token: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2048, description: 'For automation: an existing Dropbox refresh token for this app; skips the browser authorization.' }),
+    ),
+    ...Type.Partial(Type.Object(settings)).properties,
+  },
+  { $id: 'TaskCreate', additionalProperties: false },
+);
+
+export const TaskUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    ...Type.Partial(Type.Object(settings)).properties,
+  },
+  { $id: 'TaskUpdate', additionalProperties: false },
+);
+export type TaskCreate = Static<typeof TaskCreate>;
+export type TaskUpdate = Static<typeof TaskUpdate>;
+
+export const TaskList = Page(Task, 'TaskList');
+export const TaskListQuery = Type.Object(
+  {
+    ...PageQuery,
+    state: Type.Optional(Type.Enum(['active', 'deleted'], { default: 'active' })),
+    connection_status: Type.Optional(Type.Enum(['pending', 'connected', 'disconnected'])),
+    name: Type.Optional(Type.String({ maxLength: 200, description: 'Substring of the name, case-insensitive.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const OAuthCallbackQuery = Type.Object(
+  {
+    code: Type.Optional(Type.String({ maxLength: 2048 })),
+    state: Type.Optional(Type.String({ maxLength: 512 })),
+    error: Type.Optional(Type.String({ maxLength: 200 })),
+    error_description: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: true },
+);
+
+export const DiscoveryAccepted = Type.Object(
+  { task_id: Type.String(), status: Type.Literal('queued') },
+  { $id: 'DiscoveryAccepted', additionalProperties: false },
+);
+
+export const schemas = [Retention, Task, TaskCreate, TaskUpdate, TaskList, DiscoveryAccepted];

@@ -1,0 +1,254 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, ilike, lt, sql, type SQL } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import type { Tx } from '../../../db/client.ts';
+import { accounts, tasks } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { ApiError, badRequest, conflict, gone, invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { toPage, type PageRequest } from '../../pagination.ts';
+import { enqueue, QUEUES } from '../../../workers/queue.ts';
+import { buildAuthorizeUrl, DropboxAuthError, DropboxNotConfiguredError, exchangeCode } from '../../../workers/dropbox/oauth.ts';
+import { dropboxClient, REFRESH_TOKEN_CONTEXT } from '../../../workers/dropbox/connection.ts';
+import { getAuthenticatedAdmin, getTeamInfo } from '../../../workers/dropbox/team.ts';
+import { dropboxFetch } from '../../../workers/dropbox/transport.ts';
+import type { Task, TaskCreate, TaskUpdate } from './schemas.ts';
+
+/** The seed's grace period for deleted tasks and entities. */
+export const GRACE_PERIOD_MS = 7 * 86_400_000;
+const OAUTH_STATE_TTL_MS = 60 * 60_000;
+
+type TaskRow = typeof tasks.$inferSelect;
+
+export function serializeTask(row: TaskRow, region: string, authorizeUrl: string | null = null): Task {
+  return {
+    id: row.id,
+    name: row.name,
+    plan: row.plan,
+    connection_status: row.connectionStatus,
+    connection_error: row.connectionError,
+    authorize_url: authorizeUrl,
+    dropbox_team: row.dropboxTeamId ? { id: row.dropboxTeamId, name: row.dropboxTeamName } : null,
+    region,
+    index_for_search: row.indexForSearch,
+    auto_activate: row.autoActivate,
+    retain_archived_days: row.retainArchivedDays,
+    retention: row.retention,
+    frequency: row.frequency,
+    backup_hour: row.backupHour,
+    data_transport: { month: row.uploadCallsMonth, calls: row.uploadCalls, limit: row.uploadLimit },
+    last_discovery_at: row.lastDiscoveryAt?.toISOString() ?? null,
+    state: row.state,
+    purge_time: row.purgeAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+function settingsColumns(input: TaskUpdate): Partial<TaskRow> {
+  const out: Partial<TaskRow> = {};
+  if (input.name !== undefined) out.name = input.name;
+  if (input.index_for_search !== undefined) out.indexForSearch = input.index_for_search;
+  if (input.auto_activate !== undefined) out.autoActivate = input.auto_activate;
+  if (input.retain_archived_days !== undefined) out.retainArchivedDays = input.retain_archived_days;
+  if (input.retention !== undefined) out.retention = input.retention;
+  if (input.frequency !== undefined) out.frequency = input.frequency;
+  if (input.backup_hour !== undefined) out.backupHour = input.backup_hour;
+  return out;
+}
+
+const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+
+export function redirectUri(deps: AppDeps): string {
+  return `${deps.config.publicUrl}/v1/oauth/dropbox/callback`;
+}
+
+function notConfigured(): ApiError {
+  return new ApiError(503, 'dropbox_not_configured', 'Service Unavailable', 'This Coffer installation has no Dropbox app configured (COFFER_DROPBOX_APP_KEY / COFFER_DROPBOX_APP_SECRET).');
+}
+
+/** A fresh OAuth `state`: returned in the authorize URL, stored only as a hash. */
+function newAuthorization(deps: AppDeps): { url: string; columns: Partial<TaskRow> } {
+  const state = randomBytes(24).toString('base64url');
+  try {
+    const url = buildAuthorizeUrl(deps.config.dropbox, { state, redirectUri: redirectUri(deps) });
+    return { url, columns: { oauthStateHash: hashState(state), oauthStateExpiresAt: new Date(deps.clock.now().getTime() + OAUTH_STATE_TTL_MS) } };
+  } catch (err) {
+    if (err instanceof DropboxNotConfiguredError) throw notConfigured();
+    throw err;
+  }
+}
+
+async function region(deps: AppDeps, accountId: string): Promise<string> {
+  const [row] = await deps.db.select({ region: accounts.region }).from(accounts).where(eq(accounts.id, accountId));
+  return row!.region;
+}
+
+/** Who approved us and which team: read once at connect time, with the new token. */
+async function describeConnection(deps: AppDeps, refreshToken: string) {
+  const client = dropboxClient(deps, refreshToken);
+  const [team, admin] = await Promise.all([getTeamInfo(client), getAuthenticatedAdmin(client)]);
+  return { dropboxTeamId: team.teamId, dropboxTeamName: team.name, dropboxAdminMemberId: admin.teamMemberId };
+}
+
+async function connectedColumns(deps: AppDeps, refreshToken: string): Promise<Partial<TaskRow>> {
+  return {
+    ...(await describeConnection(deps, refreshToken)),
+    refreshToken: deps.keyring.sealSecret(refreshToken, REFRESH_TOKEN_CONTEXT),
+    connectionStatus: 'connected',
+    connectionError: null,
+    oauthStateHash: null,
+    oauthStateExpiresAt: null,
+  };
+}
+
+export async function startDiscovery(deps: AppDeps, tx: Tx, task: Pick<TaskRow, 'id' | 'accountId'>) {
+  await enqueue(deps, tx, QUEUES.discovery, { accountId: task.accountId, taskId: task.id }, { singletonKey: `discovery:${task.id}` });
+}
+
+export async function createTask(deps: AppDeps, ctx: RequestContext, input: TaskCreate) {
+  const now = deps.clock.now();
+  const base = {
+    id: newId('task'),
+    accountId: ctx.accountId,
+    name: input.name,
+    plan: input.plan ?? 'business',
+    ...settingsColumns(input),
+    createdAt: now,
+    updatedAt: now,
+  };
+  const accountRegion = await region(deps, ctx.accountId);
+  if (input.refresh_token !== undefined) {
+    if (!deps.config.dropbox.appKey) throw notConfigured();
+    let columns: Partial<TaskRow>;
+    try {
+      columns = await connectedColumns(deps, input.refresh_token);
+    } catch (err) {
+      if (err instanceof DropboxAuthError) throw invalidField('/body/refresh_token', `Dropbox did not accept this refresh token (${err.code})`);
+      throw err;
+    }
+    const row = await deps.db.transaction(async (tx) => {
+      const [created] = await tx.insert(tasks).values({ ...base, ...columns, connectionStatus: 'connected' }).returning();
+      await startDiscovery(deps, tx, created!);
+      return created!;
+    });
+    return { task: serializeTask(row, accountRegion), version: row.version };
+  }
+  const authorization = newAuthorization(deps);
+  const [row] = await deps.db.insert(tasks).values({ ...base, ...authorization.columns, connectionStatus: 'pending' }).returning();
+  return { task: serializeTask(row!, accountRegion, authorization.url), version: row!.version };
+}
+
+/** The OAuth redirect target: the `state` names the task (it was only ever shown to its creator). */
+export async function completeAuthorization(deps: AppDeps, query: { code?: string; state?: string; error?: string; error_description?: string }) {
+  if (!query.state) throw badRequest('invalid_oauth_state', 'The callback has no state parameter.');
+  const [task] = await deps.db.select().from(tasks).where(eq(tasks.oauthStateHash, hashState(query.state)));
+  if (!task || task.state !== 'active') throw badRequest('invalid_oauth_state', 'This authorization is unknown or was already used; start again from the task.');
+  if (!task.oauthStateExpiresAt || task.oauthStateExpiresAt <= deps.clock.now()) {
+    throw gone('authorization_expired', 'This authorization link has expired; ask for a new one with POST /v1/tasks/{id}/reconnect.');
+  }
+  if (query.error) throw badRequest('authorization_denied', `Dropbox reported: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}.`);
+  if (!query.code) throw badRequest('invalid_oauth_callback', 'The callback has no code parameter.');
+  let columns: Partial<TaskRow>;
+  try {
+    const grant = await exchangeCode(deps.config.dropbox, dropboxFetch(deps.config.dropbox.apiUrl), query.code, redirectUri(deps), () => deps.clock.now().getTime());
+    if (!grant.refreshToken) throw badRequest('no_refresh_token', 'Dropbox returned no refresh token (offline access was not granted).');
+    if (!grant.teamId) throw badRequest('not_a_team', 'This Dropbox account is not a team (Business) account.');
+    columns = await connectedColumns(deps, grant.refreshToken);
+  } catch (err) {
+    if (err instanceof DropboxAuthError) throw badRequest('authorization_failed', `Dropbox refused the authorization code (${err.code}).`);
+    throw err;
+  }
+  const row = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(tasks)
+      .set({ ...columns, version: sql`${tasks.version} + 1`, updatedAt: deps.clock.now() })
+      .where(and(eq(tasks.id, task.id), eq(tasks.oauthStateHash, hashState(query.state!))))
+      .returning();
+    if (!updated) throw badRequest('invalid_oauth_state', 'This authorization was already used.');
+    await startDiscovery(deps, tx, updated);
+    return updated;
+  });
+  return serializeTask(row, await region(deps, row.accountId));
+}
+
+async function find(deps: AppDeps, ctx: RequestContext, id: string): Promise<TaskRow> {
+  const [row] = await deps.db.select().from(tasks).where(and(eq(tasks.accountId, ctx.accountId), eq(tasks.id, id)));
+  if (!row) throw notFound('Task', id);
+  return row;
+}
+
+export async function getTask(deps: AppDeps, ctx: RequestContext, id: string) {
+  const row = await find(deps, ctx, id);
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}
+
+export async function listTasks(
+  deps: AppDeps,
+  ctx: RequestContext,
+  page: PageRequest,
+  filter: { state?: 'active' | 'deleted'; connection_status?: 'pending' | 'connected' | 'disconnected'; name?: string },
+) {
+  const conditions: (SQL | undefined)[] = [eq(tasks.accountId, ctx.accountId), eq(tasks.state, filter.state ?? 'active')];
+  if (filter.connection_status) conditions.push(eq(tasks.connectionStatus, filter.connection_status));
+  if (filter.name) conditions.push(ilike(tasks.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
+  if (page.after) conditions.push(lt(tasks.id, page.after));
+  const rows = await deps.db.select().from(tasks).where(and(...conditions)).orderBy(desc(tasks.id)).limit(page.limit + 1);
+  const accountRegion = await region(deps, ctx.accountId);
+  return toPage(rows, page.limit, (r) => serializeTask(r, accountRegion));
+}
+
+async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<TaskRow>, tx?: (tx: Tx, row: TaskRow) => Promise<void>) {
+  const current = await find(deps, ctx, id);
+  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Task ${id} is at version ${current.version}.`);
+  const row = await deps.db.transaction(async (t) => {
+    const [updated] = await t
+      .update(tasks)
+      .set({ ...set, version: current.version + 1, updatedAt: deps.clock.now() })
+      .where(and(eq(tasks.accountId, ctx.accountId), eq(tasks.id, id), eq(tasks.version, current.version)))
+      .returning();
+    if (!updated) throw preconditionFailed(`Task ${id} changed while this request ran; fetch it again.`);
+    await tx?.(t, updated);
+    return updated;
+  });
+  return row;
+}
+
+export async function updateTask(deps: AppDeps, ctx: RequestContext, id: string, input: TaskUpdate, expected: number | undefined) {
+  const current = await find(deps, ctx, id);
+  if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be changed; undelete it first.');
+  const row = await update(deps, ctx, id, expected, settingsColumns(input));
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}
+
+export async function reconnectTask(deps: AppDeps, ctx: RequestContext, id: string) {
+  const current = await find(deps, ctx, id);
+  if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be reconnected; undelete it first.');
+  const authorization = newAuthorization(deps);
+  const row = await update(deps, ctx, id, undefined, authorization.columns);
+  return { task: serializeTask(row, await region(deps, ctx.accountId), authorization.url), version: row.version };
+}
+
+export async function requestDiscovery(deps: AppDeps, ctx: RequestContext, id: string) {
+  const task = await find(deps, ctx, id);
+  if (task.state === 'deleted') throw conflict('task_deleted', 'A deleted task is not discovered.');
+  if (task.connectionStatus !== 'connected') throw conflict('task_not_connected', 'Connect the task to Dropbox first.');
+  await deps.db.transaction((tx) => startDiscovery(deps, tx, task));
+  return { task_id: task.id, status: 'queued' as const };
+}
+
+export async function deleteTask(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined) {
+  const current = await find(deps, ctx, id);
+  if (current.state === 'deleted') return { task: serializeTask(current, await region(deps, ctx.accountId)), version: current.version };
+  const now = deps.clock.now();
+  const row = await update(deps, ctx, id, expected, { state: 'deleted', deletedAt: now, purgeAt: new Date(now.getTime() + GRACE_PERIOD_MS) });
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}
+
+export async function undeleteTask(deps: AppDeps, ctx: RequestContext, id: string) {
+  const current = await find(deps, ctx, id);
+  if (current.state !== 'deleted') throw conflict('not_deleted', `Task ${id} is not deleted.`);
+  if (current.purgeAt && current.purgeAt <= deps.clock.now()) throw gone('grace_period_over', 'The grace period is over; the task is being erased.');
+  const row = await update(deps, ctx, id, undefined, { state: 'active', deletedAt: null, purgeAt: null });
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}

@@ -1,0 +1,15 @@
+// Hourly housekeeping. Idempotent: running it twice, or concurrently, is harmless.
+import type { AppDeps } from '../../api/deps.ts';
+import { purgeExpiredIdempotencyKeys } from '../../api/plugins/idempotency.ts';
+import { purgeExpiredSecurityRows } from '../../api/resources/sessions/service.ts';
+
+export async function maintenanceJob(deps: Pick<AppDeps, 'db' | 'clock'>) {
+  const idempotencyKeys = await purgeExpiredIdempotencyKeys(deps);
+  const security = await purgeExpiredSecurityRows(deps);
+  return {
+    idempotency_keys_removed: idempotencyKeys,
+    sessions_removed: security.sessions,
+    user_tokens_removed: security.tokens,
+    login_throttles_removed: security.throttles,
+  };
+}
