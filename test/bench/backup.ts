@@ -1,0 +1,182 @@
+// Backup engine benchmark (run by `npm run bench`, not by npm test).
+// (a) first backup of 20,000 × 10 KB files, (b) first backup of 20 × 100 MiB files, against the
+// Dropbox emulator running in its own process; then an incremental run with no change and one with
+// 1% of the small files changed. Prints files/s, MiB/s, Dropbox calls, pack PUTs and peak RSS, and
+// each throughput as a ratio of the in-process ceiling (SHA-256 + AES-256-GCM over the same bytes).
+import { spawn } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { loadConfig } from '../../api/config.ts';
+import { systemClock } from '../../api/clock.ts';
+import type { AppDeps } from '../../api/deps.ts';
+import { connect } from '../../db/client.ts';
+import { newId } from '../../db/ids.ts';
+import { runBackup, type BackupOutcome } from '../../workers/backup/engine.ts';
+import { MasterKeyring, type BlobStore } from '../../workers/storage/index.ts';
+import { smallContent, smallPath } from './fixtures/content.ts';
+
+const SMALL = Number(process.env.BENCH_SMALL ?? 20_000);
+const LARGE = Number(process.env.BENCH_LARGE ?? 20);
+const LARGE_SIZE = 100 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+const adminUrl = process.env.COFFER_TEST_PG_URL;
+if (!adminUrl) throw new Error('run through `npm run bench`');
+const dbName = `bench_${randomBytes(4).toString('hex')}`;
+const admin = postgres(adminUrl, { onnotice: () => {}, max: 1 });
+await admin.unsafe(`create database ${dbName} template ${process.env.COFFER_TEST_TEMPLATE}`);
+const database = connect(adminUrl.replace(/\/postgres$/, `/${dbName}`), { max: 10 });
+const dataDir = await mkdtemp(join(tmpdir(), 'coffer-bench-'));
+
+// The emulator, seeded, in a child process.
+const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/emulator-child.ts', import.meta.url)), String(SMALL), String(LARGE), String(LARGE_SIZE)], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const seedStart = Date.now();
+const info = await new Promise<{ url: string; refreshToken: string; adminId: string; small: { id: string; ns: string; email: string }; large: { id: string; ns: string; email: string } }>((resolve, reject) => {
+  child.once('exit', (c) => reject(new Error(`emulator exited (${c})`)));
+  createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
+});
+console.log(`emulator seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB`);
+
+const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_DROPBOX_API_URL: info.url });
+const deps: AppDeps = {
+  config,
+  db: database.db,
+  sql: database.sql,
+  clock: systemClock,
+  keyring: new MasterKeyring([{ version: 1, key: randomBytes(32) }]),
+  mailer: { send: async () => {}, close: async () => {} },
+};
+const accountId = newId('acct');
+const taskId = newId('task');
+await deps.sql`insert into accounts (id, name, email, region, state) values (${accountId}, 'Bench', 'bench@example.test', 'us-east-1', 'active')`;
+await deps.sql`insert into tasks (id, account_id, name, plan, connection_status, refresh_token, dropbox_admin_member_id)
+  values (${taskId}, ${accountId}, 'Bench', 'business', 'connected', ${deps.keyring.sealSecret(info.refreshToken, 'dropbox-refresh-token')}, ${info.adminId})`;
+const entity = async (m: { id: string; ns: string }) => {
+  const id = newId('ent');
+  await deps.sql`insert into entities (id, account_id, task_id, kind, dropbox_id, name, namespace_id, dropbox_status, status)
+    values (${id}, ${accountId}, ${taskId}, 'member', ${m.id}, ${m.id}, ${m.ns}, 'active', 'scheduled')`;
+  return id;
+};
+const smallEntity = await entity(info.small);
+const largeEntity = await entity(info.large);
+
+const control = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${info.url}/_emulator/${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return res.json() as Promise<Record<string, unknown>>;
+};
+
+let puts = 0;
+const counting = (store: BlobStore): BlobStore => {
+  const put = store.put.bind(store);
+  return Object.assign(Object.create(Object.getPrototypeOf(store) as object) as BlobStore, store, {
+    put: (key: string, body: Buffer, size?: number) => {
+      puts++;
+      return put(key, body, size);
+    },
+    get: store.get.bind(store), getRange: store.getRange.bind(store), getStream: store.getStream.bind(store),
+    head: store.head.bind(store), delete: store.delete.bind(store), list: store.list.bind(store),
+  });
+};
+
+interface Figures {
+  phase: string;
+  seconds: number;
+  files: number;
+  bytes: number;
+  calls: Record<string, number>;
+  puts: number;
+  peakRssMiB: number;
+  outcome: string;
+}
+const results: Figures[] = [];
+
+async function phase(name: string, entityId: string, files: number, bytes: number, concurrency?: number): Promise<Figures> {
+  await control('POST', 'reset-counters');
+  puts = 0;
+  (globalThis as { gc?: () => void }).gc?.();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 25);
+  const t0 = performance.now();
+  const outcome: BackupOutcome = await runBackup(deps, { accountId, entityId, reason: 'manual' }, { wrapStore: counting, ...(concurrency ? { concurrency } : {}) });
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const counters = (await control('GET', 'counters')) as { routes: Record<string, number> };
+  const f: Figures = { phase: name, seconds, files, bytes, calls: counters.routes, puts, peakRssMiB: peak / MiB, outcome: outcome.outcome };
+  results.push(f);
+  const total = Object.values(f.calls).reduce((a, b) => a + b, 0);
+  console.log(`${name.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s  ${files ? (files / seconds).toFixed(0).padStart(6) + ' files/s' : ''.padStart(14)}  ${bytes ? (bytes / MiB / seconds).toFixed(1).padStart(6) + ' MiB/s' : ''.padStart(12)}  calls ${String(total).padStart(6)} ${JSON.stringify(f.calls)}  PUTs ${puts}  peak RSS ${f.peakRssMiB.toFixed(0)} MiB  ${f.outcome}`);
+  return f;
+}
+
+// Ceilings: SHA-256 + AES-256-GCM in process over the same bytes (one cipher per file / per 4 MiB block).
+function ceilingSmall(): { filesPerSec: number; mibPerSec: number } {
+  const key = randomBytes(32);
+  const bufs = Array.from({ length: SMALL }, (_, i) => smallContent(i));
+  const t0 = performance.now();
+  for (const b of bufs) {
+    const h = createHash('sha256').update(b).digest();
+    const c = createCipheriv('aes-256-gcm', key, randomBytes(12));
+    c.setAAD(h);
+    c.update(b);
+    c.final();
+    c.getAuthTag();
+  }
+  const s = (performance.now() - t0) / 1000;
+  return { filesPerSec: SMALL / s, mibPerSec: (SMALL * 10_240) / MiB / s };
+}
+
+function ceilingLarge(): number {
+  const key = randomBytes(32);
+  const file = randomBytes(LARGE_SIZE);
+  const t0 = performance.now();
+  for (let n = 0; n < LARGE; n++) {
+    for (let off = 0; off < file.length; off += 4 * MiB) {
+      const block = file.subarray(off, off + 4 * MiB);
+      const h = createHash('sha256').update(block).digest();
+      const c = createCipheriv('aes-256-gcm', key, randomBytes(12));
+      c.setAAD(h);
+      c.update(block);
+      c.final();
+    }
+  }
+  return (LARGE * LARGE_SIZE) / MiB / ((performance.now() - t0) / 1000);
+}
+
+try {
+  console.log('');
+  const a = await phase(`(a) first: ${SMALL} × 10 KB`, smallEntity, SMALL, SMALL * 10_240);
+  await phase('(a) incremental, no change', smallEntity, 0, 0);
+  const changed = Math.round(SMALL / 100);
+  for (let i = 0; i < changed; i++) {
+    const n = i * 100;
+    await control('POST', 'files', { member_email: info.small.email, path: smallPath(n), content_base64: smallContent(n, ' v2').toString('base64') });
+  }
+  const inc = await phase(`(a) incremental, 1% changed (${changed})`, smallEntity, changed, changed * 10_240);
+  const b = await phase(`(b) first: ${LARGE} × 100 MiB`, largeEntity, LARGE, LARGE * LARGE_SIZE);
+  await phase('(b) incremental, no change', largeEntity, 0, 0);
+
+  const cs = ceilingSmall();
+  const cl = ceilingLarge();
+  console.log('');
+  console.log(`ceiling (in-process SHA-256 + AES-256-GCM): 10 KB files ${cs.filesPerSec.toFixed(0)} files/s (${cs.mibPerSec.toFixed(0)} MiB/s); 4 MiB blocks ${cl.toFixed(0)} MiB/s`);
+  console.log(`(a) first backup: ${(a.files / a.seconds).toFixed(0)} files/s = ${((a.files / a.seconds / cs.filesPerSec) * 100).toFixed(1)}% of the ceiling`);
+  console.log(`(a) 1% changed:   ${(inc.files / inc.seconds).toFixed(0)} files/s = ${((inc.files / inc.seconds / cs.filesPerSec) * 100).toFixed(1)}% of the ceiling`);
+  console.log(`(b) first backup: ${(b.bytes / MiB / b.seconds).toFixed(1)} MiB/s = ${((b.bytes / MiB / b.seconds / cl) * 100).toFixed(1)}% of the ceiling`);
+  console.log(`process maxRSS over the whole benchmark: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+} finally {
+  child.stdin!.end();
+  await database.close();
+  await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+  await admin.end();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,139 @@
+// Retention: versions no kept snapshot needs are dropped, then the sweep removes exactly the
+// blocks, contents and packs nothing references (repacking mostly-garbage packs); every kept
+// snapshot still reads back byte for byte. purgeEntityData erases one entity and what only it used.
+import { randomBytes } from 'node:crypto';
+import t, { type Test } from 'tap';
+import { startBackupFixture, type ExpectedItem } from '../../helpers/backup-fixture.ts';
+import { applyRetention, purgeEntityData, retentionJob, sweepAccount } from '../../../workers/jobs/retention.ts';
+import { accountStorage } from '../../../workers/backup/storage.ts';
+import type { BackupFixture } from '../../helpers/backup-fixture.ts';
+
+const DAY = 86_400_000;
+
+/** Blocks referenced by some version, blocks stored, pack objects and pack rows. */
+async function inventory(f: BackupFixture) {
+  const sql = f.app.deps.sql;
+  const referenced = new Set<string>();
+  for (const r of await sql<{ blocks: Buffer | null }[]>`select blocks from item_versions where account_id = ${f.accountId}`) {
+    const b = r.blocks ?? Buffer.alloc(0);
+    for (let i = 0; i < b.length; i += 32) referenced.add(b.subarray(i, i + 32).toString('hex'));
+  }
+  const stored = new Set((await sql<{ hex: string }[]>`select encode(hash, 'hex') as hex from blocks where account_id = ${f.accountId}`).map((r) => r.hex));
+  const packRows = new Set((await sql<{ key: string }[]>`select key from packs where account_id = ${f.accountId}`).map((r) => r.key));
+  const { store } = await accountStorage(f.app.deps, f.accountId);
+  const objects = new Set<string>();
+  for await (const o of store.list('packs/')) objects.add(o.key);
+  return { referenced, stored, packRows, objects };
+}
+
+async function assertClean(t: Test, f: BackupFixture, label: string) {
+  const inv = await inventory(f);
+  t.same([...inv.referenced].filter((h) => !inv.stored.has(h)), [], `${label}: nothing referenced was deleted`);
+  t.same([...inv.stored].filter((h) => !inv.referenced.has(h)), [], `${label}: nothing unreferenced survives`);
+  t.same([...inv.objects].sort(), [...inv.packRows].sort(), `${label}: pack objects = pack rows`);
+}
+
+t.test('retention keeps what the window needs and removes the rest', async (t) => {
+  const f = await startBackupFixture(t);
+  const { clock } = f.app;
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  s.putFile(bob, '/stable.bin', randomBytes(300_000));
+  s.putFile(bob, '/churn.bin', randomBytes(300_000));
+  for (let i = 0; i < 20; i++) s.putFile(bob, `/small/${i}.txt`, `small ${i} `.repeat(100));
+  const entityId = await f.memberEntity(bob);
+  const snapshots: { runId: string; expected: Map<string, ExpectedItem>; at: number }[] = [];
+  const backup = async () => {
+    const r = await f.backup(entityId, { targetPackSize: 256 * 1024 });
+    if (r.outcome !== 'succeeded') throw new Error('backup failed');
+    snapshots.push({ runId: r.runId, expected: f.dropboxState(bob.homeNsId), at: clock.now().getTime() });
+  };
+  await backup(); // day 0
+  for (let day = 1; day <= 4; day++) {
+    clock.advance(DAY);
+    s.putFile(bob, '/churn.bin', randomBytes(300_000));
+    s.delete(bob, `/small/${day}.txt`);
+    await backup();
+  }
+  await assertClean(t, f, 'before retention');
+
+  // Keep 2 days: snapshots of day 3 and 4 stay (and day 2's state is gone).
+  await f.app.deps.db.execute(`update tasks set retention = '{"unit":"days","value":2}'::jsonb where id = '${f.taskId}'` as never);
+  const result = await retentionJob(f.app.deps);
+  t.ok(result.versionsDeleted > 0, `old versions deleted (${result.versionsDeleted})`);
+  t.equal(result.runsDeleted, 2, 'snapshots of day 0 and 1 are gone');
+  const sweep = result.sweeps[f.accountId]!;
+  t.notOk(sweep.skipped);
+  t.ok(sweep.blocksDeleted > 0 && sweep.contentsDeleted > 0);
+  t.ok(sweep.packsDeleted + sweep.packsRewritten > 0, `packs deleted ${sweep.packsDeleted}, rewritten ${sweep.packsRewritten}`);
+  const kept = await f.app.deps.sql<{ id: string }[]>`select id from backup_runs where entity_id = ${entityId} order by id`;
+  t.same(kept.map((r) => r.id), snapshots.slice(2).map((x) => x.runId));
+  for (const snap of snapshots.slice(2)) await f.assertSnapshot(t, entityId, snap.runId, snap.expected, `kept snapshot ${snap.runId}`);
+  await assertClean(t, f, 'after retention');
+
+  // An entity that has not backed up for long keeps its newest snapshot whatever the window.
+  clock.advance(30 * DAY);
+  await applyRetention(f.app.deps.sql, entityId, clock.now());
+  const left = await f.app.deps.sql<{ id: string }[]>`select id from backup_runs where entity_id = ${entityId}`;
+  t.same(left.map((r) => r.id), [snapshots[4]!.runId], 'the newest snapshot always stays');
+  await sweepAccount(f.app.deps, f.accountId);
+  await f.assertSnapshot(t, entityId, snapshots[4]!.runId, snapshots[4]!.expected, 'newest snapshot after a long gap');
+  await assertClean(t, f, 'after the long gap');
+});
+
+t.test('purgeEntityData erases one entity and keeps what others share', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const shared = randomBytes(100_000);
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  const eve = s.addMember({ email: 'eve@coffer-emu.test' });
+  s.putFile(bob, '/shared.bin', shared);
+  s.putFile(bob, '/bob-only.bin', randomBytes(100_000));
+  s.putFile(eve, '/shared copy.bin', shared);
+  const bobId = await f.memberEntity(bob);
+  const eveId = await f.memberEntity(eve);
+  await f.backup(bobId);
+  const eveRun = await f.backup(eveId);
+  if (eveRun.outcome !== 'succeeded') throw new Error('backup failed');
+
+  // A sweep waits while a backup of the account holds its shared lock.
+  const conn = await f.app.deps.sql.reserve();
+  await conn`select pg_advisory_lock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
+  t.same((await sweepAccount(f.app.deps, f.accountId)).skipped, true, 'no sweep while a backup runs');
+  await conn`select pg_advisory_unlock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
+  conn.release();
+
+  const res = await purgeEntityData(f.app.deps, f.accountId, bobId);
+  t.ok(res.versionsDeleted >= 2);
+  t.equal(res.runsDeleted, 1);
+  const [{ n }] = await f.app.deps.sql<{ n: number }[]>`select count(*)::int as n from item_versions where entity_id = ${bobId}`;
+  t.equal(n, 0);
+  await f.assertSnapshot(t, eveId, eveRun.runId, f.dropboxState(eve.homeNsId), 'eve after bob was purged');
+  await assertClean(t, f, 'after purge');
+});
+
+t.test('archived entities past retain_archived_days are purged', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const gone = s.addMember({ email: 'gone@coffer-emu.test' });
+  const recent = s.addMember({ email: 'recent@coffer-emu.test' });
+  s.putFile(gone, '/old.bin', randomBytes(50_000));
+  s.putFile(recent, '/new.bin', randomBytes(50_000));
+  const goneId = await f.memberEntity(gone);
+  const recentId = await f.memberEntity(recent);
+  await f.backup(goneId);
+  const recentRun = await f.backup(recentId);
+  if (recentRun.outcome !== 'succeeded') throw new Error('backup failed');
+  const now = f.app.clock.now().getTime();
+  const sql = f.app.deps.sql;
+  await sql`update tasks set retain_archived_days = 7 where id = ${f.taskId}`;
+  await sql`update entities set status = 'archived', archived_at = ${new Date(now - 8 * DAY).toISOString()} where id = ${goneId}`;
+  await sql`update entities set status = 'archived', archived_at = ${new Date(now - 2 * DAY).toISOString()} where id = ${recentId}`;
+  const result = await retentionJob(f.app.deps);
+  t.equal(result.entitiesPurged, 1);
+  t.same((await sql<{ id: string }[]>`select id from entities where task_id = ${f.taskId} order by id`).map((r) => r.id), [recentId], 'only the long-archived entity is gone');
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from item_versions where entity_id = ${goneId}`;
+  t.equal(n, 0);
+  await f.assertSnapshot(t, recentId, recentRun.runId, f.dropboxState(recent.homeNsId), 'recently archived entity keeps its backups');
+  await assertClean(t, f, 'after purging the archived entity');
+});

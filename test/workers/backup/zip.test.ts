@@ -1,0 +1,87 @@
+// First backups fetch the namespace as one files/download_zip: one call instead of one per file,
+// the same snapshot byte for byte, blocks still deduplicated across members; when Dropbox refuses
+// the zip (too many files) or it is over the size limit, file-by-file downloads take over.
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { startBackupFixture } from '../../helpers/backup-fixture.ts';
+
+t.test('a first backup of many small files is one download_zip', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  const eve = s.addMember({ email: 'eve@coffer-emu.test' });
+  for (let i = 0; i < 400; i++) s.putFile(bob, `/notes/${i % 7}/n${i}.txt`, `note ${i}\n`.repeat(1 + (i % 9)));
+  const shared = randomBytes(6 * 1024 * 1024);
+  s.putFile(bob, '/Ünïcode/shared.bin', shared);
+  s.putFile(bob, '/empty', Buffer.alloc(0));
+  s.putFile(eve, '/copy.bin', shared);
+  s.putFile(eve, '/own.txt', 'eve');
+  const bobId = await f.memberEntity(bob);
+  const eveId = await f.memberEntity(eve);
+
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(r.outcome, 'succeeded');
+  if (r.outcome !== 'succeeded') return;
+  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'one zip and one listing call, no per-file download');
+  t.equal(r.counts.downloaded, 401, 'every non-empty file came from the zip');
+  await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'zip first backup');
+
+  const r2 = await f.backup(eveId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(r2.outcome, 'succeeded');
+  if (r2.outcome === 'succeeded') await f.assertSnapshot(t, eveId, r2.runId, f.dropboxState(eve.homeNsId), 'second member');
+  const [{ n }] = await f.app.deps.sql<{ n: number }[]>`select count(*)::int as n from blocks where account_id = ${f.accountId} and plain_size = 4194304`;
+  t.equal(n, 1, "the shared file's first block is stored once across members");
+
+  // Later runs are incremental: no zip.
+  s.putFile(bob, '/notes/new.txt', 'new');
+  f.emu.counters.reset();
+  const r3 = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.same(f.emu.counters.routes, { 'files/list_folder/continue': 1, 'files/download': 1 });
+  if (r3.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r3.runId, f.dropboxState(bob.homeNsId), 'incremental after zip');
+});
+
+t.test('too many files or too large: file by file', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  const eve = s.addMember({ email: 'eve@coffer-emu.test' });
+  for (let i = 0; i < 30; i++) s.putFile(bob, `/f${i}.txt`, `file ${i}`);
+  s.putFile(eve, '/big.bin', randomBytes(3 * 1024 * 1024));
+  s.putFile(eve, '/small.txt', 'small');
+  s.limits.zipMaxFiles = 10;
+  const bobId = await f.memberEntity(bob);
+  const eveId = await f.memberEntity(eve);
+
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(f.emu.counters.routes['files/download_zip'], 1, 'asked once');
+  t.equal(f.emu.counters.routes['files/download'], 30, 'then downloaded file by file');
+  if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'fallback (too many files)');
+
+  f.emu.counters.reset();
+  const r2 = await f.backup(eveId, { zipMaxBytes: 1024 * 1024 });
+  t.equal(f.emu.counters.routes['files/download'], 2, 'two files: not worth a zip');
+  t.equal(f.emu.counters.routes['files/download_zip'], undefined);
+  if (r2.outcome === 'succeeded') await f.assertSnapshot(t, eveId, r2.runId, f.dropboxState(eve.homeNsId), 'fallback (too large)');
+  const [{ n }] = await f.app.deps.sql<{ n: number }[]>`select count(*)::int as n from packs where account_id = ${f.accountId} and state <> 'written'`;
+  t.equal(n, 0);
+});
+
+t.test('a namespace with too many entries is zipped folder by folder', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  for (let d = 0; d < 3; d++) for (let i = 0; i < 8; i++) s.putFile(bob, `/Team ${d}/doc-${i}.txt`, `folder ${d} doc ${i}`);
+  for (let i = 0; i < 12; i++) s.putFile(bob, `/Big Folder/a/b${i}.txt`, `deep ${i}`);
+  s.putFile(bob, '/top.txt', 'top level');
+  s.limits.zipMaxFiles = 10; // "fewer than 10 entries" per zip in this test
+  const bobId = await f.memberEntity(bob);
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(r.outcome, 'succeeded');
+  // root (refused) + 4 top folders: 3 fit, "Big Folder" is refused, then its child "a" is refused too.
+  t.equal(f.emu.counters.routes['files/download_zip'], 6);
+  t.equal(f.emu.counters.routes['files/download'], 13, 'only the files no zip could cover (top.txt and the 12 in the crowded folder)');
+  if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'folder-by-folder zips');
+});

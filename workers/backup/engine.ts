@@ -1,0 +1,929 @@
+// The backup of one entity (a member's folder or a team folder), as one `backup_runs` row.
+//
+// Flow: take the entity's lock (a session advisory lock on a reserved connection, so a dead worker
+// releases it with its connection) → resume the entity's `running` run, or start one: `full`
+// (recursive files/list_folder) when there is no completed run, else `incremental`
+// (list_folder/continue from the last completed run's cursor, so an unchanged entity costs one
+// call) → for each listing page: look up the live versions of the page's paths, find the files whose
+// content is not stored yet (by content_hash, in `contents`), download those (a few in flight,
+// streamed through BlockSplitter into the PackWriter, content_hash recomputed and compared), flush
+// the packs, then commit the page in one transaction: close/delete replaced versions, insert new
+// ones, record the new contents, and move the run's checkpoint cursor → on the last page close
+// what a full listing did not see, and complete the run (snapshot totals, entity status and sizes,
+// one activity event) in one transaction.
+//
+// Crash safety: a page is applied atomically with the cursor that follows it, so a worker killed
+// at any instant resumes from the last committed page and re-applies nothing twice. Blocks are
+// recorded only after their pack's PUT succeeded; a pack is recorded `pending` before its PUT, so a
+// resumed run deletes the pack objects its dead predecessor may have left behind. A run is visible
+// as a snapshot only once completed; a run that fails for good is rolled back.
+import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { AppDeps } from '../../api/deps.ts';
+import { newId } from '../../db/ids.ts';
+import { entities, tasks } from '../../db/schema.ts';
+import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
+import { DropboxCallError, DropboxTeam, type CallScope, type RetryPolicy } from '../dropbox/client.ts';
+import { adminScope, downloadFile, downloadZipToFile, listChildFolders, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
+import { DropboxAuthError } from '../dropbox/oauth.ts';
+import { dropboxFetch, type Fetch } from '../dropbox/transport.ts';
+import type { BackupJob } from '../queue.ts';
+import { BlockSplitter, PackWriter, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
+import { accountStorage } from './storage.ts';
+import { nextBackupAt } from './schedule.ts';
+import type { Readable } from 'node:stream';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import yauzl from 'yauzl';
+
+export const EMPTY_CONTENT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export interface BackupOptions {
+  /** Inner fetch under DropboxTeam and downloads (tests inject faults or corruption here). */
+  fetch?: Fetch;
+  /** Files downloaded at once (default 8 files under 1 MiB and 3 larger ones). */
+  concurrency?: number;
+  /** list_folder page size (tests use small pages to exercise checkpoints). Default 2000. */
+  pageLimit?: number;
+  policy?: Partial<RetryPolicy>;
+  sleep?: (ms: number) => Promise<void>;
+  /** Pack size to aim for (tests); default 16 MiB. */
+  targetPackSize?: number;
+  /** Called after each committed page (tests). */
+  onPageCommitted?: (info: { runId: string; pages: number }) => void | Promise<void>;
+  /** First backups fetch the whole namespace as one files/download_zip when it is at most this big (0 = never). Default 512 MiB. */
+  zipMaxBytes?: number;
+  /** Wraps the account's blob store (tests, benchmark counters). */
+  wrapStore?: (store: BlobStore) => BlobStore;
+}
+
+export type BackupOutcome =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'succeeded' | 'partial' | 'failed'; runId: string; counts: RunCounts; error?: string; dropboxCalls: number };
+
+export interface RunCounts {
+  new: number;
+  changed: number;
+  deleted: number;
+  failed: number;
+  unchanged: number;
+  downloaded: number;
+  bytesDownloaded: number;
+  bytesStored: number;
+}
+
+interface RunRow {
+  id: string;
+  mode: RunMode;
+  start_cursor: string | null;
+  cursor: string | null;
+  pages: number;
+  resumes: number;
+  started_at: Date | string;
+  dropbox_calls: number;
+  errors: RunError[];
+}
+
+interface AliveRow {
+  id: string;
+  path_lower: string;
+  kind: 'file' | 'folder';
+  rev: string | null;
+  content_hash: string | null;
+  valid_from_run: string;
+}
+
+interface Content {
+  size: number;
+  blocks: Buffer;
+}
+
+const MAX_RESUMES = 20;
+/** Statuses a run must not overwrite (set by the user or discovery while it ran). */
+const KEEP_STATUS_LIST = ['paused', 'archived', 'not_active', 'backed_up_in_another_task'];
+const SMALL_FILE_BYTES = 1024 * 1024;
+const ZIP_MAX_BYTES = 512 * 1024 * 1024;
+const ZIP_CONCURRENCY = 8;
+const ZIP_MAX_DEPTH = 3;
+/** A first page with fewer files than this is not worth a zip. */
+const ZIP_MIN_FILES = 20;
+const ZIP_MAX_CALLS = 200;
+
+function randomBytesHex(): string {
+  return createHash('sha256').update(String(Math.random()) + process.hrtime.bigint()).digest('hex').slice(0, 12);
+}
+const SMALL_FILE_CONCURRENCY = 8;
+const BIG_FILE_CONCURRENCY = 3;
+const INSERT_CHUNK = 1000;
+
+function lockKey(entityId: string): string {
+  return `backup:${entityId}`;
+}
+
+function accountLockKey(accountId: string): string {
+  return `account:${accountId}`; // the same key as retention.ts's accountLockKey
+}
+
+/** Backs up one entity; safe to call concurrently and repeatedly (the entity lock serialises runs). */
+export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptions = {}): Promise<BackupOutcome> {
+  const { sql } = deps;
+  const [entity] = await deps.db.select().from(entities).where(and(eq(entities.id, job.entityId), eq(entities.accountId, job.accountId)));
+  if (!entity || entity.state !== 'active') return { outcome: 'skipped', reason: 'entity not found or deleted' };
+  const [task] = await deps.db.select().from(tasks).where(and(eq(tasks.id, entity.taskId), eq(tasks.accountId, job.accountId)));
+  if (!task || task.state !== 'active') return { outcome: 'skipped', reason: 'task not found or deleted' };
+  if (task.connectionStatus !== 'connected' || !task.refreshToken || !task.dropboxAdminMemberId) return { outcome: 'skipped', reason: 'task not connected' };
+  if (!entity.namespaceId) return { outcome: 'skipped', reason: 'entity has no namespace' };
+  if (entity.status === 'paused' || entity.status === 'not_active' || entity.status === 'archived' || entity.status === 'backed_up_in_another_task') {
+    return { outcome: 'skipped', reason: `entity is ${entity.status}` };
+  }
+
+  const conn = await sql.reserve();
+  try {
+    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey(entity.id)}, 0)) as ok`;
+    if (!lock?.ok) return { outcome: 'skipped', reason: 'a backup of this entity is already running' };
+    try {
+      // Shared with other backups of the account, exclusive with its garbage collection (retention.ts).
+      await conn`select pg_advisory_lock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`;
+      try {
+        const engine = new EntityBackup(deps, job, entity, task, opts);
+        return await engine.execute();
+      } finally {
+        await conn`select pg_advisory_unlock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`.catch(() => {});
+      }
+    } finally {
+      await conn`select pg_advisory_unlock(hashtextextended(${lockKey(entity.id)}, 0))`.catch(() => {});
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+/** Whether some live worker holds the entity's lock (for the scheduler's orphan sweep). */
+export async function entityLockFree(sql: postgres.Sql, entityId: string): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${lockKey(entityId)}, 0)) as ok`;
+    return row?.ok ?? false;
+  });
+}
+
+type EntityRow = typeof entities.$inferSelect;
+type TaskRow = typeof tasks.$inferSelect;
+
+class EntityBackup {
+  readonly deps: AppDeps;
+  readonly sql: postgres.Sql;
+  readonly job: BackupJob;
+  readonly entity: EntityRow;
+  readonly task: TaskRow;
+  readonly opts: BackupOptions;
+  readonly accountId: string;
+  readonly scope: CallScope;
+  readonly team: DropboxTeam;
+  readonly fetch: Fetch;
+  run!: RunRow; // the backup_runs row being written
+  writer!: PackWriter;
+  store!: BlobStore;
+  knownBlocks = new Set<string>();
+  /** Content hashes whose blocks this attempt stored, not yet committed to `contents`. */
+  inflight = new Map<string, Promise<Content>>();
+  /** Whether the entity has no completed run (a first backup may use download_zip). */
+  firstEver = false;
+  /** Files and bytes the zip pre-pass fetched, added to the counts at the next page commit. */
+  zipFiles = 0;
+  zipBytes = 0;
+  /** Stored bytes reported by onPackWritten since the last page commit. */
+  storedSinceCommit = 0;
+  startedMs = 0;
+
+  constructor(deps: AppDeps, job: BackupJob, entity: EntityRow, task: TaskRow, opts: BackupOptions) {
+    this.deps = deps;
+    this.sql = deps.sql;
+    this.job = job;
+    this.entity = entity;
+    this.task = task;
+    this.opts = opts;
+    this.accountId = entity.accountId;
+    this.scope = adminScope(task.dropboxAdminMemberId!, entity.namespaceId!);
+    const refreshToken = deps.keyring.openSecret(task.refreshToken!, 'dropbox-refresh-token');
+    this.team = new DropboxTeam({
+      config: deps.config.dropbox,
+      refreshToken,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.policy ?? deps.dropboxPolicy ? { policy: opts.policy ?? deps.dropboxPolicy } : {}),
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    });
+    this.fetch = dropboxFetch(deps.config.dropbox.apiUrl, opts.fetch);
+  }
+
+  callCount(): number {
+    let n = 0;
+    for (const v of this.team.calls.values()) n += v;
+    return n;
+  }
+
+  async execute(): Promise<BackupOutcome> {
+    this.startedMs = Date.now();
+    this.run = await this.openRun();
+    try {
+      const storage = await accountStorage(this.deps, this.accountId);
+      const tracked = new TrackingStore(storage.store, this.sql, this.accountId, this.run.id, () => this.deps.clock.now());
+      this.store = this.opts.wrapStore ? this.opts.wrapStore(tracked) : tracked;
+      await this.cleanupPendingPacks(storage.store);
+      this.writer = new PackWriter({
+        store: this.store,
+        keys: storage.keys,
+        ...(this.opts.targetPackSize ? { targetPackSize: this.opts.targetPackSize } : {}),
+        onPackWritten: (pack) => this.recordPack(pack),
+      });
+      await this.listAndApply();
+      return await this.complete();
+    } catch (err) {
+      if (err instanceof DropboxAuthError) return this.fail(err, { disconnect: true });
+      if (isPermanent(err) || this.run.resumes >= MAX_RESUMES) return this.fail(err, { disconnect: false });
+      // Transient (network, storage, database): the run stays `running`; the job's retry resumes it.
+      throw err;
+    }
+  }
+
+  async openRun(): Promise<RunRow> {
+    const { sql } = this;
+    const now = this.deps.clock.now();
+    const [existing] = await sql<RunRow[]>`
+      select id, mode, start_cursor, cursor, pages, resumes, started_at, dropbox_calls, errors from backup_runs
+      where entity_id = ${this.entity.id} and state = 'running' order by id desc limit 1`;
+    if (existing) {
+      const [done] = await sql`select 1 from backup_runs where entity_id = ${this.entity.id} and state in ('succeeded', 'partial') limit 1`;
+      this.firstEver = !done;
+      await sql`update backup_runs set resumes = resumes + 1 where id = ${existing.id}`;
+      return { ...existing, resumes: existing.resumes + 1 };
+    }
+    const [last] = await sql<{ id: string; cursor: string | null; errors: RunError[] }[]>`
+      select id, cursor, errors from backup_runs
+      where entity_id = ${this.entity.id} and state in ('succeeded', 'partial') order by id desc limit 1`;
+    const mode: RunMode = last?.cursor ? 'incremental' : 'full';
+    this.firstEver = !last;
+    const id = newId('run', Math.max(now.getTime(), Date.now()));
+    // Failed items of the last run are retried first (their listing entries will not come again).
+    const retry = mode === 'incremental' ? (last?.errors ?? []).filter((e) => e.entry) : [];
+    await sql.begin(async (tx) => {
+      await tx`insert into backup_runs (id, account_id, task_id, entity_id, state, reason, mode, started_at, start_cursor, errors)
+        values (${id}, ${this.accountId}, ${this.task.id}, ${this.entity.id}, 'running', ${this.job.reason}, ${mode}, ${now.toISOString()},
+          ${last?.cursor ?? null}, '[]'::jsonb)`;
+      if (retry.length) await tx`update backup_runs set errors = ${JSON.stringify(retry.map((e) => ({ ...e, retry: true })))}::jsonb where id = ${id}`;
+      await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else 'in_process' end, updated_at = ${now.toISOString()}
+        where id = ${this.entity.id}`;
+    });
+    return { id, mode, start_cursor: last?.cursor ?? null, cursor: null, pages: 0, resumes: 0, started_at: now, dropbox_calls: 0, errors: retry.map((e) => ({ ...e, retry: true })) as RunError[] };
+  }
+
+  /** Pack objects a dead attempt of this run PUT (or was about to) without recording their blocks. */
+  async cleanupPendingPacks(store: BlobStore): Promise<void> {
+    const pending = await this.sql<{ id: string; key: string }[]>`
+      select id, key from packs where run_id = ${this.run.id} and state = 'pending'`;
+    if (!pending.length) return;
+    await store.delete(pending.map((p) => p.key));
+    await this.sql`delete from packs where id in ${this.sql(pending.map((p) => p.id))} and state = 'pending'`;
+  }
+
+  async recordPack(pack: WrittenPack): Promise<void> {
+    const rows = pack.blocks.map((b) => ({
+      account_id: this.accountId,
+      hash: b.hash,
+      pack_id: b.packId,
+      offset: b.offset,
+      length: b.length,
+      plain_size: b.plainSize,
+      stored_size: b.storedSize,
+      compressed: b.compressed,
+    }));
+    await this.sql.begin(async (tx) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx`insert into blocks ${tx(rows.slice(i, i + INSERT_CHUNK))} on conflict (account_id, hash) do nothing`;
+      }
+      await tx`update packs set state = 'written', size = ${pack.size} where id = ${pack.packId}`;
+    });
+    for (const b of pack.blocks) {
+      this.knownBlocks.add(b.hash.toString('hex'));
+      this.storedSinceCommit += b.storedSize;
+    }
+  }
+
+  // ---- listing ---------------------------------------------------------------------------------
+
+  async listAndApply(): Promise<void> {
+    const run = this.run;
+    if (run.mode === 'incremental' && run.cursor === null) {
+      // First page of an incremental run: retry the last run's failed items.
+      const retry = run.errors.filter((e) => (e as RunError & { retry?: boolean }).retry && e.entry);
+      const entries: ListEntry[] = [];
+      for (const e of retry) {
+        const meta = await getMetadata(this.team, this.scope, (e.entry as { path_lower?: string }).path_lower ?? e.path);
+        if (meta && meta['.tag'] === 'file') entries.push(meta);
+      }
+      await this.applyPage(entries, run.start_cursor!, { clearRetries: true });
+    }
+    let cursor = run.cursor ?? (run.mode === 'incremental' ? run.start_cursor : null);
+    let pending: ListPage | null = null;
+    const budget = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
+    if (run.mode === 'full' && run.pages === 0 && cursor === null && this.firstEver && budget > 0) {
+      // The first page tells whether this looks like many small files (worth zipping) or a few big
+      // ones (better streamed one by one: a zip cannot be resumed or ranged).
+      pending = await listFolderStart(this.team, this.scope, this.opts.pageLimit ?? LIST_LIMIT);
+      const files = pending.entries.filter((e): e is files_FileEntry => e['.tag'] === 'file');
+      const bytes = files.reduce((n, e) => n + e.size, 0);
+      if (files.length >= ZIP_MIN_FILES && bytes / files.length < SMALL_FILE_BYTES && (pending.hasMore || bytes <= budget)) await this.zipPrepass();
+    }
+    for (;;) {
+      let page: ListPage;
+      try {
+        if (pending) {
+          page = pending;
+          pending = null;
+        } else {
+          page = cursor ? await listFolderContinue(this.team, this.scope, cursor) : await listFolderStart(this.team, this.scope, this.opts.pageLimit ?? LIST_LIMIT);
+        }
+      } catch (err) {
+        if (!(err instanceof ListingResetError)) throw err;
+        await this.switchToFull();
+        cursor = null;
+        continue;
+      }
+      await this.applyPage(page.entries, page.cursor, {});
+      cursor = page.cursor;
+      if (!page.hasMore) return;
+    }
+  }
+
+  /** The saved cursor was reset by Dropbox: relist everything; what the relist does not see is closed at the end. */
+  async switchToFull(): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`update backup_runs set mode = 'full', cursor = null where id = ${this.run.id}`;
+      await tx`update item_versions set seen_run = null
+        where entity_id = ${this.entity.id} and valid_until_run is null and seen_run = ${this.run.id}`;
+    });
+    this.run.mode = 'full';
+    this.run.cursor = null;
+  }
+
+  // ---- one page --------------------------------------------------------------------------------
+
+  async applyPage(entries: ListEntry[], nextCursor: string, flags: { clearRetries?: boolean }): Promise<void> {
+    const { sql } = this;
+    const runId = this.run.id;
+    const full = this.run.mode === 'full';
+    const paths = [...new Set(entries.map((e) => e.path_lower!).filter(Boolean))];
+    const aliveRows = paths.length
+      ? await sql<AliveRow[]>`
+          select id, path_lower, kind, rev, content_hash, valid_from_run from item_versions
+          where entity_id = ${this.entity.id} and valid_until_run is null and path_lower = any(${paths})`
+      : [];
+    const alive = new Map(aliveRows.map((r) => [r.path_lower, r]));
+
+    // Content for new or changed files: stored already (contents), or downloaded now.
+    const wanted = new Map<string, files_FileEntry>();
+    for (const e of entries) {
+      if (e['.tag'] !== 'file') continue;
+      const cur = alive.get(e.path_lower!);
+      if (cur && cur.kind === 'file' && cur.rev === e.rev && cur.content_hash === e.content_hash) continue;
+      const hash = e.content_hash ?? '';
+      if (!wanted.has(hash)) wanted.set(hash, e as files_FileEntry);
+    }
+    const contentByHash = new Map<string, Content>();
+    const hashes = [...wanted.keys()].filter((h) => h !== '' && h !== EMPTY_CONTENT_HASH);
+    if (wanted.has(EMPTY_CONTENT_HASH)) contentByHash.set(EMPTY_CONTENT_HASH, { size: 0, blocks: Buffer.alloc(0) });
+    if (hashes.length) {
+      const rows = await sql<{ content_hash: string; size: number; blocks: Buffer }[]>`
+        select content_hash, size::float8 as size, blocks from contents where account_id = ${this.accountId} and content_hash = any(${hashes})`;
+      for (const r of rows) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
+    }
+    const failures = new Map<string, string>();
+    const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
+    let downloaded = 0;
+    let bytesDownloaded = 0;
+    const toFetch = [...wanted.entries()].filter(([h]) => !contentByHash.has(h));
+    // Small files are latency-bound (one call each): more in flight. Big ones are bandwidth- and
+    // memory-bound (a 4 MiB block in the splitter each): fewer.
+    const smallFiles = toFetch.filter(([, e]) => e.size < SMALL_FILE_BYTES);
+    const bigFiles = toFetch.filter(([, e]) => e.size >= SMALL_FILE_BYTES);
+    const fetchOne = async ([hash, entry]: [string, files_FileEntry]) => {
+      if (!hash) {
+        failures.set(hash, 'Dropbox reported no content_hash for this file');
+        return;
+      }
+      try {
+        const content = await this.download(entry);
+        contentByHash.set(hash, content);
+        newContents.push({ content_hash: hash, size: content.size, blocks: content.blocks });
+        downloaded++;
+        bytesDownloaded += content.size;
+      } catch (err) {
+        if (err instanceof DropboxAuthError) throw err;
+        failures.set(hash, errorText(err));
+      }
+    };
+    await Promise.all([
+      mapLimit(smallFiles, this.opts.concurrency ?? SMALL_FILE_CONCURRENCY, fetchOne),
+      mapLimit(bigFiles, Math.min(this.opts.concurrency ?? BIG_FILE_CONCURRENCY, BIG_FILE_CONCURRENCY), fetchOne),
+    ]);
+    await this.writer.flush();
+
+    // Apply the entries in order (DROPBOX.md §3.1 processing rules).
+    const exactCloses = new Set<string>();
+    const subtreeCloses = new Set<string>();
+    const inserts = new Map<string, Record<string, unknown>>();
+    const seen: string[] = [];
+    const errors: RunError[] = [];
+    let nNew = 0;
+    let nChanged = 0;
+    let nUnchanged = 0;
+    let nFailed = 0;
+    let replaced = 0;
+    const dropUnder = (p: string) => {
+      for (const k of [...alive.keys()]) if (k === p || k.startsWith(p + '/')) alive.delete(k);
+      for (const k of [...inserts.keys()]) if (k === p || k.startsWith(p + '/')) inserts.delete(k);
+    };
+    const close = (p: string, cur: AliveRow | undefined) => {
+      if (cur?.kind === 'folder') subtreeCloses.add(p);
+      else if (cur) exactCloses.add(p);
+      dropUnder(p);
+    };
+    for (const e of entries) {
+      const p = e.path_lower;
+      if (!p) continue;
+      const cur = alive.get(p);
+      if (e['.tag'] === 'deleted') {
+        const pending = inserts.get(p);
+        close(p, cur ?? (pending ? ({ kind: pending.kind } as AliveRow) : undefined));
+        continue;
+      }
+      if (e['.tag'] === 'folder') {
+        if (inserts.get(p)?.kind === 'folder') continue;
+        if (cur?.kind === 'folder') {
+          seen.push(cur.id);
+          nUnchanged++;
+          continue;
+        }
+        if (cur) {
+          close(p, cur);
+          replaced++;
+        } else if (inserts.has(p)) dropUnder(p);
+        inserts.set(p, this.versionRow(e, null));
+        nNew++;
+        continue;
+      }
+      // file
+      if (cur?.kind === 'file' && cur.rev === e.rev && cur.content_hash === e.content_hash && !inserts.has(p)) {
+        seen.push(cur.id);
+        nUnchanged++;
+        continue;
+      }
+      const content = contentByHash.get(e.content_hash ?? '');
+      if (!content) {
+        const error = failures.get(e.content_hash ?? '') ?? 'content not available';
+        errors.push({ path: e.path_display ?? p, error, entry: e as unknown as Record<string, unknown> });
+        nFailed++;
+        // Keep what we had at this path (its old version stays in the snapshot); mark it seen.
+        if (cur) seen.push(cur.id);
+        continue;
+      }
+      if (cur) {
+        close(p, cur);
+        replaced++;
+        if (cur.kind === 'file') nChanged++;
+        else nNew++;
+      } else {
+        if (inserts.has(p)) dropUnder(p);
+        nNew++;
+      }
+      inserts.set(p, this.versionRow(e, content.blocks));
+    }
+
+    const storedBytes = this.storedSinceCommit;
+    const calls = this.callCount();
+    downloaded += this.zipFiles;
+    bytesDownloaded += this.zipBytes;
+    this.zipFiles = 0;
+    this.zipBytes = 0;
+    await sql.begin(async (tx) => {
+      let closed = 0;
+      const exact = [...exactCloses];
+      const subtree = [...subtreeCloses];
+      if (exact.length || subtree.length) {
+        const del = await tx`
+          delete from item_versions where entity_id = ${this.entity.id} and valid_until_run is null and valid_from_run = ${runId}
+            and (path_lower = any(${exact.concat(subtree)})
+                 or (${subtree.length > 0} and exists (select 1 from unnest(${subtree}::text[]) r where starts_with(path_lower, r || '/'))))`;
+        const upd = await tx`
+          update item_versions set valid_until_run = ${runId}
+          where entity_id = ${this.entity.id} and valid_until_run is null and valid_from_run < ${runId}
+            and (path_lower = any(${exact.concat(subtree)})
+                 or (${subtree.length > 0} and exists (select 1 from unnest(${subtree}::text[]) r where starts_with(path_lower, r || '/'))))`;
+        closed = upd.count;
+        void del;
+      }
+      if (full && seen.length) {
+        await tx`update item_versions set seen_run = ${runId} where id = any(${seen})`;
+      }
+      const rows = [...inserts.values()];
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx`insert into item_versions ${tx(rows.slice(i, i + INSERT_CHUNK) as never[])}`;
+      }
+      for (let i = 0; i < newContents.length; i += INSERT_CHUNK) {
+        const chunk = newContents.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
+        await tx`insert into contents ${tx(chunk as never[])} on conflict (account_id, content_hash) do nothing`;
+      }
+      const deleted = Math.max(0, closed - replaced);
+      const errorsJson = JSON.stringify(errors);
+      await tx`
+        update backup_runs set
+          cursor = ${nextCursor}, pages = pages + 1,
+          new_count = new_count + ${nNew}, changed_count = changed_count + ${nChanged}, deleted_count = deleted_count + ${deleted},
+          failed_count = failed_count + ${nFailed}, unchanged_count = unchanged_count + ${nUnchanged},
+          downloaded_count = downloaded_count + ${downloaded}, bytes_downloaded = bytes_downloaded + ${bytesDownloaded},
+          bytes_stored = bytes_stored + ${storedBytes},
+          dropbox_calls = ${this.run.dropbox_calls + calls},
+          errors = ${flags.clearRetries ? tx`${errorsJson}::jsonb` : tx`errors || ${errorsJson}::jsonb`}
+        where id = ${runId}`;
+    });
+    this.storedSinceCommit -= storedBytes;
+    this.run.cursor = nextCursor;
+    this.run.pages++;
+    await this.opts.onPageCommitted?.({ runId, pages: this.run.pages });
+  }
+
+  versionRow(e: ListEntry, blocks: Buffer | null): Record<string, unknown> {
+    const p = e.path_lower!;
+    const slash = p.lastIndexOf('/');
+    const file = e['.tag'] === 'file' ? (e as files_FileEntry) : undefined;
+    return {
+      id: newId('item'),
+      account_id: this.accountId,
+      entity_id: this.entity.id,
+      path_lower: p,
+      path_display: e.path_display ?? p,
+      parent_lower: slash <= 0 ? '' : p.slice(0, slash),
+      name: e.name,
+      kind: file ? 'file' : 'folder',
+      dropbox_id: (e as { id?: string }).id ?? null,
+      rev: file?.rev ?? null,
+      size: file?.size ?? 0,
+      content_hash: file?.content_hash ?? null,
+      server_modified: file ? file.server_modified : null,
+      client_modified: file ? file.client_modified : null,
+      modified_by: file?.sharing_info?.modified_by ?? null,
+      blocks,
+      valid_from_run: this.run.id,
+      valid_until_run: null,
+      seen_run: this.run.id,
+    };
+  }
+
+  /**
+   * First backup: fetch the whole namespace as one zip (one call instead of one per file) and store
+   * every file in it as content keyed by the content_hash of its own bytes, so the listing that
+   * follows finds them stored and downloads only what the zip missed. Anything unexpected (too many
+   * files, too large, a broken zip) silently falls back to file-by-file downloads.
+   */
+  async zipPrepass(): Promise<void> {
+    const dir = join(this.deps.config.dataDir, 'tmp');
+    await mkdir(dir, { recursive: true });
+    const budget = { bytes: this.opts.zipMaxBytes ?? ZIP_MAX_BYTES, calls: ZIP_MAX_CALLS };
+    const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
+    try {
+      await this.zipFolder('', 0, dir, budget, found);
+      // One flush for all the zips (fewer, fuller packs); contents only once their blocks are durable.
+      await this.writer.flush();
+      for (let i = 0; i < found.length; i += INSERT_CHUNK) {
+        const chunk = found.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
+        await this.sql`insert into contents ${this.sql(chunk as never[])} on conflict (account_id, content_hash) do nothing`;
+      }
+      this.zipFiles += found.length;
+    } catch (err) {
+      // A failed pack PUT leaves the writer failed: the first page's flush reports it as usual.
+      if (err instanceof DropboxAuthError) throw err;
+    }
+  }
+
+  /**
+   * Zips one folder; when Dropbox says it has too many entries (≥ 10,000), zips its subfolders
+   * instead (a few levels down). Files the zips did not cover are downloaded one by one later.
+   */
+  async zipFolder(path: string, depth: number, dir: string, budget: { bytes: number; calls: number }, found: { content_hash: string; size: number; blocks: Buffer }[]): Promise<void> {
+    if (budget.calls <= 0 || budget.bytes <= 0) return;
+    budget.calls--;
+    const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
+    try {
+      const got = await downloadZipToFile(this.team, this.scope, path, file, budget.bytes, this.fetch);
+      if (got.ok) {
+        budget.bytes -= got.bytes;
+        found.push(...(await this.storeZip(file)));
+        this.zipBytes += got.bytes;
+        return;
+      }
+      if (!got.reason.includes('too_many_files') || depth >= ZIP_MAX_DEPTH) return;
+    } finally {
+      await rm(file, { force: true });
+    }
+    for (const child of await listChildFolders(this.team, this.scope, path)) await this.zipFolder(child.pathLower, depth + 1, dir, budget, found);
+  }
+
+  /** Stores every file of the zip (a few entries at a time); resolves with their contents. */
+  storeZip(file: string): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+    return new Promise((resolve, reject) => {
+      yauzl.open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
+        if (err || !zip) return reject(err ?? new Error('zip did not open'));
+        const found = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
+        let inflight = 0;
+        let reading = false;
+        let ended = false;
+        let failed = false;
+        const fail = (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          zip.close();
+          reject(e);
+        };
+        const finish = () => {
+          if (ended && inflight === 0 && !failed) resolve([...found.values()]);
+        };
+        const next = () => {
+          if (!ended && !reading && !failed && inflight < ZIP_CONCURRENCY) {
+            reading = true;
+            zip.readEntry();
+          }
+        };
+        zip.on('error', fail);
+        zip.on('end', () => {
+          reading = false;
+          ended = true;
+          finish();
+        });
+        zip.on('entry', (entry: yauzl.Entry) => {
+          reading = false;
+          if (!entry.fileName.endsWith('/') && entry.uncompressedSize > 0) {
+            inflight++;
+            zip.openReadStream(entry, (e, stream) => {
+              if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
+              this.storeStream(stream).then((c) => {
+                found.set(c.content_hash, c);
+                inflight--;
+                next();
+                finish();
+              }, fail);
+            });
+          }
+          next();
+        });
+        next();
+      });
+    });
+  }
+
+  async storeStream(body: AsyncIterable<Uint8Array>): Promise<{ content_hash: string; size: number; blocks: Buffer }> {
+    const splitter = new BlockSplitter(body);
+    for await (const block of splitter) {
+      const hex = block.sha256.toString('hex');
+      if (this.writer.has(block.sha256) || this.knownBlocks.has(hex)) continue;
+      if (await this.blockStored(block.sha256)) {
+        this.knownBlocks.add(hex);
+        continue;
+      }
+      await this.writer.add(block.sha256, block.data);
+    }
+    return { content_hash: splitter.contentHash, size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
+  }
+
+  /** Streams one file into packs; resolves with its block list once its content_hash checked out. */
+  download(entry: files_FileEntry): Promise<Content> {
+    const hash = entry.content_hash!;
+    let p = this.inflight.get(hash);
+    if (!p) {
+      p = downloadFile(this.team, this.scope, `rev:${entry.rev}`, async (body, expectedSize) => {
+        const splitter = new BlockSplitter(body);
+        for await (const block of splitter) {
+          const hex = block.sha256.toString('hex');
+          if (this.writer.has(block.sha256) || this.knownBlocks.has(hex)) continue;
+          if (await this.blockStored(block.sha256)) {
+            this.knownBlocks.add(hex);
+            continue;
+          }
+          await this.writer.add(block.sha256, block.data);
+        }
+        if (expectedSize !== undefined && splitter.size !== expectedSize) throw new TruncatedBodyError(splitter.size, expectedSize);
+        if (splitter.size !== entry.size) throw new TruncatedBodyError(splitter.size, entry.size);
+        if (splitter.contentHash !== hash) {
+          throw new DownloadError(`content_hash mismatch: Dropbox reported ${hash}, the downloaded bytes hash to ${splitter.contentHash}`, undefined, false);
+        }
+        return { size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
+      }, { fetch: this.fetch, ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}) });
+      this.inflight.set(hash, p);
+      p.then(() => this.inflight.delete(hash), () => this.inflight.delete(hash));
+    }
+    return p;
+  }
+
+  #blockQueue: { hex: string; resolve: (v: boolean) => void; reject: (e: unknown) => void }[] = [];
+  #blockFlush: Promise<void> | null = null;
+
+  /** Whether the account stores this block; lookups that arrive together share one query. */
+  blockStored(hash: Buffer): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#blockQueue.push({ hex: hash.toString('hex'), resolve, reject });
+      this.#blockFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+        const batch = this.#blockQueue;
+        this.#blockQueue = [];
+        this.#blockFlush = null;
+        try {
+          const hexes = [...new Set(batch.map((b) => b.hex))];
+          const rows = await this.sql<{ hex: string }[]>`
+            select encode(hash, 'hex') as hex from blocks
+            where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x)`;
+          const found = new Set(rows.map((r) => r.hex));
+          for (const b of batch) b.resolve(found.has(b.hex));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      });
+    });
+  }
+
+  // ---- completion ------------------------------------------------------------------------------
+
+  async complete(): Promise<BackupOutcome> {
+    const { sql } = this;
+    const runId = this.run.id;
+    const now = this.deps.clock.now();
+    const result = await sql.begin(async (tx) => {
+      let closedUnseen = 0;
+      if (this.run.mode === 'full') {
+        await tx`delete from item_versions where entity_id = ${this.entity.id} and valid_until_run is null
+          and valid_from_run = ${runId} and seen_run is distinct from ${runId}`;
+        const upd = await tx`update item_versions set valid_until_run = ${runId}
+          where entity_id = ${this.entity.id} and valid_until_run is null and valid_from_run < ${runId} and seen_run is distinct from ${runId}`;
+        closedUnseen = upd.count;
+      }
+      const [totals] = await tx<{ items: number; size: number }[]>`
+        select count(*)::int as items, coalesce(sum(size), 0)::float8 as size from item_versions
+        where entity_id = ${this.entity.id} and valid_until_run is null`;
+      const [run] = await tx<{ new_count: number; changed_count: number; deleted_count: number; failed_count: number; unchanged_count: number; downloaded_count: number; bytes_downloaded: number; bytes_stored: number; errors: RunError[]; started_at: Date }[]>`
+        update backup_runs set deleted_count = deleted_count + ${closedUnseen} where id = ${runId}
+        returning new_count, changed_count, deleted_count, failed_count, unchanged_count, downloaded_count,
+          bytes_downloaded::float8 as bytes_downloaded, bytes_stored::float8 as bytes_stored, errors, started_at`;
+      const state = run!.failed_count > 0 ? 'partial' : 'succeeded';
+      await tx`update backup_runs set state = ${state}, finished_at = ${now.toISOString()}, total_items = ${totals!.items}, total_size = ${totals!.size},
+        dropbox_calls = ${this.run.dropbox_calls + this.callCount()}
+        where id = ${runId}`;
+      const next = nextBackupAt(now, this.task.frequency, this.task.backupHour);
+      await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else ${state === 'succeeded' ? 'success' : 'partial'} end, size_bytes = ${totals!.size}, item_count = ${totals!.items},
+        first_backup_at = coalesce(first_backup_at, ${now.toISOString()}), last_backup_at = ${now.toISOString()},
+        next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${next.toISOString()} else next_backup_at end,
+        updated_at = ${now.toISOString()}
+        where id = ${this.entity.id}`;
+      const counts = {
+        new: run!.new_count, changed: run!.changed_count, deleted: run!.deleted_count, failed: run!.failed_count,
+        unchanged: run!.unchanged_count, downloaded: run!.downloaded_count,
+      };
+      await tx`insert into activity_events ${tx({
+        id: newId('evt'),
+        account_id: this.accountId,
+        type: 'backup',
+        service: 'dropbox',
+        sub_service: this.entity.kind === 'member' ? 'members' : 'team_folders',
+        status: state === 'succeeded' ? 'succeeded' : 'partially_succeeded',
+        task_id: this.task.id,
+        task_name: this.task.name,
+        entity_id: this.entity.id,
+        item: this.entity.name,
+        description: `Backup of ${this.entity.name}: ${counts.new} new, ${counts.changed} changed, ${counts.deleted} deleted${counts.failed ? `, ${counts.failed} failed` : ''}`,
+        duration_ms: Math.max(0, now.getTime() - new Date(run!.started_at).getTime()),
+        size_bytes: totals!.size,
+        counts: JSON.stringify(counts),
+        details: JSON.stringify({ run_id: runId, bytes_downloaded: run!.bytes_downloaded, bytes_stored: run!.bytes_stored, items: totals!.items, errors: run!.errors.slice(0, 20).map((e) => ({ path: e.path, error: e.error })) }),
+        occurred_at: now.toISOString(),
+      } as never)}`;
+      return { state, counts: { ...counts, bytesDownloaded: run!.bytes_downloaded, bytesStored: run!.bytes_stored } };
+    });
+    return { outcome: result.state as 'succeeded' | 'partial', runId, counts: result.counts, dropboxCalls: this.callCount() };
+  }
+
+  /** Roll the run back (its rows never become a snapshot), mark it failed, and say why. */
+  async fail(err: unknown, opts: { disconnect: boolean }): Promise<BackupOutcome> {
+    const { sql } = this;
+    const runId = this.run.id;
+    const now = this.deps.clock.now();
+    const message = errorText(err);
+    await sql.begin(async (tx) => {
+      await tx`delete from item_versions where entity_id = ${this.entity.id} and valid_from_run = ${runId}`;
+      await tx`update item_versions set valid_until_run = null where entity_id = ${this.entity.id} and valid_until_run = ${runId}`;
+      await tx`update backup_runs set state = 'failed', finished_at = ${now.toISOString()}, error = ${message},
+        dropbox_calls = ${this.run.dropbox_calls + this.callCount()} where id = ${runId}`;
+      await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else 'failed' end, updated_at = ${now.toISOString()},
+        next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${nextBackupAt(now, this.task.frequency, this.task.backupHour).toISOString()} else next_backup_at end
+        where id = ${this.entity.id}`;
+      if (opts.disconnect) {
+        await tx`update tasks set connection_status = 'disconnected', connection_error = ${message}, updated_at = ${now.toISOString()}, version = version + 1
+          where id = ${this.task.id}`;
+      }
+      await tx`insert into activity_events ${tx({
+        id: newId('evt'),
+        account_id: this.accountId,
+        type: 'backup',
+        service: 'dropbox',
+        sub_service: this.entity.kind === 'member' ? 'members' : 'team_folders',
+        status: 'failed',
+        task_id: this.task.id,
+        task_name: this.task.name,
+        entity_id: this.entity.id,
+        item: this.entity.name,
+        description: `Backup of ${this.entity.name} failed: ${message}`,
+        duration_ms: Math.max(0, now.getTime() - new Date(this.run.started_at).getTime()),
+        size_bytes: 0,
+        counts: JSON.stringify({}),
+        details: JSON.stringify({ run_id: runId, error: message, disconnected: opts.disconnect }),
+        occurred_at: now.toISOString(),
+      } as never)}`;
+    });
+    return { outcome: 'failed', runId, counts: emptyCounts(), error: message, dropboxCalls: this.callCount() };
+  }
+}
+
+type files_FileEntry = Extract<ListEntry, { '.tag': 'file' }>;
+
+function emptyCounts(): RunCounts {
+  return { new: 0, changed: 0, deleted: 0, failed: 0, unchanged: 0, downloaded: 0, bytesDownloaded: 0, bytesStored: 0 };
+}
+
+/** Errors that retrying the job will not fix. */
+function isPermanent(err: unknown): boolean {
+  if (err instanceof DropboxCallError) return err.status !== 429 && err.status < 500;
+  return false;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message.slice(0, 500);
+  return String(err).slice(0, 500);
+}
+
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw failure;
+}
+
+/** Records a pack as `pending` before its PUT, so an interrupted run can find and delete it. */
+export class TrackingStore implements BlobStore {
+  readonly inner: BlobStore;
+  readonly #sql: postgres.Sql;
+  readonly #accountId: string;
+  readonly #runId: string;
+  readonly #now: () => Date;
+
+  constructor(inner: BlobStore, sql: postgres.Sql, accountId: string, runId: string, now: () => Date) {
+    this.inner = inner;
+    this.#sql = sql;
+    this.#accountId = accountId;
+    this.#runId = runId;
+    this.#now = now;
+  }
+
+  async put(key: string, body: Buffer | Readable, size?: number): Promise<void> {
+    const packId = key.slice(key.lastIndexOf('/') + 1);
+    await this.#sql`insert into packs (id, account_id, key, size, state, run_id, created_at)
+      values (${packId}, ${this.#accountId}, ${key}, ${size ?? 0}, 'pending', ${this.#runId}, ${this.#now().toISOString()}) on conflict (id) do nothing`;
+    await this.inner.put(key, body, size);
+  }
+  get(key: string): Promise<Buffer> {
+    return this.inner.get(key);
+  }
+  getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    return this.inner.getRange(key, offset, length);
+  }
+  getStream(key: string): Promise<Readable> {
+    return this.inner.getStream(key);
+  }
+  head(key: string): Promise<{ size: number } | null> {
+    return this.inner.head(key);
+  }
+  delete(keys: string[]): Promise<void> {
+    return this.inner.delete(keys);
+  }
+  list(prefix: string): AsyncIterable<BlobInfo> {
+    return this.inner.list(prefix);
+  }
+}
+
+export function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

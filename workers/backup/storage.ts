@@ -1,0 +1,68 @@
+// Where an account's backup data lives and the keys that protect it. The blob store comes from the
+// configuration: the filesystem under `$COFFER_DATA_DIR/blobs` by default, S3 when COFFER_S3_BUCKET
+// is set. The account's region picks the prefix (`<region>/<account id>/packs/…`), so one account's
+// packs can be listed or erased on their own. The account's data key is generated on first use and
+// stored wrapped by the master key; two workers racing to create it agree on the first one written.
+import { join } from 'node:path';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { AppDeps } from '../../api/deps.ts';
+import { accounts } from '../../db/schema.ts';
+import { createBlobStore, type BlobStore } from '../storage/index.ts';
+import { deriveAccountKeys, type AccountKeys } from '../storage/keys.ts';
+
+const stores = new Map<string, BlobStore>();
+
+/** The account's blob store (cached per process). */
+export function accountBlobStore(deps: Pick<AppDeps, 'config'>, account: { id: string; region: string }): BlobStore {
+  const { config } = deps;
+  const cacheKey = `${config.s3 ? `s3:${config.s3.endpoint ?? ''}:${config.s3.bucket}:${config.s3.prefix}` : `fs:${config.dataDir}`}:${account.region}:${account.id}`;
+  let store = stores.get(cacheKey);
+  if (!store) {
+    store = config.s3
+      ? createBlobStore({
+          kind: 's3',
+          bucket: config.s3.bucket,
+          region: config.s3.region,
+          ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+          prefix: `${config.s3.prefix}${account.region}/${account.id}/`,
+          accessKeyId: config.s3.accessKeyId,
+          secretAccessKey: config.s3.secretAccessKey,
+          forcePathStyle: config.s3.forcePathStyle,
+        })
+      : createBlobStore({ kind: 'fs', root: join(config.dataDir, 'blobs', account.region, account.id) });
+    stores.set(cacheKey, store);
+  }
+  return store;
+}
+
+/** The account's keys; creates and stores its wrapped data key on first use (race-safe). */
+export async function accountKeys(deps: Pick<AppDeps, 'db' | 'keyring'>, accountId: string): Promise<AccountKeys> {
+  const [row] = await deps.db.select({ dataKey: accounts.dataKey }).from(accounts).where(eq(accounts.id, accountId));
+  if (!row) throw new Error(`account ${accountId} not found`);
+  let wrapped = row.dataKey;
+  if (!wrapped) {
+    const generated = deps.keyring.generateDataKey();
+    const [won] = await deps.db
+      .update(accounts)
+      .set({ dataKey: generated.wrapped })
+      .where(and(eq(accounts.id, accountId), isNull(accounts.dataKey)))
+      .returning({ dataKey: accounts.dataKey });
+    if (won?.dataKey) wrapped = won.dataKey;
+    else {
+      const [again] = await deps.db.select({ dataKey: accounts.dataKey }).from(accounts).where(eq(accounts.id, accountId));
+      wrapped = again!.dataKey!;
+    }
+  }
+  return deriveAccountKeys(deps.keyring.unwrapDataKey(wrapped));
+}
+
+export interface AccountStorage {
+  store: BlobStore;
+  keys: AccountKeys;
+}
+
+export async function accountStorage(deps: Pick<AppDeps, 'db' | 'keyring' | 'config'>, accountId: string): Promise<AccountStorage> {
+  const [account] = await deps.db.select({ id: accounts.id, region: accounts.region }).from(accounts).where(eq(accounts.id, accountId));
+  if (!account) throw new Error(`account ${accountId} not found`);
+  return { store: accountBlobStore(deps, account), keys: await accountKeys(deps, accountId) };
+}

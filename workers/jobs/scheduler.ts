@@ -1,0 +1,58 @@
+// Every minute: enqueue backups that are due, and resume runs whose worker died.
+// Due = entity active (not deleted, not paused / not_active / archived / elsewhere), task active and
+// connected, account not suspended or pending deletion (billing: trial over without a subscription),
+// next_backup_at ≤ now (or never scheduled yet while `scheduled`). At most MAX_PER_ACCOUNT backups
+// per account are running or enqueued by one tick; next_backup_at moves to the following slot in
+// the same transaction as the enqueue, so a tick never enqueues twice.
+import type { AppDeps } from '../../api/deps.ts';
+import { entityLockFree } from '../backup/engine.ts';
+import { requestBackup } from '../backup/request.ts';
+import { nextBackupAt } from '../backup/schedule.ts';
+import { eq } from 'drizzle-orm';
+import { entities, type Frequency } from '../../db/schema/tasks.ts';
+
+export const MAX_PER_ACCOUNT = 4;
+
+export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; resumed: number }> {
+  const { sql } = deps;
+  const now = deps.clock.now();
+  let enqueued = 0;
+  let resumed = 0;
+
+  // Orphaned runs: `running` but nobody holds the entity's lock (its worker died).
+  const running = await sql<{ id: string; account_id: string; entity_id: string }[]>`
+    select id, account_id, entity_id from backup_runs where state = 'running'`;
+  for (const run of running) {
+    if (!(await entityLockFree(sql, run.entity_id))) continue;
+    const id = await deps.db.transaction((tx) => requestBackup(deps, tx, { accountId: run.account_id, entityId: run.entity_id, reason: 'scheduled' }));
+    if (id) resumed++;
+  }
+
+  const due = await sql<{ id: string; account_id: string; frequency: Frequency; backup_hour: number }[]>`
+    select e.id, e.account_id, t.frequency, t.backup_hour
+    from entities e join tasks t on t.id = e.task_id
+    where e.state = 'active' and t.state = 'active' and t.connection_status = 'connected'
+      and e.status not in ('paused', 'not_active', 'archived', 'backed_up_in_another_task', 'in_process')
+      and not exists (select 1 from accounts a where a.id = e.account_id and a.state in ('suspended', 'pending_deletion'))
+      and (e.next_backup_at <= ${now.toISOString()} or (e.next_backup_at is null and e.status = 'scheduled'))
+    order by e.next_backup_at nulls first, e.id
+    limit 5000`;
+  const busy = new Map<string, number>();
+  const runningPerAccount = await sql<{ account_id: string; n: number }[]>`
+    select account_id, count(*)::int as n from backup_runs where state = 'running' group by account_id`;
+  for (const r of runningPerAccount) busy.set(r.account_id, r.n);
+  for (const e of due) {
+    const n = busy.get(e.account_id) ?? 0;
+    if (n >= MAX_PER_ACCOUNT) continue;
+    const next = nextBackupAt(now, e.frequency, e.backup_hour);
+    const id = await deps.db.transaction(async (tx) => {
+      await tx.update(entities).set({ nextBackupAt: next }).where(eq(entities.id, e.id));
+      return requestBackup(deps, tx, { accountId: e.account_id, entityId: e.id, reason: 'scheduled' });
+    });
+    if (id) {
+      enqueued++;
+      busy.set(e.account_id, n + 1);
+    }
+  }
+  return { enqueued, resumed };
+}
