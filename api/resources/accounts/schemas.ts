@@ -18,6 +18,9 @@ export const Account = Type.Object(
     state: AccountState,
     trial_ends_at: NullableTimestamp(),
     purge_time: NullableTimestamp('When a removed account will be erased for good.'),
+    pending_email: Type.Optional(Type.Union([Type.String({ format: 'email' }), Type.Null()], {
+      description: 'A new email waiting for confirmation from that address (POST /v1/account/email-change); shown by GET /v1/account.',
+    })),
     created_at: Timestamp(),
     updated_at: Timestamp(),
   },

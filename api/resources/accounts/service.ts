@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
-import { accounts, users } from '../../../db/schema.ts';
+import { accountEmailChanges, accounts, users } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { hashPassword } from '../../passwords.ts';
@@ -83,7 +83,8 @@ async function findAccount(deps: AppDeps, ctx: RequestContext): Promise<AccountR
 
 export async function getAccount(deps: AppDeps, ctx: RequestContext) {
   const row = await findAccount(deps, ctx);
-  return { account: serializeAccount(row), version: row.version };
+  const [pending] = await deps.db.select({ email: accountEmailChanges.newEmail }).from(accountEmailChanges).where(eq(accountEmailChanges.accountId, ctx.accountId));
+  return { account: { ...serializeAccount(row), pending_email: pending?.email ?? null }, version: row.version };
 }
 
 export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: { name?: string }, expected: number | undefined) {

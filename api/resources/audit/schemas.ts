@@ -1,0 +1,53 @@
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import { Page, PageQuery, Timestamp } from '../../schemas/common.ts';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
+
+export const AuditEvent = Type.Object(
+  {
+    id: Type.String({ examples: ['aud_01jd8x4z3q9v6w2k5m7n0p1r8s'] }),
+    seq: Type.Integer({ minimum: 1, description: 'Position in the account\'s chain, from 1.' }),
+    date: Timestamp('When it happened.'),
+    type: Type.String({
+      description: 'The user activity: sign_in, sign_in_failed, sign_out, user_invited, user_confirmed, user_updated, permissions_changed, user_deactivated, user_reactivated, user_deleted, password_changed, password_reset_requested, password_reset, settings_changed, api_key_created, api_key_revoked, ip_allowlist_changed, 2fa_enabled, 2fa_disabled, backup_deleted, notification.',
+      examples: ['sign_in'],
+    }),
+    service: Nullable(Type.String({ description: 'The service involved, e.g. `dropbox`.' })),
+    status: Type.Enum(['completed', 'failed']),
+    task: Nullable(Type.String({ description: 'The task or subject the event concerns.' })),
+    performed_by: Nullable(Type.String({ description: 'The email of the user who performed it.' })),
+    performed_by_user_id: Nullable(Type.String()),
+    ip: Nullable(Type.String({ description: 'The client address.' })),
+    user_agent: Nullable(Type.String()),
+    description: Type.String(),
+    details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    prev_hash: Type.String({ description: 'The previous event\'s hash (64 zeros for the first event).' }),
+    hash: Type.String({ description: 'SHA-256 (hex) over prev_hash and this event\'s canonical JSON.' }),
+  },
+  { $id: 'AuditEvent', additionalProperties: false, description: 'A security audit event (append-only, hash-chained).' },
+);
+export type AuditEvent = Static<typeof AuditEvent>;
+
+export const AuditEventList = Page(AuditEvent, 'AuditEventList');
+
+export const AuditListQuery = Type.Object(
+  {
+    ...PageQuery,
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time.' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time.' })),
+    type: Type.Optional(Type.String({ maxLength: 64, description: 'Only events of this type.' })),
+    performed_by: Type.Optional(Type.String({ maxLength: 254, description: 'A user id (`usr_…`) or email.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AuditVerification = Type.Object(
+  {
+    intact: Type.Boolean({ description: 'Every event\'s hash matches its content and the previous event.' }),
+    events_checked: Type.Integer({ description: 'Events examined, up to and including the first broken one.' }),
+    first_broken_event_id: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'AuditVerification', additionalProperties: false },
+);
+
+export const schemas = [AuditEvent, AuditEventList, AuditVerification];

@@ -1,0 +1,213 @@
+// The security audit log (seed 5.1.2). Append-only and hash-chained per account: every event
+// stores the previous event's hash and its own, SHA-256(prev_hash ‖ canonical JSON of the event),
+// so changing or removing any row breaks the chain from that row on, which /v1/audit/verify finds.
+// Inserts for one account are serialised with a transaction-scoped advisory lock, so the chain
+// never forks under concurrency.
+import { createHash } from 'node:crypto';
+import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { stringify } from 'csv-stringify/sync';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import type { Db } from '../../../db/client.ts';
+import { auditEvents, users } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { badRequest, notFound } from '../../errors.ts';
+import { encodeCursor, type PageRequest } from '../../pagination.ts';
+import type { AuditEvent } from './schemas.ts';
+
+export type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Row = typeof auditEvents.$inferSelect;
+
+/** The event types Coffer writes; other modules may add their own (the column is free text). */
+export const AUDIT_TYPES = [
+  'sign_in', 'sign_in_failed', 'sign_out', 'user_invited', 'user_confirmed', 'user_updated', 'permissions_changed',
+  'user_deactivated', 'user_reactivated', 'user_deleted', 'password_changed', 'password_reset_requested', 'password_reset',
+  'settings_changed', 'api_key_created', 'api_key_revoked', 'ip_allowlist_changed', '2fa_enabled', '2fa_disabled',
+  'backup_deleted', 'notification',
+] as const;
+export type AuditType = (typeof AUDIT_TYPES)[number];
+
+export interface AuditInput {
+  type: AuditType | (string & {});
+  description: string;
+  status?: 'completed' | 'failed';
+  service?: string | null;
+  task?: string | null;
+  details?: Record<string, unknown>;
+  /** Who did it, when the caller is not a request context (sign-in, password reset, workers). */
+  performedBy?: { userId: string | null; email: string | null } | null;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+const AUDIT_LOCK = 0x41554454; // "AUDT"
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** What the hash covers: every column except the hashes themselves. */
+export function eventHash(prevHash: string, row: Omit<Row, 'prevHash' | 'hash'>): string {
+  const body = JSON.stringify(canonical({
+    id: row.id, account_id: row.accountId, seq: row.seq, occurred_at: row.occurredAt, type: row.type, service: row.service,
+    status: row.status, task: row.task, performed_by: row.performedBy, performed_by_user_id: row.performedByUserId,
+    ip: row.ip, user_agent: row.userAgent, description: row.description, details: row.details ?? null,
+  }));
+  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+}
+
+function isContext(who: RequestContext | string): who is RequestContext {
+  return typeof who === 'object';
+}
+
+/**
+ * Appends one event to the account's audit log. `who` is the request context (the actor, address
+ * and user agent come from it) or an account id (then `event.performedBy`, `ip`, `userAgent` say
+ * who). Pass `tx` to write the event in the same transaction as the change it records.
+ */
+export async function audit(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestContext | string, event: AuditInput, tx?: Transaction): Promise<AuditEvent> {
+  const accountId = isContext(who) ? who.accountId : who;
+  const run = async (t: Transaction) => {
+    await t.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK}, hashtext(${accountId}))`);
+    let performedBy = event.performedBy ?? null;
+    if (!performedBy && isContext(who)) {
+      const [user] = await t.select({ email: users.email }).from(users).where(eq(users.id, who.userId));
+      performedBy = { userId: who.userId, email: user?.email ?? null };
+    }
+    const [last] = await t
+      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+      .from(auditEvents)
+      .where(eq(auditEvents.accountId, accountId))
+      .orderBy(desc(auditEvents.seq))
+      .limit(1);
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const row = {
+      id: newId('aud'),
+      accountId,
+      seq: (last?.seq ?? 0) + 1,
+      occurredAt: deps.clock.now(),
+      type: event.type,
+      service: event.service ?? null,
+      status: event.status ?? 'completed',
+      task: event.task ?? null,
+      performedBy: performedBy?.email ?? null,
+      performedByUserId: performedBy?.userId ?? null,
+      ip: event.ip !== undefined ? event.ip : isContext(who) ? who.ip : null,
+      userAgent: (event.userAgent !== undefined ? event.userAgent : isContext(who) ? who.userAgent : null) ?? null,
+      description: event.description,
+      details: event.details ?? null,
+    };
+    const [inserted] = await t.insert(auditEvents).values({ ...row, prevHash, hash: eventHash(prevHash, row) }).returning();
+    return serializeAuditEvent(inserted!);
+  };
+  return tx ? run(tx) : deps.db.transaction(run);
+}
+
+export function serializeAuditEvent(row: Row): AuditEvent {
+  return {
+    id: row.id,
+    seq: row.seq,
+    date: row.occurredAt.toISOString(),
+    type: row.type,
+    service: row.service,
+    status: row.status as AuditEvent['status'],
+    task: row.task,
+    performed_by: row.performedBy,
+    performed_by_user_id: row.performedByUserId,
+    ip: row.ip,
+    user_agent: row.userAgent,
+    description: row.description,
+    details: row.details ?? null,
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
+export interface AuditFilter {
+  from?: string;
+  to?: string;
+  type?: string;
+  performed_by?: string;
+}
+
+function conditions(ctx: RequestContext, filter: AuditFilter): (SQL | undefined)[] {
+  const where: (SQL | undefined)[] = [eq(auditEvents.accountId, ctx.accountId)];
+  if (filter.from) where.push(gte(auditEvents.occurredAt, new Date(filter.from)));
+  if (filter.to) where.push(lt(auditEvents.occurredAt, new Date(filter.to)));
+  if (filter.from && filter.to && new Date(filter.from) > new Date(filter.to)) {
+    throw badRequest('validation_failed', '`from` is after `to`.', [{ pointer: '/query/from', detail: 'must not be after `to`' }]);
+  }
+  if (filter.type) where.push(eq(auditEvents.type, filter.type));
+  if (filter.performed_by) {
+    where.push(filter.performed_by.startsWith('usr_')
+      ? eq(auditEvents.performedByUserId, filter.performed_by)
+      : sql`lower(${auditEvents.performedBy}) = ${filter.performed_by.toLowerCase()}`);
+  }
+  return where;
+}
+
+/** Newest first; the cursor is the last event's sequence number. */
+export async function listAuditEvents(deps: AppDeps, ctx: RequestContext, page: PageRequest, filter: AuditFilter) {
+  const where = conditions(ctx, filter);
+  if (page.after !== undefined) {
+    if (!/^\d{1,15}$/.test(page.after)) throw badRequest('invalid_cursor', 'The cursor is not one this API returned.');
+    where.push(lt(auditEvents.seq, Number(page.after)));
+  }
+  const rows = await deps.db.select().from(auditEvents).where(and(...where)).orderBy(desc(auditEvents.seq)).limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const data = (more ? rows.slice(0, page.limit) : rows).map(serializeAuditEvent);
+  return { data, next_cursor: more ? encodeCursor(String(data[data.length - 1]!.seq)) : null };
+}
+
+export const CSV_MAX_ROWS = 100_000;
+const CSV_COLUMNS = ['date', 'type', 'service', 'status', 'task', 'performed_by', 'ip', 'description', 'id', 'hash'] as const;
+
+/** Every event matching the filter (newest first, at most CSV_MAX_ROWS), as CSV with a header row. */
+export async function exportAuditCsv(deps: AppDeps, ctx: RequestContext, filter: AuditFilter): Promise<string> {
+  const rows = await deps.db.select().from(auditEvents).where(and(...conditions(ctx, filter))).orderBy(desc(auditEvents.seq)).limit(CSV_MAX_ROWS);
+  const records = rows.map((r) => {
+    const e = serializeAuditEvent(r);
+    return CSV_COLUMNS.map((c) => e[c] ?? '');
+  });
+  return stringify(records, { header: true, columns: [...CSV_COLUMNS] });
+}
+
+export async function getAuditEvent(deps: AppDeps, ctx: RequestContext, id: string) {
+  const [row] = await deps.db.select().from(auditEvents).where(and(eq(auditEvents.accountId, ctx.accountId), eq(auditEvents.id, id)));
+  if (!row) throw notFound('Audit event', id);
+  return serializeAuditEvent(row);
+}
+
+/** Recomputes the account's chain from the first event; reports the first event that does not fit. */
+export async function verifyAuditChain(deps: Pick<AppDeps, 'db'>, accountId: string) {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  let lastSeq = 0;
+  for (;;) {
+    const batch = await deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.accountId, accountId), gt(auditEvents.seq, lastSeq)))
+      .orderBy(asc(auditEvents.seq))
+      .limit(1000);
+    for (const row of batch) {
+      checked++;
+      const { prevHash: storedPrev, hash, ...rest } = row;
+      if (row.seq !== expectedSeq || storedPrev !== prevHash || eventHash(storedPrev, rest) !== hash) {
+        return { intact: false, events_checked: checked, first_broken_event_id: row.id };
+      }
+      prevHash = hash;
+      expectedSeq++;
+      lastSeq = row.seq;
+    }
+    if (batch.length < 1000) break;
+  }
+  return { intact: true, events_checked: checked, first_broken_event_id: null };
+}

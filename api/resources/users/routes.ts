@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppDeps } from '../../deps.ts';
+import { requireCtx } from '../../context.ts';
+import { expectedVersion, setEtag } from '../../etag.ts';
+import { pageRequest } from '../../pagination.ts';
+import { IdParam, ref } from '../../schemas/common.ts';
+import { ManagedUser, TokenInfo, TokenQuery, UserConfirmation, UserInvite, UserList, UserListQuery, UserUpdate } from './schemas.ts';
+import * as service from './service.ts';
+
+const tags = ['users'];
+const Params = IdParam('usr');
+
+export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post('/v1/users', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'inviteUser', tags, summary: 'Invite a user',
+        description: 'Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold; only a caller with every permission can invite an administrator.',
+        body: ref(UserInvite), response: { 201: ref(ManagedUser) },
+      },
+    }, async (request, reply) => {
+      const user = await service.inviteUser(deps, requireCtx(request.ctx), request.body);
+      setEtag(reply, 1);
+      return reply.code(201).header('location', `/v1/users/${user.id}`).send(user);
+    });
+
+    app.get('/v1/users', {
+      config: { permission: 'users:manage' },
+      schema: { operationId: 'listUsers', tags, summary: 'List users', querystring: UserListQuery, response: { 200: ref(UserList) } },
+    }, async (request) => {
+      const { state, role } = request.query;
+      return service.listUsers(deps, requireCtx(request.ctx), pageRequest(request.query), { state, role });
+    });
+
+    app.get('/v1/users/confirm', {
+      config: { public: true },
+      schema: {
+        operationId: 'inspectUserConfirmation', tags, summary: 'Check an email confirmation link',
+        description: 'The link in the invitation email. Answers what the token is for without using it; 410 when it has expired.',
+        querystring: TokenQuery, response: { 200: ref(TokenInfo) },
+      },
+    }, async (request) => service.inspectConfirmation(deps, request.query.token));
+
+    app.post('/v1/users/confirm', {
+      config: { public: true },
+      schema: {
+        operationId: 'confirmUser', tags, summary: 'Confirm an invitation and set a password',
+        description: 'Uses the token from the confirmation email (once, within 24 hours); the user becomes active.',
+        body: ref(UserConfirmation), response: { 200: ref(ManagedUser) },
+      },
+    }, async (request) => service.confirmUser(deps, request.body, { ip: request.ip, userAgent: request.headers['user-agent'] }));
+
+    app.get('/v1/users/:id', {
+      config: { permission: 'users:manage' },
+      schema: { operationId: 'getUser', tags, summary: 'Get a user', params: Params, response: { 200: ref(ManagedUser) } },
+    }, async (request, reply) => {
+      const { user, version } = await service.getUser(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return user;
+    });
+
+    app.patch('/v1/users/:id', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'updateUser', tags, summary: 'Change a user\'s name, role, permissions or services',
+        description: 'The last active administrator cannot be demoted (409 `last_administrator`).',
+        params: Params, body: ref(UserUpdate), response: { 200: ref(ManagedUser) },
+      },
+    }, async (request, reply) => {
+      const { user, version } = await service.updateUser(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
+      setEtag(reply, version);
+      return user;
+    });
+
+    app.post('/v1/users/:id/deactivate', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'deactivateUser', tags, summary: 'Deactivate a user',
+        description: 'The user\'s API keys and sessions stop working at once. The last active administrator cannot be deactivated.',
+        params: Params, response: { 200: ref(ManagedUser) },
+      },
+    }, async (request, reply) => {
+      const { user, version } = await service.deactivateUser(deps, requireCtx(request.ctx), request.params.id, expectedVersion(request));
+      setEtag(reply, version);
+      return user;
+    });
+
+    app.post('/v1/users/:id/reactivate', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'reactivateUser', tags, summary: 'Reactivate a user',
+        description: 'The user\'s API keys work again; sessions revoked at deactivation do not come back.',
+        params: Params, response: { 200: ref(ManagedUser) },
+      },
+    }, async (request, reply) => {
+      const { user, version } = await service.reactivateUser(deps, requireCtx(request.ctx), request.params.id, expectedVersion(request));
+      setEtag(reply, version);
+      return user;
+    });
+
+    app.post('/v1/users/:id/resend-confirmation', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'resendUserConfirmation', tags, summary: 'Resend the email confirmation',
+        description: 'A new link valid 24 hours; earlier links stop working. Only for users still `invited`.',
+        params: Params, response: { 202: ref(ManagedUser) },
+      },
+    }, async (request, reply) => reply.code(202).send(await service.resendConfirmation(deps, requireCtx(request.ctx), request.params.id)));
+
+    app.delete('/v1/users/:id', {
+      config: { permission: 'users:manage' },
+      schema: {
+        operationId: 'deleteUser', tags, summary: 'Remove a user',
+        description: 'Removes the user with their API keys and sessions. The last active administrator cannot be removed.',
+        params: Params, response: { 204: { type: 'null' } },
+      },
+    }, async (request, reply) => {
+      await service.deleteUser(deps, requireCtx(request.ctx), request.params.id, expectedVersion(request));
+      return reply.code(204).send(null);
+    });
+  };
