@@ -1,0 +1,108 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { AppDeps } from '../../deps.ts';
+import { requireCtx } from '../../context.ts';
+import { setEtag } from '../../etag.ts';
+import { pageRequest } from '../../pagination.ts';
+import { IdParam, ref } from '../../schemas/common.ts';
+import { ExportRequest, Job, JobList, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
+import * as service from './service.ts';
+
+const tags = ['recovery'];
+const Params = IdParam('job');
+const Zip = {
+  description: 'The ZIP archive, streamed.',
+  content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
+};
+
+function sendDownload(reply: FastifyReply, d: service.Download) {
+  return reply
+    .type('application/zip')
+    .header('content-length', String(d.size))
+    .header('content-disposition', `attachment; filename="${d.filename}"`)
+    .header('cache-control', 'private, no-store')
+    .send(d.stream);
+}
+
+export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post('/v1/restores', {
+      config: { permission: 'recovery:restore' },
+      schema: {
+        operationId: 'createRestore', tags, summary: 'Restore a snapshot or items into Dropbox',
+        description: 'Starts a restore job (202). Uploads go through upload sessions and batch commits (about three Dropbox data-transport calls per 1,000 small files); nothing is ever overwritten. When the team\'s monthly data-transport limit is reached the job stops as `partially_succeeded` and can be resumed.',
+        body: ref(RestoreRequest), response: { 202: ref(Job) },
+      },
+    }, async (request, reply) => {
+      const job = await service.createRestore(deps, requireCtx(request.ctx), request.body);
+      return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
+    });
+
+    app.post('/v1/exports', {
+      config: { permission: 'recovery:export' },
+      schema: {
+        operationId: 'createExport', tags, summary: 'Export a snapshot or items as a ZIP',
+        description: 'Starts an export job (202): a ZIP keeping the folder structure, to a download link (72 hours), your S3 bucket, Azure Blob Storage or Google Cloud Storage. Storage credentials are stored encrypted and never returned.',
+        body: ref(ExportRequest), response: { 202: ref(Job) },
+      },
+    }, async (request, reply) => {
+      const job = await service.createExport(deps, requireCtx(request.ctx), request.body);
+      return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
+    });
+
+    app.get('/v1/jobs', {
+      config: { permission: 'backups:read' },
+      schema: {
+        operationId: 'listJobs', tags, summary: 'List restore and export jobs',
+        description: 'By default the last 7 days, latest first.',
+        querystring: JobListQuery, response: { 200: ref(JobList) },
+      },
+    }, async (request) => service.listJobs(deps, requireCtx(request.ctx), pageRequest(request.query), request.query));
+
+    app.get('/v1/jobs/summary', {
+      config: { permission: 'backups:read' },
+      schema: { operationId: 'getJobSummary', tags, summary: 'Jobs of the last 7 days by outcome', response: { 200: ref(JobSummary) } },
+    }, async (request) => service.summary(deps, requireCtx(request.ctx)));
+
+    app.get('/v1/jobs/:id', {
+      config: { permission: 'backups:read' },
+      schema: { operationId: 'getJob', tags, summary: 'Get a job', params: Params, response: { 200: ref(Job) } },
+    }, async (request, reply) => {
+      const { job, version } = await service.getJob(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return job;
+    });
+
+    app.post('/v1/jobs/:id/cancel', {
+      config: {},
+      schema: {
+        operationId: 'cancelJob', tags, summary: 'Cancel a job',
+        description: 'Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing.',
+        params: Params, response: { 200: ref(Job) },
+      },
+    }, async (request) => service.cancelJob(deps, requireCtx(request.ctx), request.params.id));
+
+    app.post('/v1/jobs/:id/resume', {
+      config: { permission: 'recovery:restore' },
+      schema: {
+        operationId: 'resumeJob', tags, summary: 'Resume a stopped restore',
+        description: 'Continues a partially succeeded or failed restore from its last committed batch (e.g. after the data-transport limit reset).',
+        params: Params, response: { 202: ref(Job) },
+      },
+    }, async (request, reply) => reply.code(202).send(await service.resumeJob(deps, requireCtx(request.ctx), request.params.id)));
+
+    app.get('/v1/jobs/:id/download', {
+      config: { permission: 'recovery:export' },
+      schema: { operationId: 'downloadJobResult', tags, summary: 'Download an export\'s archive', params: Params, response: { 200: Zip } },
+    }, async (request, reply) => sendDownload(reply, await service.downloadJob(deps, requireCtx(request.ctx), request.params.id)));
+
+    app.get('/v1/downloads/:token', {
+      config: { public: true },
+      schema: {
+        operationId: 'downloadByLink', tags, summary: 'Download an export through its signed link',
+        description: 'No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410.',
+        params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
+        response: { 200: Zip },
+      },
+    }, async (request, reply) => sendDownload(reply, await service.downloadByToken(deps, request.params.token)));
+  };

@@ -1,0 +1,1 @@
+CREATE INDEX "search_documents_account_idx" ON "search_documents" USING btree ("account_id","item_version_id");

@@ -1,0 +1,57 @@
+// The recovery queues' handlers: restore and export jobs (workers/recovery/*), and the post-backup
+// search indexing. A job whose worker died is retried by pg-boss and resumes from its checkpoint;
+// when the retries are exhausted the job is marked failed (resumable by the user).
+import type { Job } from 'pg-boss';
+import type { AppDeps } from '../../api/deps.ts';
+import { failJob, runRestore } from '../recovery/restore.ts';
+import { runExport } from '../recovery/export.ts';
+import { indexEntity } from '../recovery/search-index.ts';
+import { orphanedJobs } from '../recovery/job-state.ts';
+import { accountStorage } from '../backup/storage.ts';
+import { QUEUES, type RecoveryJob, type SearchIndexJob } from '../queue.ts';
+
+export async function restoreJob(deps: AppDeps, jobs: Job<RecoveryJob>[]): Promise<void> {
+  for (const job of jobs) await withFinalFailure(deps, job, () => runRestore(deps, job.data.jobId));
+}
+
+export async function exportJob(deps: AppDeps, jobs: Job<RecoveryJob>[]): Promise<void> {
+  for (const job of jobs) await withFinalFailure(deps, job, () => runExport(deps, job.data.jobId));
+}
+
+export async function searchIndexJob(deps: AppDeps, jobs: Job<SearchIndexJob>[]): Promise<void> {
+  for (const job of jobs) await indexEntity(deps, job.data.accountId, job.data.entityId);
+}
+
+async function withFinalFailure(deps: AppDeps, job: Job<RecoveryJob>, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const j = job as Job<RecoveryJob> & { retryCount?: number; retryLimit?: number };
+    if ((j.retryCount ?? 0) >= (j.retryLimit ?? RECOVERY_RETRIES)) await failJob(deps, job.data.jobId, err);
+    throw err;
+  }
+}
+
+export const RECOVERY_RETRIES = 3;
+
+/**
+ * Every minute: restores and exports whose worker died (in progress, nobody holds their lock) or
+ * that were never picked up are enqueued again; they resume from their checkpoint.
+ */
+export async function recoverySweepJob(deps: AppDeps): Promise<{ requeued: number; archivesDeleted: number }> {
+  let requeued = 0;
+  // Download archives whose 72 hours are over are erased (their links already answer 410).
+  const expired = await deps.sql<{ id: string; account_id: string; result_key: string }[]>`
+    select id, account_id, result_key from jobs where result_key is not null and expires_at < ${deps.clock.now().toISOString()} limit 100`;
+  for (const job of expired) {
+    const { store } = await accountStorage(deps, job.account_id);
+    await store.delete([job.result_key]);
+    await deps.sql`update jobs set result_key = null where id = ${job.id}`;
+  }
+  for (const job of await orphanedJobs(deps)) {
+    const queue = job.type === 'restore' ? QUEUES.restore : QUEUES.export;
+    const id = await deps.boss?.send(queue, { accountId: job.account_id, jobId: job.id }, { singletonKey: `job:${job.id}:sweep` });
+    if (id) requeued++;
+  }
+  return { requeued, archivesDeleted: expired.length };
+}

@@ -1,0 +1,319 @@
+// Export: a snapshot's files (or chosen items) as one ZIP that keeps the folder structure, streamed
+// from the blob store through yazl straight into the destination: never whole in memory or on disk.
+//
+// Destinations: `download` (the archive encrypted with a per-job key, stored in the account's blob
+// store, served by GET /v1/jobs/{id}/download and a signed link for 72 hours), the customer's S3
+// bucket or Google Cloud Storage (its S3-compatible XML API) through @aws-sdk/lib-storage's
+// multipart Upload, and Azure Blob Storage (block blob uploadStream). Each is all-or-nothing: a
+// multipart upload that is aborted, or a block blob whose block list is never committed, leaves no
+// object behind, so a canceled or failed export writes nothing.
+//
+// Resume: an interrupted export starts its archive again (an archive is one object; there is no
+// partial object to continue). Progress is reported per file.
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual, type DecipherGCM } from 'node:crypto';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import yazl from 'yazl';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import type { AppDeps } from '../../api/deps.ts';
+import { accountStorage } from '../backup/storage.ts';
+import { addProgress, cancelRequested, claimJob, finishJob, JobCanceled, reload, withJobLock, type JobRow } from './job-state.ts';
+import { emptyFolders, itemsPage, SnapshotReader, type Selection, type SourceItem } from './source.ts';
+
+export const DESTINATION_SECRET_CONTEXT = 'export-destination';
+export const ARCHIVE_KEY_CONTEXT = 'export-archive';
+export const LINK_TTL_MS = 72 * 3600 * 1000;
+const SMALL_FILE = 1024 * 1024;
+const PRELOAD_BYTES = 16 * 1024 * 1024;
+
+export interface DestinationSecret {
+  access_key_id?: string;
+  secret_access_key?: string;
+  connection_string?: string;
+  account_name?: string;
+  account_key?: string;
+}
+
+export interface ExportOptions {
+  /** Test hook: after each file has been handed to the archive. */
+  afterFile?: (n: number) => Promise<void> | void;
+}
+
+/** The download archive's blob key (in the account's store). */
+export function archiveKey(jobId: string): string {
+  return `exports/${jobId}.zip.enc`;
+}
+
+export async function runExport(deps: AppDeps, jobId: string, opts: ExportOptions = {}): Promise<string> {
+  return (await withJobLock(deps, jobId, () => exportLocked(deps, jobId, opts))) ?? 'skipped';
+}
+
+async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): Promise<string> {
+  const job = await claimJob(deps, jobId);
+  if (!job) return 'skipped';
+  const ac = new AbortController();
+  try {
+    const size = await writeArchive(deps, job, ac, opts);
+    const done = await reload(deps, jobId);
+    const state = done.itemsFailed === 0 ? 'succeeded' : 'partially_succeeded';
+    const now = deps.clock.now();
+    await finishJob(deps, done, state, state === 'succeeded' ? null : `${done.itemsFailed} files could not be read from the backup; see errors.`, {
+      resultSize: size,
+      ...(job.destination.type === 'download' ? { expiresAt: new Date(now.getTime() + LINK_TTL_MS) } : {}),
+    });
+    return state;
+  } catch (err) {
+    ac.abort();
+    const current = await reload(deps, jobId);
+    if (err instanceof JobCanceled || current.cancelRequested) {
+      await finishJob(deps, current, 'canceled', `Canceled after ${current.itemsDone} of ${current.itemsTotal} files; the partial archive was discarded and nothing was written to the destination.`);
+      return 'canceled';
+    }
+    throw err;
+  }
+}
+
+async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opts: ExportOptions): Promise<number> {
+  const reader = await SnapshotReader.open(deps, job.accountId);
+  const selection: Selection = { accountId: job.accountId, entityId: job.entityId, runId: job.snapshotId, roots: job.source.items };
+  // Progress restarts with the archive.
+  await deps.sql`update jobs set items_done = 0, items_failed = 0, bytes_done = 0, errors = '[]'::jsonb where id = ${job.id}`;
+
+  const zip = new yazl.ZipFile();
+  let bytesOut = 0;
+  let added = 0;
+  let waiter: { target: number; resolve: () => void } | undefined;
+  const flowed = (target: number) => new Promise<void>((resolve) => {
+    if (bytesOut >= target) resolve();
+    else waiter = { target, resolve };
+  });
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      bytesOut += chunk.length;
+      if (waiter && bytesOut >= waiter.target) {
+        waiter.resolve();
+        waiter = undefined;
+      }
+      cb(null, chunk);
+    },
+  });
+  const out = (zip.outputStream as Readable).pipe(counter);
+  out.on('error', () => {}); // reported through `failed` / the sink's rejection
+  const sink = startSink(deps, job, out, ac.signal);
+
+  let failed: unknown;
+  const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener('abort', () => reject(new JobCanceled()), { once: true }));
+  aborted.catch(() => {});
+  const feed = (async () => {
+    let after: string | undefined;
+    let n = 0;
+    let progress = { itemsDone: 0, bytesDone: 0 };
+    let lastFlush = Date.now();
+    for (const folder of await emptyFolders(deps, selection)) zip.addEmptyDirectory(folder.path_display.slice(1));
+    for (;;) {
+      const page = await itemsPage(deps, selection, 'file', after, 500);
+      const refs = await reader.refs(page);
+      // Small files are read ahead in groups (neighbouring blocks of a pack in one ranged GET).
+      let preloaded = new Map<string, Buffer>();
+      let preloadedUpTo = -1;
+      for (const [index, f] of page.entries()) {
+        if (ac.signal.aborted) throw new JobCanceled();
+        if (index > preloadedUpTo && f.size <= SMALL_FILE) {
+          const group: SourceItem[] = [];
+          let bytes = 0;
+          for (let j = index; j < page.length && page[j]!.size <= SMALL_FILE && bytes < PRELOAD_BYTES; j++) {
+            group.push(page[j]!);
+            bytes += page[j]!.size;
+          }
+          preloaded = await reader.readSmall(group);
+          preloadedUpTo = index + group.length - 1;
+        }
+        const ready = preloaded.get(f.id);
+        // Stored, not deflated: backed-up content is mostly compressed already, and deflate costs
+        // more CPU per small file than the rest of the export.
+        const options = { mtime: f.client_modified ? new Date(f.client_modified) : new Date(0), compress: false };
+        added += f.size;
+        if (ready) {
+          zip.addBuffer(ready, f.path_display.slice(1), options);
+          // Backpressure: the next group is read only once this one has flowed out.
+          if (index === preloadedUpTo) await Promise.race([aborted, flowed(added)]);
+        } else {
+          // Large files stream one at a time; wait until yazl has consumed each.
+          await Promise.race([aborted, new Promise<void>((resolve, reject) => {
+            zip.addReadStreamLazy(f.path_display.slice(1), { ...options, size: f.size }, (cb) => {
+              reader.stream(f as SourceItem, refs.get(f.id)).then((s) => {
+                s.once('end', () => resolve());
+                s.once('error', reject);
+                cb(null, s);
+              }, reject);
+            });
+          })]);
+        }
+        n++;
+        progress.itemsDone++;
+        progress.bytesDone += f.size;
+        await opts.afterFile?.(n);
+        if (Date.now() - lastFlush > 1000 || progress.itemsDone >= 1000) {
+          await addProgress(deps, job.id, progress);
+          progress = { itemsDone: 0, bytesDone: 0 };
+          lastFlush = Date.now();
+          if (await cancelRequested(deps, job.id)) throw new JobCanceled();
+        }
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.path_lower;
+    }
+    await addProgress(deps, job.id, progress);
+    if (await cancelRequested(deps, job.id)) throw new JobCanceled();
+    zip.end();
+  })().catch((err) => {
+    failed = err;
+    ac.abort();
+    out.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
+
+  try {
+    await sink;
+  } catch (err) {
+    ac.abort();
+    await feed;
+    throw failed ?? err;
+  }
+  await feed;
+  if (failed) throw failed;
+  return bytesOut;
+}
+
+/** Pipes the archive into the job's destination; resolves once the object is complete there. */
+async function startSink(deps: AppDeps, job: JobRow, archive: Readable, signal: AbortSignal): Promise<void> {
+  const d = job.destination;
+  const secret: DestinationSecret = job.destinationSecret ? JSON.parse(deps.keyring.openSecret(job.destinationSecret, DESTINATION_SECRET_CONTEXT)) : {};
+  const name = d.key ?? d.blob ?? `coffer-export-${job.id}.zip`;
+  if (d.type === 'download') {
+    const { store } = await accountStorage(deps, job.accountId);
+    const key = randomBytes(32);
+    // The sealed key is stored before any byte is written, so an archive is never unreadable.
+    await deps.sql`update jobs set result_key = ${archiveKey(job.id)}, result_secret = ${deps.keyring.sealSecret(key.toString('base64'), ARCHIVE_KEY_CONTEXT)} where id = ${job.id}`;
+    const encrypted = archive.pipe(encryptStream(key));
+    signal.addEventListener('abort', () => encrypted.destroy(new JobCanceled()), { once: true });
+    await store.put(archiveKey(job.id), encrypted);
+    return;
+  }
+  if (d.type === 's3' || d.type === 'gcs') {
+    const client = new S3Client({
+      region: d.region ?? (d.type === 'gcs' ? 'auto' : 'us-east-1'),
+      ...(d.endpoint || d.type === 'gcs' ? { endpoint: d.endpoint ?? 'https://storage.googleapis.com' } : {}),
+      forcePathStyle: d.forcePathStyle ?? Boolean(d.endpoint),
+      credentials: { accessKeyId: secret.access_key_id!, secretAccessKey: secret.secret_access_key! },
+    });
+    const body = new PassThrough();
+    archive.on('error', (e) => body.destroy(e));
+    archive.pipe(body);
+    const upload = new Upload({ client, params: { Bucket: d.bucket!, Key: name, Body: body, ContentType: 'application/zip' }, partSize: 16 * 1024 * 1024, queueSize: 2 });
+    signal.addEventListener('abort', () => void upload.abort().catch(() => {}), { once: true });
+    try {
+      await upload.done();
+    } finally {
+      client.destroy();
+    }
+    return;
+  }
+  if (d.type === 'azure') {
+    const service = secret.connection_string
+      ? BlobServiceClient.fromConnectionString(secret.connection_string)
+      : new BlobServiceClient(d.endpoint ?? `https://${secret.account_name}.blob.core.windows.net`, new StorageSharedKeyCredential(secret.account_name!, secret.account_key!));
+    const blob = service.getContainerClient(d.container!).getBlockBlobClient(name);
+    await blob.uploadStream(archive, 8 * 1024 * 1024, 4, { abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/zip' } });
+    return;
+  }
+  throw new Error(`unknown export destination ${String(d.type)}`);
+}
+
+// Download archives: `nonce(12) AES-256-GCM(zip) tag(16)` under a random key sealed on the job.
+function encryptStream(key: Buffer): Transform {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  let started = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const enc = cipher.update(chunk);
+      if (!started) {
+        started = true;
+        cb(null, Buffer.concat([iv, enc]));
+      } else cb(null, enc);
+    },
+    flush(cb) {
+      const tail = cipher.final();
+      cb(null, Buffer.concat([started ? Buffer.alloc(0) : iv, tail, cipher.getAuthTag()]));
+    },
+  });
+}
+
+/** Decrypts a download archive as it streams; the stream errors if the archive was tampered with. */
+export function decryptStream(key: Buffer): Transform {
+  let head = Buffer.alloc(0);
+  let decipher: DecipherGCM | undefined;
+  let tail = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      let data = chunk;
+      if (!decipher) {
+        head = Buffer.concat([head, data]);
+        if (head.length < 12) return cb();
+        decipher = createDecipheriv('aes-256-gcm', key, head.subarray(0, 12));
+        data = head.subarray(12);
+      }
+      const all = Buffer.concat([tail, data]);
+      const keep = Math.min(16, all.length);
+      tail = Buffer.from(all.subarray(all.length - keep));
+      cb(null, decipher.update(all.subarray(0, all.length - keep)));
+    },
+    flush(cb) {
+      try {
+        if (!decipher || tail.length !== 16) throw new Error('archive truncated');
+        decipher.setAuthTag(tail);
+        cb(null, decipher.final());
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
+export async function openArchive(deps: AppDeps, job: JobRow): Promise<Readable> {
+  const { store } = await accountStorage(deps, job.accountId);
+  const key = Buffer.from(deps.keyring.openSecret(job.resultSecret!, ARCHIVE_KEY_CONTEXT), 'base64');
+  const raw = await store.getStream(job.resultKey!);
+  const out = new PassThrough();
+  pipeline(raw, decryptStream(key), out).catch((err) => out.destroy(err));
+  return out;
+}
+
+// Signed links: `<job id>.<expiry seconds>.<HMAC-SHA256 under a key derived from the archive key>`.
+// Only a holder of the link (given to the job's account) can compute or use it; it stops working
+// when it expires, and a link for one job says nothing about another.
+function linkKey(deps: AppDeps, job: JobRow): Buffer {
+  const archive = Buffer.from(deps.keyring.openSecret(job.resultSecret!, ARCHIVE_KEY_CONTEXT), 'base64');
+  return createHmac('sha256', archive).update('coffer/download-link/v1').digest();
+}
+
+export function downloadToken(deps: AppDeps, job: JobRow): string | null {
+  if (!job.resultSecret || !job.expiresAt || job.state !== 'succeeded') return null;
+  const exp = Math.floor(job.expiresAt.getTime() / 1000);
+  const mac = createHmac('sha256', linkKey(deps, job)).update(`${job.id}.${exp}`).digest('base64url');
+  return `${job.id}.${exp}.${mac}`;
+}
+
+export function parseToken(token: string): { jobId: string; exp: number; mac: string } | null {
+  const m = /^(job_[0-9a-z]{26})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { jobId: m[1]!, exp: Number(m[2]), mac: m[3]! } : null;
+}
+
+export function tokenValid(deps: AppDeps, job: JobRow, t: { exp: number; mac: string }): boolean {
+  if (!job.resultSecret) return false;
+  const expected = createHmac('sha256', linkKey(deps, job)).update(`${job.id}.${t.exp}`).digest();
+  const given = Buffer.from(t.mac, 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
