@@ -1,0 +1,201 @@
+// Webhook endpoints and the fan-out of events to them. `emitEvent` is what the rest of Coffer
+// calls (notifications, billing, jobs): it writes one delivery row per subscribed, enabled endpoint
+// and enqueues its first attempt in the caller's transaction, so it never waits on anyone's HTTP
+// server and an event exists exactly when the change that raised it commits. The `webhooks`
+// worker (delivery.ts) does the POSTs and the retries.
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import type { Tx } from '../../../db/client.ts';
+import { webhookDeliveries, webhookEndpoints } from '../../../db/schema.ts';
+import { newId } from '../../../db/ids.ts';
+import { invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { toPage, type PageRequest } from '../../pagination.ts';
+import { enqueue, QUEUES } from '../../../workers/queue.ts';
+import { checkTargetUrl, TargetRefused } from './target.ts';
+import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
+
+type EndpointRow = typeof webhookEndpoints.$inferSelect;
+type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+export const SECRET_CONTEXT = 'webhook-secret';
+
+/** The job the `webhooks` queue runs: one attempt of one delivery. */
+export interface WebhookJob {
+  deliveryId: string;
+  /** 1 for the first attempt; a job whose attempt was already made does nothing (at-least-once queue). */
+  attempt: number;
+}
+
+function serialize(row: EndpointRow, deps: Pick<AppDeps, 'keyring'>): WebhookEndpoint {
+  const secret = deps.keyring.openSecret(row.secret, SECRET_CONTEXT);
+  return {
+    id: row.id, url: row.url, events: row.events as WebhookEventType[], description: row.description, enabled: row.enabled,
+    secret_hint: secret.slice(-4), created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function serializeDelivery(row: DeliveryRow): WebhookDelivery {
+  return {
+    id: row.id, endpoint_id: row.endpointId, event_id: row.eventId, event_type: row.eventType as WebhookEventType, state: row.state,
+    attempt_count: row.attempts.length, attempts: row.attempts, last_status_code: row.lastStatusCode,
+    next_attempt_at: row.nextAttemptAt?.toISOString() ?? null, created_at: row.createdAt.toISOString(), delivered_at: row.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+function allowPrivate(deps: Pick<AppDeps, 'config'>): boolean {
+  return deps.config.webhooks?.allowPrivateTargets ?? false;
+}
+
+function validUrl(deps: AppDeps, url: string): string {
+  try {
+    return checkTargetUrl(url, allowPrivate(deps)).toString();
+  } catch (err) {
+    if (err instanceof TargetRefused) throw invalidField('/body/url', `The URL ${err.message}.`);
+    throw err;
+  }
+}
+
+export function newSecret(): string {
+  return 'whsec_' + randomBytes(32).toString('base64url');
+}
+
+export async function createEndpoint(deps: AppDeps, ctx: RequestContext, input: WebhookEndpointCreate) {
+  const url = validUrl(deps, input.url);
+  const secret = newSecret();
+  const now = deps.clock.now();
+  const [row] = await deps.db.insert(webhookEndpoints).values({
+    id: newId('whk'), accountId: ctx.accountId, url, events: [...new Set(input.events)], description: input.description ?? null,
+    enabled: input.enabled ?? true, secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), createdAt: now, updatedAt: now,
+  }).returning();
+  return { endpoint: { ...serialize(row!, deps), secret }, version: row!.version };
+}
+
+export async function listEndpoints(deps: AppDeps, ctx: RequestContext, page: PageRequest) {
+  const where: (SQL | undefined)[] = [eq(webhookEndpoints.accountId, ctx.accountId)];
+  if (page.after) where.push(lt(webhookEndpoints.id, page.after));
+  const rows = await deps.db.select().from(webhookEndpoints).where(and(...where)).orderBy(desc(webhookEndpoints.id)).limit(page.limit + 1);
+  return toPage(rows, page.limit, (r) => serialize(r, deps));
+}
+
+async function findEndpoint(deps: AppDeps, ctx: RequestContext, id: string): Promise<EndpointRow> {
+  const [row] = await deps.db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)));
+  if (!row) throw notFound('Webhook endpoint', id);
+  return row;
+}
+
+export async function getEndpoint(deps: AppDeps, ctx: RequestContext, id: string) {
+  const row = await findEndpoint(deps, ctx, id);
+  return { endpoint: serialize(row, deps), version: row.version };
+}
+
+export async function updateEndpoint(deps: AppDeps, ctx: RequestContext, id: string, input: WebhookEndpointUpdate, expected: number | undefined) {
+  const current = await findEndpoint(deps, ctx, id);
+  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Webhook endpoint ${id} is at version ${current.version}.`);
+  const changes: Partial<EndpointRow> = {};
+  if (input.url !== undefined) changes.url = validUrl(deps, input.url);
+  if (input.events !== undefined) changes.events = [...new Set(input.events)];
+  if (input.description !== undefined) changes.description = input.description;
+  if (input.enabled !== undefined) changes.enabled = input.enabled;
+  const [row] = await deps.db.update(webhookEndpoints)
+    .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
+    .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id), eq(webhookEndpoints.version, current.version)))
+    .returning();
+  if (!row) throw preconditionFailed(`Webhook endpoint ${id} changed while this request ran.`);
+  return { endpoint: serialize(row, deps), version: row.version };
+}
+
+/** A new secret, shown once; the old one stops signing immediately. */
+export async function rotateSecret(deps: AppDeps, ctx: RequestContext, id: string) {
+  const current = await findEndpoint(deps, ctx, id);
+  const secret = newSecret();
+  const [row] = await deps.db.update(webhookEndpoints)
+    .set({ secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), version: current.version + 1, updatedAt: deps.clock.now() })
+    .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)))
+    .returning();
+  return { endpoint: { ...serialize(row!, deps), secret }, version: row!.version };
+}
+
+export async function deleteEndpoint(deps: AppDeps, ctx: RequestContext, id: string) {
+  await findEndpoint(deps, ctx, id);
+  await deps.db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)));
+}
+
+export async function listDeliveries(deps: AppDeps, ctx: RequestContext, endpointId: string, page: PageRequest, filter: { state?: string }) {
+  await findEndpoint(deps, ctx, endpointId);
+  const where: (SQL | undefined)[] = [eq(webhookDeliveries.accountId, ctx.accountId), eq(webhookDeliveries.endpointId, endpointId)];
+  if (filter.state) where.push(eq(webhookDeliveries.state, filter.state as DeliveryRow['state']));
+  if (page.after) where.push(lt(webhookDeliveries.id, page.after));
+  const rows = await deps.db.select().from(webhookDeliveries).where(and(...where)).orderBy(desc(webhookDeliveries.id)).limit(page.limit + 1);
+  return toPage(rows, page.limit, serializeDelivery);
+}
+
+/** The exact body of an event: what is signed and POSTed. */
+export function eventBody(event: { id: string; type: string; createdAt: Date; accountId: string; data: Record<string, unknown> }): string {
+  return JSON.stringify({ id: event.id, type: event.type, created_at: event.createdAt.toISOString(), account_id: event.accountId, data: event.data });
+}
+
+async function insertDeliveries(deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, accountId: string, endpointIds: string[], type: string, data: Record<string, unknown>) {
+  const eventId = newId('evt');
+  const now = deps.clock.now();
+  const body = eventBody({ id: eventId, type, createdAt: now, accountId, data });
+  const rows = endpointIds.map((endpointId) => ({
+    id: newId('dlv'), accountId, endpointId, eventId, eventType: type, body, state: 'pending' as const, attempts: [], createdAt: now, nextAttemptAt: now,
+  }));
+  if (rows.length) await tx.insert(webhookDeliveries).values(rows);
+  for (const r of rows) await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: r.id, attempt: 1 } satisfies WebhookJob);
+  return { eventId, deliveryIds: rows.map((r) => r.id) };
+}
+
+/**
+ * Fans an event out to the account's enabled endpoints subscribed to `type`. Call it inside the
+ * transaction that makes the change the event reports (pass that `tx`), or with `deps.db`. It only
+ * inserts rows and enqueues jobs: it never performs HTTP and never throws for an endpoint's sake.
+ * `data` is the event's payload (snake_case JSON).
+ */
+export async function emitEvent(
+  deps: Pick<AppDeps, 'boss' | 'clock'>,
+  tx: Tx,
+  accountId: string,
+  type: WebhookEventType,
+  data: Record<string, unknown>,
+): Promise<{ eventId: string; deliveryIds: string[] }> {
+  const endpoints = await tx.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(and(
+    eq(webhookEndpoints.accountId, accountId),
+    eq(webhookEndpoints.enabled, true),
+    sql`${webhookEndpoints.events} @> ${JSON.stringify([type])}::jsonb`,
+  ));
+  return insertDeliveries(deps, tx, accountId, endpoints.map((e) => e.id), type, data);
+}
+
+/** Queues the event of an earlier delivery again (same event id and body) as a new delivery to the same endpoint. */
+export async function redeliver(deps: AppDeps, ctx: RequestContext, endpointId: string, deliveryId: string) {
+  await findEndpoint(deps, ctx, endpointId);
+  const [old] = await deps.db.select().from(webhookDeliveries).where(and(
+    eq(webhookDeliveries.accountId, ctx.accountId), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, deliveryId),
+  ));
+  if (!old) throw notFound('Webhook delivery', deliveryId);
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const [row] = await tx.insert(webhookDeliveries).values({
+      id: newId('dlv'), accountId: ctx.accountId, endpointId, eventId: old.eventId, eventType: old.eventType, body: old.body,
+      state: 'pending', attempts: [], createdAt: now, nextAttemptAt: now,
+    }).returning();
+    await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: row!.id, attempt: 1 } satisfies WebhookJob);
+    return serializeDelivery(row!);
+  });
+}
+
+/** Sends a `ping` event to one endpoint (enabled or not), asynchronously; returns the delivery to watch. */
+export async function ping(deps: AppDeps, ctx: RequestContext, id: string) {
+  const endpoint = await findEndpoint(deps, ctx, id);
+  return deps.db.transaction(async (tx) => {
+    const { deliveryIds, eventId } = await insertDeliveries(deps, tx, ctx.accountId, [endpoint.id], 'ping', {
+      endpoint_id: endpoint.id, message: 'Ping from Coffer: this endpoint is reachable and verifies signatures.',
+    });
+    const [row] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryIds[0]!));
+    return { delivery: serializeDelivery(row!), eventId };
+  });
+}
+

@@ -1,0 +1,18 @@
+// What is left of an account in the database: its rows in every table that has an account_id
+// column (found from the catalogue, so new tables are covered) and the accounts row itself.
+import type { TestApp } from './app.ts';
+
+export async function rowsOf(api: TestApp, accountId: string): Promise<Record<string, number>> {
+  const tables = await api.database.sql<{ table_name: string }[]>`
+    select c.table_name from information_schema.columns c
+      join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
+     where c.table_schema = 'public' and c.column_name = 'account_id' order by 1`;
+  const out: Record<string, number> = {};
+  for (const { table_name } of tables) {
+    const [row] = await api.database.sql.unsafe(`select count(*)::int as n from "${table_name}" where account_id = $1`, [accountId]);
+    if (row!.n) out[table_name] = row!.n;
+  }
+  const [acct] = await api.database.sql`select count(*)::int as n from accounts where id = ${accountId}`;
+  if (acct!.n) out.accounts = acct!.n;
+  return out;
+}

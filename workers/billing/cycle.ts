@@ -1,0 +1,125 @@
+// The billing cycle, run by the billing job (hourly) on the injected clock, so tests drive it by
+// advancing a ManualClock and calling runBillingCycle. Every step is idempotent:
+//   1. scheduled subscriptions whose start has come become active (the account leaves its trial);
+//   2. monthly periods that ended are invoiced from their usage (in arrears, charged to the card);
+//      annual renewals are invoiced `annualTermsDays` before the period ends (in advance); a
+//      subscription canceled at period end stops, and the account is suspended;
+//   3. automatic charges that are due run (the first at issue, then the retry schedule);
+//   4. unpaid invoices past their due date become overdue (account past_due, message, mail);
+//   5. trials that ended without a subscription suspend the account (backups stop);
+//   6. accounts suspended for `suspensionDays` move to pending_deletion with a purge time.
+import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
+import type { AppDeps } from '../../api/deps.ts';
+import { accounts } from '../../db/schema.ts';
+import { billingSubscriptions, invoices } from '../../db/schema/billing.ts';
+import { addDays, billingOf, periodEnd } from '../../api/resources/billing/plans.ts';
+import {
+  chargeInvoice, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion, suspendAccount,
+} from '../../api/resources/billing/ledger.ts';
+import { activateAccount } from '../../api/resources/billing/service.ts';
+
+export interface CycleResult {
+  started: number;
+  invoiced: number;
+  charged: number;
+  failed: number;
+  overdue: number;
+  suspended: number;
+  pendingDeletion: number;
+}
+
+export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
+  const now = deps.clock.now();
+  const billing = billingOf(deps.config);
+  const result: CycleResult = { started: 0, invoiced: 0, charged: 0, failed: 0, overdue: 0, suspended: 0, pendingDeletion: 0 };
+
+  // 1. Scheduled subscriptions that start now.
+  const starting = await deps.db.select().from(billingSubscriptions)
+    .where(and(eq(billingSubscriptions.state, 'scheduled'), lte(billingSubscriptions.startsAt, now)));
+  for (const sub of starting) {
+    await deps.db.transaction(async (tx) => {
+      const [row] = await tx.update(billingSubscriptions)
+        .set({ state: 'active', currentPeriodStart: sub.startsAt, currentPeriodEnd: periodEnd(sub.plan, sub.startsAt), updatedAt: now, version: sql`${billingSubscriptions.version} + 1` })
+        .where(and(eq(billingSubscriptions.accountId, sub.accountId), eq(billingSubscriptions.state, 'scheduled')))
+        .returning();
+      if (row) await activateAccount(tx, sub.accountId, now);
+    });
+    result.started++;
+  }
+
+  // 2. Periods: invoice what ended (monthly), renew ahead (annual), stop what was canceled.
+  const active = await deps.db.select().from(billingSubscriptions).where(eq(billingSubscriptions.state, 'active'));
+  for (let sub of active) {
+    for (let guard = 0; guard < 120; guard++) {
+      const start = sub.currentPeriodStart!;
+      const end = sub.currentPeriodEnd!;
+      if (sub.plan === 'annual' && !sub.cancelAtPeriodEnd && now >= addDays(end, -billing.annualTermsDays)) {
+        const issued = await issueInvoice(deps, {
+          accountId: sub.accountId, plan: 'annual', periodStart: end, periodEnd: periodEnd('annual', end),
+          quantities: await liveQuantities(deps.db, sub.accountId), purchaseOrderNumber: sub.purchaseOrderNumber, autoCharge: false,
+          dueAt: end > now ? end : addDays(now, billing.annualTermsDays),
+        });
+        if (issued) result.invoiced++;
+      }
+      if (end > now) break;
+      if (sub.plan === 'monthly') {
+        const issued = await issueInvoice(deps, {
+          accountId: sub.accountId, plan: 'monthly', periodStart: start, periodEnd: end,
+          quantities: await periodQuantities(deps.db, sub.accountId, start, end), purchaseOrderNumber: sub.purchaseOrderNumber, autoCharge: true,
+          dueAt: addDays(end, billing.monthlyTermsDays),
+        });
+        if (issued) result.invoiced++;
+      }
+      if (sub.cancelAtPeriodEnd) {
+        await deps.db.update(billingSubscriptions)
+          .set({ state: 'canceled', endedAt: end, updatedAt: now, version: sql`${billingSubscriptions.version} + 1` })
+          .where(eq(billingSubscriptions.accountId, sub.accountId));
+        if (await suspendAccount(deps, sub.accountId, 'subscription_ended', now)) result.suspended++;
+        break;
+      }
+      const [next] = await deps.db.update(billingSubscriptions)
+        .set({ currentPeriodStart: end, currentPeriodEnd: periodEnd(sub.plan, end), updatedAt: now, version: sql`${billingSubscriptions.version} + 1` })
+        .where(and(eq(billingSubscriptions.accountId, sub.accountId), eq(billingSubscriptions.currentPeriodEnd, end)))
+        .returning();
+      if (!next) break;
+      sub = next;
+    }
+  }
+
+  // 3. Automatic charges that are due.
+  const dueCharges = await deps.db.select({ id: invoices.id, accountId: invoices.accountId }).from(invoices)
+    .where(and(inArray(invoices.status, ['due', 'overdue']), eq(invoices.autoCharge, true), isNotNull(invoices.nextAttemptAt), lte(invoices.nextAttemptAt, now)));
+  for (const inv of dueCharges) {
+    try {
+      const outcome = await chargeInvoice(deps, inv.accountId, inv.id, 'automatic');
+      if (outcome.declined) result.failed++;
+      else result.charged++;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'invoice_paid') throw err;
+    }
+  }
+
+  // 4. Overdue invoices.
+  result.overdue = await markOverdue(deps, now);
+
+  // 5. Trials that ended without a subscription that serves.
+  const expired = await deps.db.select({ id: accounts.id }).from(accounts)
+    .leftJoin(billingSubscriptions, eq(billingSubscriptions.accountId, accounts.id))
+    .where(and(
+      eq(accounts.state, 'trial'), lte(accounts.trialEndsAt, now),
+      sql`(${billingSubscriptions.state} is null or ${billingSubscriptions.state} = 'canceled')`,
+    ));
+  for (const a of expired) if (await suspendAccount(deps, a.id, 'trial_ended', now)) result.suspended++;
+
+  // 6. Suspended long enough: deletion is scheduled (the purge itself is account lifecycle's).
+  const cutoff = addDays(now, -billing.suspensionDays);
+  const stale = await deps.db.select({ id: accounts.id }).from(accounts)
+    .leftJoin(billingSubscriptions, eq(billingSubscriptions.accountId, accounts.id))
+    .where(and(
+      eq(accounts.state, 'suspended'),
+      sql`coalesce(${billingSubscriptions.endedAt}, ${accounts.trialEndsAt}) <= ${cutoff.toISOString()}`,
+    ));
+  for (const a of stale) if (await scheduleAccountDeletion(deps, a.id, now)) result.pendingDeletion++;
+
+  return result;
+}
