@@ -1,6 +1,7 @@
 // Builds the Fastify application (no listen): cross-cutting plugins first, then every resource.
 // api/server.ts listens; tests use it over a real socket or with inject().
 import { randomBytes } from 'node:crypto';
+import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,6 +19,22 @@ import { resources, resourceSchemas } from './resources/index.ts';
 export type App = FastifyInstance;
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * Query strings, path parameters and headers arrive as text, so their validator coerces ("25" →
+ * 25). JSON bodies are typed already and are validated strictly: coercion would turn `0` into
+ * `null` for a nullable number, or `"true"` into `true`, and hide a client's mistake.
+ */
+function validatorsByPart(): ValidatorFactory {
+  const strict = AjvCompiler();
+  const coercing = AjvCompiler();
+  return (externalSchemas, options) => {
+    const forBody = strict(externalSchemas, options);
+    const withCoercion = { ...options, customOptions: { ...options?.customOptions, coerceTypes: 'array' } } as Parameters<ValidatorFactory>[1];
+    const forText = coercing(externalSchemas, withCoercion);
+    return (route) => (route.httpPart === 'body' ? forBody(route) : forText(route));
+  };
+}
 
 export const API_DESCRIPTION = `Coffer backs up every member's files and every team folder of a Dropbox team into storage
 the customer controls, keeps point-in-time snapshots, and restores or exports any of it.
@@ -42,8 +59,9 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
     },
     ajv: {
       // Unknown fields are rejected rather than silently dropped: a typo in a setting should fail loudly.
-      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false, useDefaults: true },
     },
+    schemaController: { compilersFactory: { buildValidator: validatorsByPart() } },
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -84,6 +102,15 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
       tags: [
         { name: 'accounts', description: 'Sign-up and the account itself' },
         { name: 'api-keys', description: 'API keys of the signed-in user' },
+        { name: 'users', description: 'User Management: invitations, roles and permissions, deactivation' },
+        { name: 'sessions', description: 'Sign-in with email, password and TOTP; session tokens' },
+        { name: 'passwords', description: 'Password reset by email and password changes' },
+        { name: 'me', description: 'The signed-in user\'s own security settings (password, two-factor authentication)' },
+        { name: 'security', description: 'The account\'s security policy (enforced 2FA, password expiration)' },
+        { name: 'ip-allowlist', description: 'IP restrictions: trusted addresses, ranges and CIDR blocks' },
+        { name: 'audit', description: 'The security audit log (append-only, hash-chained), as JSON or CSV' },
+        { name: 'saml', description: 'SAML single sign-on (Okta): identity provider settings, SP metadata, SP-initiated sign-in, assertion consumer' },
+        { name: 'activity', description: 'System activity: backups, restores, exports and discovery, as JSON or CSV' },
         { name: 'meta', description: 'Health, regions and the API description' },
       ],
     },

@@ -20,6 +20,72 @@ export interface Config {
   /** Base64 32-byte key; unset → generated once into dataDir. */
   masterKey: string | undefined;
   trustProxy: boolean | string;
+  /** smtp(s)://user:pass@host:port; unset → each message is written as an .eml file into dataDir/outbox. */
+  smtpUrl: string | undefined;
+  /** The From address of every email Coffer sends. */
+  mailFrom: string;
+  dropbox: DropboxConfig;
+  /** Set when COFFER_S3_BUCKET is: backups go to S3 (else to the filesystem under dataDir/blobs). */
+  s3: S3Config | undefined;
+  /** Outgoing webhooks (api/resources/webhooks). Optional so that partial test configs need not name it. */
+  webhooks?: WebhookConfig;
+  /** Plans, prices and dunning (COFFER_BILLING_*). Optional so that partial test configs need not name it. */
+  billing?: BillingConfig;
+  /** Hosts whose SAML metadata URL may be fetched over http and may resolve to private addresses (COFFER_SAML_METADATA_TRUSTED_HOSTS; tests, on-premises IdPs). Optional so that partial test configs need not name it. */
+  samlMetadataTrustedHosts?: string[];
+}
+
+/** Money is in integer minor units (cents) of `currency`. See api/resources/billing/plans.ts. */
+export interface BillingConfig {
+  /** ISO 4217 code of every price and invoice (COFFER_BILLING_CURRENCY). */
+  currency: string;
+  /** Price of one protected (active) entity for one month, in minor units (COFFER_BILLING_ENTITY_MONTHLY_PRICE, default 300). */
+  entityMonthlyPrice: number;
+  /** Price of one stored GB (10^9 bytes) for one month, in minor units; 0 = not billed (COFFER_BILLING_STORAGE_GB_MONTHLY_PRICE, default 0). */
+  storageGbMonthlyPrice: number;
+  /** Percent off the annual plan, 12 × monthly (COFFER_BILLING_ANNUAL_DISCOUNT_PERCENT, default 10). */
+  annualDiscountPercent: number;
+  /** Entities billed at least, per period (COFFER_BILLING_MINIMUM_ENTITIES, default 1). */
+  minimumEntities: number;
+  /** Days after the period a monthly invoice is due by, then overdue (COFFER_BILLING_MONTHLY_TERMS_DAYS, default 7). */
+  monthlyTermsDays: number;
+  /** Days an annual invoice is payable in, the seed's 30 (COFFER_BILLING_ANNUAL_TERMS_DAYS). */
+  annualTermsDays: number;
+  /** Days after the first failed charge at which it is retried (COFFER_BILLING_RETRY_DAYS, default 1,3,7). */
+  retryDays: number[];
+  /** Days a suspended account (trial over, no subscription) keeps its data before deletion is scheduled (COFFER_BILLING_SUSPENSION_DAYS, default 14). */
+  suspensionDays: number;
+  /** Who issues the invoices (COFFER_BILLING_SELLER_NAME, _ADDRESS, _TAX_ID, _EMAIL). */
+  seller: { name: string; address: string; taxId: string; email: string };
+  /** The payment provider: `sandbox` (test cards, no payment company) (COFFER_BILLING_PROVIDER). */
+  provider: 'sandbox';
+}
+
+export interface WebhookConfig {
+  /** Allow endpoints on loopback / private / link-local addresses (COFFER_WEBHOOKS_ALLOW_PRIVATE; tests, on-premises). */
+  allowPrivateTargets: boolean;
+  /** Seconds to wait before each retry of a failed delivery (COFFER_WEBHOOK_RETRY_SCHEDULE, comma-separated); about a day in all. */
+  retrySchedule: number[];
+}
+
+export interface S3Config {
+  bucket: string;
+  region: string;
+  /** S3-compatible services (MinIO, s3rver); unset = AWS. */
+  endpoint: string | undefined;
+  /** Key prefix inside the bucket; the account's region and id are appended. */
+  prefix: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+}
+
+export interface DropboxConfig {
+  /** Unset: tasks cannot be connected (creating one answers dropbox_not_configured). */
+  appKey: string | undefined;
+  appSecret: string | undefined;
+  /** Sends every Dropbox call (OAuth included) to this origin instead, e.g. the emulator. */
+  apiUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +131,86 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function intList(env: Env, name: string, fallback: number[], min: number, max: number): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (!parts.every((p) => /^\d+$/.test(p))) throw new ConfigError(name, `must be comma-separated whole numbers, got "${raw}"`);
+  const values = parts.map(Number);
+  if (values.some((v) => v < min || v > max)) throw new ConfigError(name, `each value must be between ${min} and ${max}, got "${raw}"`);
+  if (values.some((v, i) => i > 0 && v <= values[i - 1]!)) throw new ConfigError(name, `must be increasing, got "${raw}"`);
+  return values;
+}
+
+export function billingConfig(env: Env): BillingConfig {
+  const currency = (env.COFFER_BILLING_CURRENCY || 'USD').toUpperCase();
+  let knownCurrency = false;
+  try {
+    knownCurrency = /^[A-Z]{3}$/.test(currency) && Intl.supportedValuesOf('currency').includes(currency);
+  } catch {
+    knownCurrency = /^[A-Z]{3}$/.test(currency);
+  }
+  if (!knownCurrency) throw new ConfigError('COFFER_BILLING_CURRENCY', `must be an ISO 4217 currency code, got "${env.COFFER_BILLING_CURRENCY}"`);
+  const provider = env.COFFER_BILLING_PROVIDER || 'sandbox';
+  if (provider !== 'sandbox') throw new ConfigError('COFFER_BILLING_PROVIDER', `unknown payment provider "${provider}" (available: sandbox)`);
+  const sellerEmail = env.COFFER_BILLING_SELLER_EMAIL || 'billing@coffer.localhost';
+  if (!/^[^@\s]+@[^@\s]+$/.test(sellerEmail)) throw new ConfigError('COFFER_BILLING_SELLER_EMAIL', `must be an email address, got "${sellerEmail}"`);
+  return {
+    currency,
+    entityMonthlyPrice: int(env, 'COFFER_BILLING_ENTITY_MONTHLY_PRICE', 300, 0, 100_000_000),
+    storageGbMonthlyPrice: int(env, 'COFFER_BILLING_STORAGE_GB_MONTHLY_PRICE', 0, 0, 100_000_000),
+    annualDiscountPercent: int(env, 'COFFER_BILLING_ANNUAL_DISCOUNT_PERCENT', 10, 0, 90),
+    minimumEntities: int(env, 'COFFER_BILLING_MINIMUM_ENTITIES', 1, 0, 1_000_000),
+    monthlyTermsDays: int(env, 'COFFER_BILLING_MONTHLY_TERMS_DAYS', 7, 0, 90),
+    annualTermsDays: int(env, 'COFFER_BILLING_ANNUAL_TERMS_DAYS', 30, 0, 180),
+    retryDays: intList(env, 'COFFER_BILLING_RETRY_DAYS', [1, 3, 7], 1, 90),
+    suspensionDays: int(env, 'COFFER_BILLING_SUSPENSION_DAYS', 14, 0, 365),
+    seller: {
+      name: env.COFFER_BILLING_SELLER_NAME || 'Coffer',
+      address: env.COFFER_BILLING_SELLER_ADDRESS || '1 Example Street, Springfield, United States',
+      taxId: env.COFFER_BILLING_SELLER_TAX_ID || '',
+      email: sellerEmail,
+    },
+    provider,
+  };
+}
+
+function s3Config(env: Env): S3Config | undefined {
+  const bucket = env.COFFER_S3_BUCKET;
+  if (!bucket) return undefined;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('COFFER_S3_BUCKET', `is not a valid bucket name: "${bucket}"`);
+  const accessKeyId = env.COFFER_S3_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.COFFER_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId) throw new ConfigError('COFFER_S3_ACCESS_KEY_ID', 'is required when COFFER_S3_BUCKET is set');
+  if (!secretAccessKey) throw new ConfigError('COFFER_S3_SECRET_ACCESS_KEY', 'is required when COFFER_S3_BUCKET is set');
+  const prefix = env.COFFER_S3_PREFIX ?? '';
+  if (prefix.startsWith('/') || prefix.includes('..')) throw new ConfigError('COFFER_S3_PREFIX', `must be a relative key prefix, got "${prefix}"`);
+  const endpoint = url(env, 'COFFER_S3_ENDPOINT', ['http:', 'https:']);
+  return {
+    bucket,
+    region: env.COFFER_S3_REGION || env.AWS_REGION || 'us-east-1',
+    endpoint,
+    prefix: prefix && !prefix.endsWith('/') ? prefix + '/' : prefix,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'COFFER_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
+}
+
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800];
+
+function webhookConfig(env: Env): WebhookConfig {
+  const raw = env.COFFER_WEBHOOK_RETRY_SCHEDULE;
+  let retrySchedule = DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  if (raw) {
+    retrySchedule = raw.split(',').map((s) => Number(s.trim()));
+    if (retrySchedule.some((n) => !Number.isInteger(n) || n < 1 || n > 86400)) {
+      throw new ConfigError('COFFER_WEBHOOK_RETRY_SCHEDULE', `must be comma-separated whole seconds (1–86400), got "${raw}"`);
+    }
+  }
+  return { allowPrivateTargets: bool(env, 'COFFER_WEBHOOKS_ALLOW_PRIVATE', false), retrySchedule };
+}
+
 export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
@@ -81,6 +227,14 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     throw new ConfigError('DATABASE_URL', `is required with --role ${role} (the embedded database serves a single process)`);
   }
   const trust = env.COFFER_TRUST_PROXY;
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const mailFrom = env.COFFER_MAIL_FROM || 'Coffer <no-reply@coffer.localhost>';
+  if (!/^(?:[^<>@\s]+@[^<>@\s]+\.?[^<>@\s]*|[^<>]*<[^<>@\s]+@[^<>@\s]+>)$/.test(mailFrom.trim())) {
+    throw new ConfigError('COFFER_MAIL_FROM', `must be an email address or "Name <address>", got "${mailFrom}"`);
+  }
+  const dropboxApiUrl = url(env, 'COFFER_DROPBOX_API_URL', ['http:', 'https:']);
+  // Against the emulator any app credentials are accepted, so local runs need none configured.
+  const localDefault = (value: string) => (dropboxApiUrl ? value : undefined);
   return {
     role,
     port,
@@ -94,5 +248,16 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     logLevel: env.LOG_LEVEL || 'info',
     masterKey,
     trustProxy: trust === undefined || trust === '' ? false : /^(1|true)$/i.test(trust) ? true : trust,
+    smtpUrl,
+    mailFrom: mailFrom.trim(),
+    dropbox: {
+      appKey: env.COFFER_DROPBOX_APP_KEY || localDefault('coffer-local'),
+      appSecret: env.COFFER_DROPBOX_APP_SECRET || localDefault('coffer-local-secret'),
+      apiUrl: dropboxApiUrl,
+    },
+    s3: s3Config(env),
+    samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    billing: billingConfig(env),
+    webhooks: webhookConfig(env),
   };
 }

@@ -6,6 +6,8 @@ import type { Clock } from './clock.ts';
 import type { Db } from '../db/client.ts';
 import type postgres from 'postgres';
 import type { MasterKeyring } from '../workers/storage/keys.ts';
+import type { RetryPolicy } from '../workers/dropbox/client.ts';
+import type { Mailer } from './mail/mailer.ts';
 
 export interface AppDeps {
   config: Config;
@@ -14,6 +16,10 @@ export interface AppDeps {
   clock: Clock;
   /** Master key: seals secrets at rest and wraps account data keys. */
   keyring: MasterKeyring;
+  /** Outgoing email (SMTP, or .eml files in the outbox when SMTP_URL is unset). */
+  mailer: Mailer;
   /** The job queue; absent in an API-only test that enqueues nothing. */
   boss?: PgBoss;
+  /** Overrides of the Dropbox retry policy (tests shorten the waits). */
+  dropboxPolicy?: Partial<RetryPolicy>;
 }

@@ -13,6 +13,7 @@ import { migrateWithLock } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
 import { startQueue, startWorkers, type Workers } from '../workers/queue.ts';
 import { loadMasterKey } from '../workers/storage/keys.ts';
+import { createMailer } from './mail/mailer.ts';
 
 function parseRole(argv: string[]): Role {
   const i = argv.indexOf('--role');
@@ -70,7 +71,9 @@ async function main() {
     const boss = await startQueue({ connectionString: databaseUrl, runsWorkers: role !== 'api', onError: (err) => log.error({ err }, 'queue error') });
     cleanup.push(() => boss.stop({ graceful: true, timeout: 30_000 }));
 
-    const deps: AppDeps = { config, db: database.db, sql: database.sql, clock: systemClock, keyring: master.keyring, boss };
+    const mailer = createMailer(config, log.child({ component: 'mail' }));
+    cleanup.push(() => mailer.close());
+    const deps: AppDeps = { config, db: database.db, sql: database.sql, clock: systemClock, keyring: master.keyring, mailer, boss };
 
     let workers: Workers | undefined;
     if (role !== 'api') {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'acct' | 'usr' | 'key' | 'task' | 'ent' | 'tag' | 'run' | 'job' | 'evt' | 'aud' | 'ipr' | 'rcp' | 'whk' | 'inv' | 'pm' | 'snap' | 'item' | 'ses' | 'dlv';
+export type IdPrefix = 'acct' | 'usr' | 'key' | 'task' | 'ent' | 'tag' | 'run' | 'job' | 'evt' | 'aud' | 'ipr' | 'rcp' | 'whk' | 'inv' | 'pm' | 'snap' | 'item' | 'ses' | 'dlv' | 'utk' | 'rpt' | 'pay' | 'bmsg';
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   let out = '';

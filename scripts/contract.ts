@@ -24,6 +24,7 @@ export async function renderOpenApi(): Promise<string> {
     sql: unused as AppDeps['sql'],
     clock: systemClock,
     keyring: new MasterKeyring([{ version: 1, key: Buffer.alloc(32) }]),
+    mailer: { send: async () => {}, close: async () => {} },
   };
   const app = await buildApp(deps);
   await app.ready();

@@ -12,6 +12,7 @@ import { CofferError, type ProblemDocument } from './errors.ts';
 import { DEFAULT_RETRY, retryingFetch, type RetryPolicy } from './retry.ts';
 
 export { CofferError, type ProblemDocument } from './errors.ts';
+export { verifyWebhookSignature, parseWebhookEvent, computeWebhookSignature, WebhookVerificationError, type VerifyResult, type WebhookEvent } from './webhooks.ts';
 export type { paths, components, operations } from './schema.d.ts';
 
 export interface CofferOptions {

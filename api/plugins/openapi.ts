@@ -10,7 +10,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, malformed, revoked or expired credentials.',
   403: 'The credentials lack the permission this operation needs, or the client address is not allowed.',
   404: 'No such resource in the caller\'s account.',
-  409: 'A conflicting state, or a request with the same Idempotency-Key is still running.',
+  409: 'A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period).',
   412: 'If-Match does not name the current version of the resource.',
   413: 'The request body is too large.',
   415: 'The request body is not application/json.',
@@ -50,6 +50,8 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   if (schema.params) codes.push(404);
   if (schema.body) codes.push(413, 415);
   if (methods.includes('POST')) codes.push(409, 422);
+  // api/plugins/auth.ts: an account in its removal grace period refuses writes (409 account_pending_deletion).
+  if (isWrite && !config.public && !(config as { allowWhilePendingDeletion?: boolean }).allowWhilePendingDeletion) codes.push(409);
   if (schema.params && isWrite && !methods.includes('POST')) codes.push(412);
 
   const response = (schema.response ??= {});

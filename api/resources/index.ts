@@ -8,7 +8,75 @@ import accounts from './accounts/routes.ts';
 import { schemas as accountSchemas } from './accounts/schemas.ts';
 import apiKeys from './api-keys/routes.ts';
 import { schemas as apiKeySchemas } from './api-keys/schemas.ts';
+import tasks from './tasks/routes.ts';
+import { schemas as taskSchemas } from './tasks/schemas.ts';
+import entities from './entities/routes.ts';
+import { schemas as entitySchemas } from './entities/schemas.ts';
+import tags from './tags/routes.ts';
+import { schemas as tagSchemas } from './tags/schemas.ts';
+import users from './users/routes.ts';
+import { schemas as userSchemas } from './users/schemas.ts';
+import sessions from './sessions/routes.ts';
+import { schemas as sessionSchemas } from './sessions/schemas.ts';
+import passwords from './passwords/routes.ts';
+import { schemas as passwordSchemas } from './passwords/schemas.ts';
+import twoFactor from './two-factor/routes.ts';
+import { schemas as twoFactorSchemas } from './two-factor/schemas.ts';
+import security from './security/routes.ts';
+import { schemas as securitySchemas } from './security/schemas.ts';
+import ipAllowlist from './ip-allowlist/routes.ts';
+import { schemas as ipAllowlistSchemas } from './ip-allowlist/schemas.ts';
+import audit from './audit/routes.ts';
+import { schemas as auditSchemas } from './audit/schemas.ts';
 
-export const resources: ((deps: AppDeps) => FastifyPluginAsyncTypebox)[] = [health, accounts, apiKeys];
+export const resources: ((deps: AppDeps) => FastifyPluginAsyncTypebox)[] = [health, accounts, apiKeys, tasks, entities, tags,
+  users, sessions, passwords, twoFactor, security, ipAllowlist, audit];
 
-export const resourceSchemas: TSchema[] = [...healthSchemas, ...apiKeySchemas, ...accountSchemas];
+export const resourceSchemas: TSchema[] = [...healthSchemas, ...apiKeySchemas, ...accountSchemas, ...taskSchemas, ...entitySchemas, ...tagSchemas,
+  ...userSchemas, ...sessionSchemas, ...passwordSchemas, ...twoFactorSchemas, ...securitySchemas, ...ipAllowlistSchemas, ...auditSchemas];
+
+// Backups: snapshots, browsing, item versions, per-day history.
+import snapshots from './snapshots/routes.ts';
+import { schemas as snapshotSchemas } from './snapshots/schemas.ts';
+resources.push(snapshots);
+resourceSchemas.push(...snapshotSchemas);
+
+// SAML single sign-on (issue 6).
+import saml from './saml/routes.ts';
+import { schemas as samlSchemas } from './saml/schemas.ts';
+resources.push(saml);
+resourceSchemas.push(...samlSchemas);
+
+// Notifications (settings, recipients, summary reports) and webhooks (issue 7).
+import notifications from './notifications/routes.ts';
+import { schemas as notificationSchemas } from './notifications/schemas.ts';
+import webhooks from './webhooks/routes.ts';
+import { schemas as webhookSchemas } from './webhooks/schemas.ts';
+resources.push(notifications, webhooks);
+resourceSchemas.push(...notificationSchemas, ...webhookSchemas);
+
+// Recovery: item search, restores, exports, jobs and downloads (issue 5).
+import items from './items/routes.ts';
+import { schemas as itemSchemas } from './items/schemas.ts';
+import jobs from './jobs/routes.ts';
+import { schemas as jobSchemas } from './jobs/schemas.ts';
+resources.push(items, jobs);
+resourceSchemas.push(...itemSchemas, ...jobSchemas);
+
+// Billing: plans, subscription, details, cards, usage, invoices, payments, status, messages (issue 7).
+import billing from './billing/routes.ts';
+import { schemas as billingSchemas } from './billing/schemas.ts';
+resources.push(billing);
+resourceSchemas.push(...billingSchemas);
+
+// System activity (issue 6).
+import activity from './activity/routes.ts';
+import { schemas as activitySchemas } from './activity/schemas.ts';
+resources.push(activity);
+resourceSchemas.push(...activitySchemas);
+
+// Account lifecycle: email change, removal with a grace period (issue 6).
+import accountLifecycle from './accounts/lifecycle-routes.ts';
+import { schemas as accountLifecycleSchemas } from './accounts/lifecycle-schemas.ts';
+resources.push(accountLifecycle);
+resourceSchemas.push(...accountLifecycleSchemas);

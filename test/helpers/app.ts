@@ -7,6 +7,8 @@ import { ManualClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { MasterKeyring } from '../../workers/storage/keys.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
+import { startQueue, startWorkers } from '../../workers/queue.ts';
+import { createMailer, type MailMessage, type Mailer } from '../../api/mail/mailer.ts';
 
 export interface TestApp {
   app: App;
@@ -14,6 +16,8 @@ export interface TestApp {
   deps: AppDeps;
   clock: ManualClock;
   database: TestDatabase;
+  /** Messages handed to the mailer when no SMTP server is configured (see startSmtpServer for a real one). */
+  sentMail: MailMessage[];
   /** fetch relative to the app, with JSON in and out. */
   request(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
   signUp(overrides?: Partial<{ name: string; email: string; password: string; region: string }>): Promise<SignedUp>;
@@ -36,9 +40,13 @@ export interface SignedUp {
 
 export interface TestAppOptions {
   config?: Partial<Config>;
+  /** Run a real pg-boss queue and the workers against the test database. */
+  workers?: boolean;
   /** Add routes before the app starts (e.g. one that throws). */
   extend?: (app: App) => void;
   start?: Date;
+  /** Replaces the mailer; by default mail goes to `config.smtpUrl` when set, else into `sentMail`. */
+  mailer?: Mailer;
 }
 
 let counter = 0;
@@ -47,13 +55,30 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
   const database = await freshDatabase(t);
   const clock = new ManualClock(opts.start ?? new Date());
   const config: Config = { ...loadConfig({}), ...opts.config };
+  const sentMail: MailMessage[] = [];
+  const quiet = { info: () => {}, error: (obj: object, msg: string) => console.error(msg, obj) };
+  const mailer: Mailer = opts.mailer ?? (config.smtpUrl
+    ? createMailer(config, quiet)
+    : { send: async (m) => { sentMail.push(m); }, close: async () => {} });
+  t.teardown(() => mailer.close());
   const deps: AppDeps = {
     config,
     db: database.db,
     sql: database.sql,
     clock,
     keyring: new MasterKeyring([{ version: 1, key: randomBytes(32) }]),
+    mailer,
   };
+  if (opts.workers) {
+    const boss = await startQueue({ connectionString: database.url, runsWorkers: true, onError: () => {} });
+    deps.boss = boss;
+    const workers = await startWorkers(boss, deps, { pollingIntervalSeconds: 0.5 });
+    t.teardown(async () => {
+      await workers.stop();
+      await boss.stop({ graceful: false, close: true });
+    });
+  }
+  deps.dropboxPolicy = { baseDelayMs: 5, maxDelayMs: 50 };
   const app = await buildApp(deps);
   opts.extend?.(app);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -93,5 +118,5 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     return { key: res.body.api_key.secret, accountId: res.body.account.id, userId: res.body.user.id, keyId: res.body.api_key.id, body: res.body };
   };
 
-  return { app, url, deps, clock, database, request, signUp };
+  return { app, url, deps, clock, database, sentMail, request, signUp };
 }

@@ -9,6 +9,7 @@ import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../../cred
 import { toPage, type PageRequest } from '../../pagination.ts';
 import type { Permission } from '../../permissions.ts';
 import type { ApiKey, ApiKeyCreate, CreatedApiKey } from './schemas.ts';
+import { audit } from '../audit/service.ts';
 
 type Row = typeof apiKeys.$inferSelect;
 
@@ -65,7 +66,14 @@ export async function issueApiKey(
 }
 
 export function createApiKey(deps: AppDeps, ctx: RequestContext, input: ApiKeyCreate) {
-  return issueApiKey(deps.db, { accountId: ctx.accountId, userId: ctx.userId, held: ctx.permissions }, input, deps.clock.now());
+  return deps.db.transaction(async (tx) => {
+    const key = await issueApiKey(tx, { accountId: ctx.accountId, userId: ctx.userId, held: ctx.permissions }, input, deps.clock.now());
+    await audit(deps, ctx, {
+      type: 'api_key_created', description: `API key "${key.name}" (${key.prefix}…) created`,
+      details: { api_key_id: key.id, scopes: key.scopes, expires_at: key.expires_at },
+    }, tx);
+    return key;
+  });
 }
 
 /** A user sees their own keys; a user manager sees every key of the account. */
@@ -131,5 +139,10 @@ export function renameApiKey(deps: AppDeps, ctx: RequestContext, id: string, nam
 export async function revokeApiKey(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined) {
   const current = await find(deps, ctx, id);
   if (current.revokedAt) return { key: serializeApiKey(current, deps.clock.now()), version: current.version };
-  return change(deps, ctx, id, expected, { revokedAt: deps.clock.now() });
+  const revoked = await change(deps, ctx, id, expected, { revokedAt: deps.clock.now() });
+  await audit(deps, ctx, {
+    type: 'api_key_revoked', description: `API key "${current.name}" (${current.prefix}…) revoked`,
+    details: { api_key_id: id, owner_user_id: current.userId },
+  });
+  return revoked;
 }
