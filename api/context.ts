@@ -2,6 +2,7 @@
 // take it as their first argument and scope every query by `accountId`, which is the only way a
 // service learns which tenant it serves.
 import type { Permission } from './permissions.ts';
+import type { AccountState } from '../db/schema/accounts.ts';
 
 export interface RequestContext {
   accountId: string;
@@ -13,6 +14,8 @@ export interface RequestContext {
   ip: string;
   userAgent: string | undefined;
   requestId: string;
+  /** The account's state when the request arrived (a removal in progress makes it read-only). */
+  accountState: AccountState;
 }
 
 declare module 'fastify' {

@@ -9,7 +9,7 @@ import type { RequestContext } from '../context.ts';
 import { conflict, forbidden, unauthorized } from '../errors.ts';
 import { hashSecret, isWellFormedSecret, SESSION_PREFIX } from '../credentials.ts';
 import { ALL_PERMISSIONS, isPermission, type Permission } from '../permissions.ts';
-import { accountSecurity, accounts, apiKeys, sessions, users } from '../../db/schema.ts';
+import { accountSecurity, accounts, apiKeys, sessions, users, type AccountState } from '../../db/schema.ts';
 import { assertClientAllowed } from '../resources/ip-allowlist/service.ts';
 
 /** How often last_used_at is written: per-request writes would turn every read into a write. */
@@ -43,7 +43,7 @@ interface Resolved {
   ipAllowlistEnabled: boolean;
 }
 
-function contextOf(request: FastifyRequest, row: { accountId: string; userId: string; role: string; granted: string[] }, credentialId: string, kind: 'api_key' | 'session', scopes: readonly string[] | null): RequestContext {
+function contextOf(request: FastifyRequest, row: { accountId: string; accountState: AccountState; userId: string; role: string; granted: string[] }, credentialId: string, kind: 'api_key' | 'session', scopes: readonly string[] | null): RequestContext {
   return {
     accountId: row.accountId,
     userId: row.userId,
@@ -53,6 +53,7 @@ function contextOf(request: FastifyRequest, row: { accountId: string; userId: st
     ip: request.ip,
     userAgent: request.headers['user-agent'],
     requestId: String(request.id),
+    accountState: row.accountState,
   };
 }
 
@@ -69,6 +70,7 @@ async function resolveApiKey(deps: AppDeps, request: FastifyRequest, secret: str
       role: users.role,
       granted: users.permissions,
       accountId: accounts.id,
+      accountState: accounts.state,
       ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
     })
     .from(apiKeys)
@@ -105,6 +107,7 @@ async function resolveSession(deps: AppDeps, request: FastifyRequest, secret: st
       role: users.role,
       granted: users.permissions,
       accountId: accounts.id,
+      accountState: accounts.state,
       ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
     })
     .from(sessions)
@@ -140,7 +143,7 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps) {
     if (needed && !request.ctx.permissions.has(needed)) {
       throw forbidden('permission_denied', `This operation needs the \`${needed}\` permission.`);
     }
-    await assertWritable(deps, request);
+    assertWritable(request);
   });
 }
 
@@ -159,10 +162,9 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * stay writable (undoing the removal, signing out, billing's rescue by subscribing) say so with
  * `config.allowWhilePendingDeletion` and decide for themselves.
  */
-async function assertWritable(deps: AppDeps, request: FastifyRequest) {
+function assertWritable(request: FastifyRequest) {
   if (READS.has(request.method) || request.routeOptions.config.allowWhilePendingDeletion) return;
-  const [account] = await deps.db.select({ state: accounts.state }).from(accounts).where(eq(accounts.id, request.ctx!.accountId));
-  if (account?.state === 'pending_deletion') {
+  if (request.ctx!.accountState === 'pending_deletion') {
     throw conflict('account_pending_deletion', 'This account is being removed and is read-only until the removal is undone (DELETE /v1/account/removal) or the account is purged.');
   }
 }
