@@ -1,38 +1,10 @@
-import t, { type Test } from 'tap';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { idpMetadata, startTestIdp, type TestIdp } from '../helpers/saml-idp.ts';
+import t from 'tap';
+import { startTestApp } from '../helpers/app.ts';
+import { idpMetadata, startTestIdp } from '../helpers/saml-idp.ts';
 import { PASSWORD } from '../helpers/security.ts';
+import { sp, acs, startLogin, setUpSaml } from '../helpers/saml.ts';
 import { Coffer, CofferError } from '../../sdk/client.ts';
 
-const UA = 'Mozilla/5.0 Chrome/120.0 Safari/537.36';
-
-function sp(api: TestApp, accountId: string) {
-  const base = `${api.deps.config.publicUrl}/v1/saml/${accountId}`;
-  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, loginUrl: `${base}/login` };
-}
-
-async function acs(api: TestApp, accountId: string, samlResponse: string, extra: Record<string, string> = {}) {
-  return api.request('POST', `/v1/saml/${accountId}/acs`, {
-    body: new URLSearchParams({ SAMLResponse: samlResponse, ...extra }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
-  });
-}
-
-async function startLogin(api: TestApp, idp: TestIdp, accountId: string, relay?: string) {
-  const res = await fetch(`${api.url}/v1/saml/${accountId}/login${relay ? `?relay_state=${encodeURIComponent(relay)}` : ''}`, { redirect: 'manual' });
-  if (res.status !== 302) throw new Error(`login: ${res.status} ${await res.text()}`);
-  return idp.readAuthnRequest(res.headers.get('location')!);
-}
-
-async function setUp(t: Test) {
-  const api = await startTestApp(t, { config: { samlMetadataTrustedHosts: ['127.0.0.1'] } });
-  const idp = await startTestIdp(t);
-  const admin = await api.signUp();
-  const email = admin.body.user.email as string;
-  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true } });
-  if (on.status !== 200) throw new Error(`saml: ${on.status} ${on.text}`);
-  return { api, idp, admin, email, urls: sp(api, admin.accountId) };
-}
 
 t.test('metadata: uploaded XML, invalid documents, SSRF guard', async (t) => {
   const api = await startTestApp(t);
@@ -90,7 +62,7 @@ t.test('metadata: uploaded XML, invalid documents, SSRF guard', async (t) => {
 });
 
 t.test('tenant isolation and permissions', async (t) => {
-  const { api, idp, admin, email, urls } = await setUp(t);
+  const { api, idp, admin, email, urls } = await setUpSaml(t);
   const other = await api.signUp();
   const otherUrls = sp(api, other.accountId);
 

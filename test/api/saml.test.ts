@@ -1,38 +1,10 @@
-import t, { type Test } from 'tap';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import t from 'tap';
+import { startTestApp } from '../helpers/app.ts';
 import { makeIdpKeys, startTestIdp, type TestIdp } from '../helpers/saml-idp.ts';
 import { PASSWORD } from '../helpers/security.ts';
+import { sp, acs, startLogin, setUpSaml } from '../helpers/saml.ts';
 import { newId } from '../../db/ids.ts';
 
-const UA = 'Mozilla/5.0 Chrome/120.0 Safari/537.36';
-
-function sp(api: TestApp, accountId: string) {
-  const base = `${api.deps.config.publicUrl}/v1/saml/${accountId}`;
-  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, loginUrl: `${base}/login` };
-}
-
-async function acs(api: TestApp, accountId: string, samlResponse: string, extra: Record<string, string> = {}) {
-  return api.request('POST', `/v1/saml/${accountId}/acs`, {
-    body: new URLSearchParams({ SAMLResponse: samlResponse, ...extra }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
-  });
-}
-
-async function startLogin(api: TestApp, idp: TestIdp, accountId: string, relay?: string) {
-  const res = await fetch(`${api.url}/v1/saml/${accountId}/login${relay ? `?relay_state=${encodeURIComponent(relay)}` : ''}`, { redirect: 'manual' });
-  if (res.status !== 302) throw new Error(`login: ${res.status} ${await res.text()}`);
-  return idp.readAuthnRequest(res.headers.get('location')!);
-}
-
-async function setUp(t: Test) {
-  const api = await startTestApp(t, { config: { samlMetadataTrustedHosts: ['127.0.0.1'] } });
-  const idp = await startTestIdp(t);
-  const admin = await api.signUp();
-  const email = admin.body.user.email as string;
-  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true } });
-  if (on.status !== 200) throw new Error(`saml: ${on.status} ${on.text}`);
-  return { api, idp, admin, email, urls: sp(api, admin.accountId) };
-}
 
 t.test('configure by metadata URL, confirm activation, sign in through the IdP', async (t) => {
   const api = await startTestApp(t, { config: { samlMetadataTrustedHosts: ['127.0.0.1'] } });
@@ -131,7 +103,7 @@ t.test('configure by metadata URL, confirm activation, sign in through the IdP',
 });
 
 t.test('every bad response is rejected with a clear code and audited', async (t) => {
-  const { api, idp, admin, email, urls } = await setUp(t);
+  const { api, idp, admin, email, urls } = await setUpSaml(t);
   const good = async (o: Partial<Parameters<TestIdp['response']>[0]> = {}) => {
     const authn = await startLogin(api, idp, admin.accountId);
     return idp.response({ inResponseTo: authn.id, nameId: email, audience: urls.entityId, recipient: urls.acsUrl, ...o });
