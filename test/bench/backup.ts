@@ -3,21 +3,14 @@
 // Dropbox emulator running in its own process; then an incremental run with no change and one with
 // 1% of the small files changed. Prints files/s, MiB/s, Dropbox calls, pack PUTs and peak RSS, and
 // each throughput as a ratio of the in-process ceiling (SHA-256 + AES-256-GCM over the same bytes).
-import { spawn } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { loadConfig } from '../../api/config.ts';
 import { systemClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
-import { connect } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
 import { runBackup, type BackupOutcome } from '../../workers/backup/engine.ts';
 import { MasterKeyring, type BlobStore } from '../../workers/storage/index.ts';
+import { benchEnvironment } from './fixtures/environment.ts';
 import { smallContent, smallPath } from './fixtures/content.ts';
 
 const SMALL = Number(process.env.BENCH_SMALL ?? 20_000);
@@ -25,24 +18,9 @@ const LARGE = Number(process.env.BENCH_LARGE ?? 20);
 const LARGE_SIZE = 100 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
-const adminUrl = process.env.COFFER_TEST_PG_URL;
-if (!adminUrl) throw new Error('run through `npm run bench`');
-const dbName = `bench_${randomBytes(4).toString('hex')}`;
-const admin = postgres(adminUrl, { onnotice: () => {}, max: 1 });
-await admin.unsafe(`create database ${dbName} template ${process.env.COFFER_TEST_TEMPLATE}`);
-const database = connect(adminUrl.replace(/\/postgres$/, `/${dbName}`), { max: 10 });
-const dataDir = await mkdtemp(join(tmpdir(), 'coffer-bench-'));
-
-// The emulator, seeded, in a child process.
-const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/emulator-child.ts', import.meta.url)), String(SMALL), String(LARGE), String(LARGE_SIZE)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const seedStart = Date.now();
-const info = await new Promise<{ url: string; refreshToken: string; adminId: string; small: { id: string; ns: string; email: string }; large: { id: string; ns: string; email: string } }>((resolve, reject) => {
-  child.once('exit', (c) => reject(new Error(`emulator exited (${c})`)));
-  createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
-});
-console.log(`emulator seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB`);
+const env = await benchEnvironment(SMALL, LARGE, LARGE_SIZE);
+const { database, dataDir, emulator: info } = env;
+console.log(`emulator seeded in ${env.seedSeconds.toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB`);
 
 const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_DROPBOX_API_URL: info.url });
 const deps: AppDeps = {
@@ -174,9 +152,5 @@ try {
   console.log(`(b) first backup: ${(b.bytes / MiB / b.seconds).toFixed(1)} MiB/s = ${((b.bytes / MiB / b.seconds / cl) * 100).toFixed(1)}% of the ceiling`);
   console.log(`process maxRSS over the whole benchmark: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 } finally {
-  child.stdin!.end();
-  await database.close();
-  await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-  await admin.end();
-  await rm(dataDir, { recursive: true, force: true });
+  await env.close();
 }

@@ -3,25 +3,18 @@
 // process): files/s, MiB/s, data-transport calls; (b) export of the same snapshots to a download
 // ZIP (encrypted, in the blob store): MiB/s; (c) item search latency, p50 / p95 over 200 queries,
 // on a search index of 1,000,000 item versions.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { loadConfig } from '../../api/config.ts';
 import { systemClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import type { RequestContext } from '../../api/context.ts';
-import { connect } from '../../db/client.ts';
 import { newId } from '../../db/ids.ts';
 import { jobs } from '../../db/schema.ts';
 import { runBackup } from '../../workers/backup/engine.ts';
 import { MasterKeyring } from '../../workers/storage/index.ts';
 import { runRestore } from '../../workers/recovery/restore.ts';
 import { runExport } from '../../workers/recovery/export.ts';
+import { benchEnvironment } from './fixtures/environment.ts';
 import { searchItems } from '../../api/resources/items/service.ts';
 import { SEPARATORS, SPACES } from '../../workers/recovery/search-index.ts';
 
@@ -31,21 +24,8 @@ const LARGE_SIZE = 100 * 1024 * 1024;
 const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 1_000_000);
 const MiB = 1024 * 1024;
 
-const adminUrl = process.env.COFFER_TEST_PG_URL;
-if (!adminUrl) throw new Error('run through `npm run bench`');
-const dbName = `bench_${randomBytes(4).toString('hex')}`;
-const admin = postgres(adminUrl, { onnotice: () => {}, max: 1 });
-await admin.unsafe(`create database ${dbName} template ${process.env.COFFER_TEST_TEMPLATE}`);
-const database = connect(adminUrl.replace(/\/postgres$/, `/${dbName}`), { max: 10 });
-const dataDir = await mkdtemp(join(tmpdir(), 'coffer-bench-'));
-
-const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/emulator-child.ts', import.meta.url)), String(SMALL), String(LARGE), String(LARGE_SIZE)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const info = await new Promise<{ url: string; refreshToken: string; adminId: string; small: { id: string; ns: string }; large: { id: string; ns: string } }>((resolve, reject) => {
-  child.once('exit', (c) => reject(new Error(`emulator exited (${c})`)));
-  createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
-});
+const env = await benchEnvironment(SMALL, LARGE, LARGE_SIZE);
+const { database, dataDir, emulator: info } = env;
 
 const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_DROPBOX_API_URL: info.url });
 const deps: AppDeps = {
@@ -176,9 +156,5 @@ try {
   console.log(results.at(-1));
   console.log('\nsummary:\n' + results.map((r) => `  ${r}`).join('\n'));
 } finally {
-  child.stdin!.end();
-  await database.close();
-  await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
-  await admin.end();
-  await rm(dataDir, { recursive: true, force: true });
+  await env.close();
 }
