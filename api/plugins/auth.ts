@@ -57,6 +57,17 @@ function contextOf(request: FastifyRequest, row: { accountId: string; accountSta
   };
 }
 
+/** What either kind of credential resolves to: its user, account and the account's allowlist switch. */
+const PRINCIPAL = {
+  userId: users.id,
+  userState: users.state,
+  role: users.role,
+  granted: users.permissions,
+  accountId: accounts.id,
+  accountState: accounts.state,
+  ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
+};
+
 async function resolveApiKey(deps: AppDeps, request: FastifyRequest, secret: string): Promise<Resolved> {
   const now = deps.clock.now();
   const [row] = await deps.db
@@ -65,13 +76,7 @@ async function resolveApiKey(deps: AppDeps, request: FastifyRequest, secret: str
       scopes: apiKeys.scopes,
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
-      userId: users.id,
-      userState: users.state,
-      role: users.role,
-      granted: users.permissions,
-      accountId: accounts.id,
-      accountState: accounts.state,
-      ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
+      ...PRINCIPAL,
     })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
@@ -102,13 +107,7 @@ async function resolveSession(deps: AppDeps, request: FastifyRequest, secret: st
       expiresAt: sessions.expiresAt,
       revokedAt: sessions.revokedAt,
       lastUsedAt: sessions.lastUsedAt,
-      userId: users.id,
-      userState: users.state,
-      role: users.role,
-      granted: users.permissions,
-      accountId: accounts.id,
-      accountState: accounts.state,
-      ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
+      ...PRINCIPAL,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
