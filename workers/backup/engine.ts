@@ -31,9 +31,10 @@ import { dropboxFetch, type Fetch } from '../dropbox/transport.ts';
 import type { BackupJob } from '../queue.ts';
 import { BlockSplitter, PackWriter, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
+import { BlockIngest } from './block-ingest.ts';
 import { nextBackupAt } from './schedule.ts';
 import type { Readable } from 'node:stream';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
 
@@ -104,7 +105,9 @@ const MAX_RESUMES = 20;
 const KEEP_STATUS_LIST = ['paused', 'archived', 'not_active', 'backed_up_in_another_task'];
 const SMALL_FILE_BYTES = 1024 * 1024;
 const ZIP_MAX_BYTES = 512 * 1024 * 1024;
-const ZIP_CONCURRENCY = 8;
+/** Zip entries being inflated and hashed at once. */
+const ZIP_CONCURRENCY = 16;
+const ZIP_IN_MEMORY_BYTES = 64 * 1024 * 1024;
 const ZIP_MAX_DEPTH = 3;
 /** A first page with fewer files than this is not worth a zip. */
 const ZIP_MIN_FILES = 20;
@@ -147,7 +150,11 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
       await conn`select pg_advisory_lock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`;
       try {
         const engine = new EntityBackup(deps, job, entity, task, opts);
-        return await engine.execute();
+        try {
+          return await engine.execute();
+        } finally {
+          engine.release();
+        }
       } finally {
         await conn`select pg_advisory_unlock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`.catch(() => {});
       }
@@ -184,7 +191,8 @@ class EntityBackup {
   run!: RunRow; // the backup_runs row being written
   writer!: PackWriter;
   store!: BlobStore;
-  knownBlocks = new Set<string>();
+  /** Blocks on their way to the writer, checked against the account's stored blocks in batches. */
+  ingest!: BlockIngest;
   /** Content hashes whose blocks this attempt stored, not yet committed to `contents`. */
   inflight = new Map<string, Promise<Content>>();
   /** Whether the entity has no completed run (a first backup may use download_zip). */
@@ -216,6 +224,17 @@ class EntityBackup {
     this.fetch = dropboxFetch(deps.config.dropbox.apiUrl, opts.fetch);
   }
 
+  /**
+   * Drop what the run held (the writer's and the ingest's maps of blocks). postgres.js keeps the
+   * first Error (with its unserialised stack, receivers included) of every query call site for the
+   * life of the process, so an engine object can outlive its run; its buffers must not.
+   */
+  release(): void {
+    this.writer = undefined as never;
+    this.ingest = undefined as never;
+    this.inflight.clear();
+  }
+
   callCount(): number {
     let n = 0;
     for (const v of this.team.calls.values()) n += v;
@@ -236,6 +255,7 @@ class EntityBackup {
         ...(this.opts.targetPackSize ? { targetPackSize: this.opts.targetPackSize } : {}),
         onPackWritten: (pack) => this.recordPack(pack),
       });
+      this.ingest = new BlockIngest({ writer: this.writer, lookup: (hexes) => this.storedBlocks(hexes) });
       await this.listAndApply();
       return await this.complete();
     } catch (err) {
@@ -304,7 +324,7 @@ class EntityBackup {
       await tx`update packs set state = 'written', size = ${pack.size} where id = ${pack.packId}`;
     });
     for (const b of pack.blocks) {
-      this.knownBlocks.add(b.hash.toString('hex'));
+      this.ingest.markStored(b.hash.toString('hex'));
       this.storedSinceCommit += b.storedSize;
     }
   }
@@ -426,7 +446,7 @@ class EntityBackup {
       mapLimit(smallFiles, this.opts.concurrency ?? SMALL_FILE_CONCURRENCY, fetchOne),
       mapLimit(bigFiles, Math.min(this.opts.concurrency ?? BIG_FILE_CONCURRENCY, BIG_FILE_CONCURRENCY), fetchOne),
     ]);
-    await this.writer.flush();
+    await this.flushBlocks();
 
     // Apply the entries in order (DROPBOX.md §3.1 processing rules).
     const exactCloses = new Set<string>();
@@ -588,12 +608,11 @@ class EntityBackup {
   async zipPrepass(): Promise<void> {
     const dir = join(this.deps.config.dataDir, 'tmp');
     await mkdir(dir, { recursive: true });
-    const budget = { bytes: this.opts.zipMaxBytes ?? ZIP_MAX_BYTES, calls: ZIP_MAX_CALLS };
     const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
     try {
-      await this.zipFolder('', 0, dir, budget, found);
+      await this.zipFolders(dir, found);
       // One flush for all the zips (fewer, fuller packs); contents only once their blocks are durable.
-      await this.writer.flush();
+      await this.flushBlocks();
       for (let i = 0; i < found.length; i += INSERT_CHUNK) {
         const chunk = found.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
         await this.sql`insert into contents ${this.sql(chunk as never[])} on conflict (account_id, content_hash) do nothing`;
@@ -606,91 +625,121 @@ class EntityBackup {
   }
 
   /**
-   * Zips one folder; when Dropbox says it has too many entries (≥ 10,000), zips its subfolders
-   * instead (a few levels down). Files the zips did not cover are downloaded one by one later.
+   * Zips the namespace root; when Dropbox says a folder has too many entries (≥ 10,000), zips its
+   * subfolders instead (a few levels down). Files the zips did not cover are downloaded one by one
+   * later. The next zip downloads while the previous one is being stored, so at most two zip files
+   * exist at once and their bytes together stay within the budget.
    */
-  async zipFolder(path: string, depth: number, dir: string, budget: { bytes: number; calls: number }, found: { content_hash: string; size: number; blocks: Buffer }[]): Promise<void> {
-    if (budget.calls <= 0 || budget.bytes <= 0) return;
-    budget.calls--;
-    const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
+  async zipFolders(dir: string, found: { content_hash: string; size: number; blocks: Buffer }[]): Promise<void> {
+    let bytesLeft = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
+    let callsLeft = ZIP_MAX_CALLS;
+    const targets = [{ path: '', depth: 0 }];
+    let storing: Promise<void> | null = null;
     try {
-      const got = await downloadZipToFile(this.team, this.scope, path, file, budget.bytes, this.fetch);
-      if (got.ok) {
-        budget.bytes -= got.bytes;
-        found.push(...(await this.storeZip(file)));
-        this.zipBytes += got.bytes;
-        return;
+      while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0) {
+        const target = targets.shift()!;
+        callsLeft--;
+        const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
+        let got: Awaited<ReturnType<typeof downloadZipToFile>>;
+        try {
+          got = await downloadZipToFile(this.team, this.scope, target.path, file, bytesLeft, this.fetch);
+        } catch (err) {
+          await rm(file, { force: true });
+          throw err;
+        }
+        if (got.ok) {
+          bytesLeft -= got.bytes;
+          const zipBytes = got.bytes;
+          const previous = storing;
+          storing = (async () => {
+            try {
+              if (previous) await previous;
+              found.push(...(await this.storeZip(file, zipBytes)));
+              this.zipBytes += zipBytes;
+            } finally {
+              await rm(file, { force: true });
+            }
+          })();
+          // Hold the next download until the zip before this one is stored (one storing, one downloading).
+          if (previous) await previous;
+          continue;
+        }
+        await rm(file, { force: true });
+        if (!got.reason.includes('too_many_files') || target.depth >= ZIP_MAX_DEPTH) continue;
+        const children = await listChildFolders(this.team, this.scope, target.path);
+        targets.unshift(...children.map((c) => ({ path: c.pathLower, depth: target.depth + 1 })));
       }
-      if (!got.reason.includes('too_many_files') || depth >= ZIP_MAX_DEPTH) return;
     } finally {
-      await rm(file, { force: true });
+      // Never leave a store running (or its rejection unobserved) behind an error.
+      if (storing) await (storing as Promise<void>).catch(() => {});
     }
-    for (const child of await listChildFolders(this.team, this.scope, path)) await this.zipFolder(child.pathLower, depth + 1, dir, budget, found);
+    if (storing) await storing;
   }
 
-  /** Stores every file of the zip (a few entries at a time); resolves with their contents. */
-  storeZip(file: string): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+  /**
+   * Stores every file of the zip (several entries at a time; inflating runs on libuv's threads);
+   * resolves with their contents. A zip up to ZIP_IN_MEMORY_BYTES is read in one go rather than
+   * with two small reads per entry.
+   */
+  async storeZip(file: string, zipBytes: number): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+      const done = (err: Error | null, zip?: yauzl.ZipFile) => (err || !zip ? reject(err ?? new Error('zip did not open')) : resolve(zip));
+      if (zipBytes <= ZIP_IN_MEMORY_BYTES) {
+        readFile(file).then((buffer) => yauzl.fromBuffer(buffer, { lazyEntries: true }, done), reject);
+      } else {
+        yauzl.open(file, { lazyEntries: true, autoClose: true }, done);
+      }
+    });
     return new Promise((resolve, reject) => {
-      yauzl.open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
-        if (err || !zip) return reject(err ?? new Error('zip did not open'));
-        const found = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
-        let inflight = 0;
-        let reading = false;
-        let ended = false;
-        let failed = false;
-        const fail = (e: unknown) => {
-          if (failed) return;
-          failed = true;
-          zip.close();
-          reject(e);
-        };
-        const finish = () => {
-          if (ended && inflight === 0 && !failed) resolve([...found.values()]);
-        };
-        const next = () => {
-          if (!ended && !reading && !failed && inflight < ZIP_CONCURRENCY) {
-            reading = true;
-            zip.readEntry();
-          }
-        };
-        zip.on('error', fail);
-        zip.on('end', () => {
-          reading = false;
-          ended = true;
-          finish();
-        });
-        zip.on('entry', (entry: yauzl.Entry) => {
-          reading = false;
-          if (!entry.fileName.endsWith('/') && entry.uncompressedSize > 0) {
-            inflight++;
-            zip.openReadStream(entry, (e, stream) => {
-              if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
-              this.storeStream(stream).then((c) => {
-                found.set(c.content_hash, c);
-                inflight--;
-                next();
-                finish();
-              }, fail);
-            });
-          }
-          next();
-        });
+      const found = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
+      let inflight = 0;
+      let reading = false;
+      let ended = false;
+      let failed = false;
+      const fail = (e: unknown) => {
+        if (failed) return;
+        failed = true;
+        zip.close();
+        reject(e);
+      };
+      const finish = () => {
+        if (ended && inflight === 0 && !failed) resolve([...found.values()]);
+      };
+      const next = () => {
+        if (!ended && !reading && !failed && inflight < ZIP_CONCURRENCY) {
+          reading = true;
+          zip.readEntry();
+        }
+      };
+      zip.on('error', fail);
+      zip.on('end', () => {
+        reading = false;
+        ended = true;
+        finish();
+      });
+      zip.on('entry', (entry: yauzl.Entry) => {
+        reading = false;
+        if (!entry.fileName.endsWith('/') && entry.uncompressedSize > 0) {
+          inflight++;
+          zip.openReadStream(entry, (e, stream) => {
+            if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
+            this.storeStream(stream).then((c) => {
+              found.set(c.content_hash, c);
+              inflight--;
+              next();
+              finish();
+            }, fail);
+          });
+        }
         next();
       });
+      next();
     });
   }
 
   async storeStream(body: AsyncIterable<Uint8Array>): Promise<{ content_hash: string; size: number; blocks: Buffer }> {
     const splitter = new BlockSplitter(body);
-    for await (const block of splitter) {
-      const hex = block.sha256.toString('hex');
-      if (this.writer.has(block.sha256) || this.knownBlocks.has(hex)) continue;
-      if (await this.blockStored(block.sha256)) {
-        this.knownBlocks.add(hex);
-        continue;
-      }
-      await this.writer.add(block.sha256, block.data);
-    }
+    for await (const block of splitter) await this.ingest.add(block.sha256, block.data);
     return { content_hash: splitter.contentHash, size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
   }
 
@@ -701,15 +750,7 @@ class EntityBackup {
     if (!p) {
       p = downloadFile(this.team, this.scope, `rev:${entry.rev}`, async (body, expectedSize) => {
         const splitter = new BlockSplitter(body);
-        for await (const block of splitter) {
-          const hex = block.sha256.toString('hex');
-          if (this.writer.has(block.sha256) || this.knownBlocks.has(hex)) continue;
-          if (await this.blockStored(block.sha256)) {
-            this.knownBlocks.add(hex);
-            continue;
-          }
-          await this.writer.add(block.sha256, block.data);
-        }
+        for await (const block of splitter) await this.ingest.add(block.sha256, block.data);
         if (expectedSize !== undefined && splitter.size !== expectedSize) throw new TruncatedBodyError(splitter.size, expectedSize);
         if (splitter.size !== entry.size) throw new TruncatedBodyError(splitter.size, entry.size);
         if (splitter.contentHash !== hash) {
@@ -723,29 +764,18 @@ class EntityBackup {
     return p;
   }
 
-  #blockQueue: { hex: string; resolve: (v: boolean) => void; reject: (e: unknown) => void }[] = [];
-  #blockFlush: Promise<void> | null = null;
+  /** Blocks queued so far are stored and recorded: their contents may be committed. */
+  async flushBlocks(): Promise<void> {
+    await this.ingest.flush();
+    await this.writer.flush();
+  }
 
-  /** Whether the account stores this block; lookups that arrive together share one query. */
-  blockStored(hash: Buffer): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.#blockQueue.push({ hex: hash.toString('hex'), resolve, reject });
-      this.#blockFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
-        const batch = this.#blockQueue;
-        this.#blockQueue = [];
-        this.#blockFlush = null;
-        try {
-          const hexes = [...new Set(batch.map((b) => b.hex))];
-          const rows = await this.sql<{ hex: string }[]>`
-            select encode(hash, 'hex') as hex from blocks
-            where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x)`;
-          const found = new Set(rows.map((r) => r.hex));
-          for (const b of batch) b.resolve(found.has(b.hex));
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      });
-    });
+  /** Which of these blocks the account stores (one query for a whole batch). */
+  async storedBlocks(hexes: string[]): Promise<Set<string>> {
+    const rows = await this.sql<{ hex: string }[]>`
+      select encode(hash, 'hex') as hex from blocks
+      where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x)`;
+    return new Set(rows.map((r) => r.hex));
   }
 
   // ---- completion ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 // All integers big-endian. Packs stay far below 4 GiB, so u32 offsets suffice.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { IntegrityError } from './errors.ts';
+import { secretKey } from './block-codec.ts';
 
 export const PACK_MAGIC = Buffer.from('CFPK');
 export const PACK_FORMAT_VERSION = 1;
@@ -61,7 +62,7 @@ export function sealPackIndex(encryptionKey: Buffer, packId: string, entries: Pa
     pos += PACK_INDEX_ENTRY_BYTES;
   }
   const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce);
+  const cipher = createCipheriv('aes-256-gcm', secretKey(encryptionKey), nonce);
   cipher.setAAD(indexAad(packId));
   return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
@@ -70,7 +71,7 @@ export function openPackIndex(encryptionKey: Buffer, packId: string, sealed: Buf
   if (sealed.length < PACK_INDEX_OVERHEAD) throw new IntegrityError('format', `pack ${packId}: index too short`);
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, sealed.subarray(0, 12));
+    const decipher = createDecipheriv('aes-256-gcm', secretKey(encryptionKey), sealed.subarray(0, 12));
     decipher.setAAD(indexAad(packId));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     plain = Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);

@@ -3,7 +3,7 @@
 // leaves half a pack; only after the put succeeds does `onPackWritten` report the blocks it holds,
 // which is when the caller may record them in its database.
 import type { BlobStore } from './blob-store.ts';
-import { blockName, encodeBlock } from './block-codec.ts';
+import { blockName, encodeBlockParts } from './block-codec.ts';
 import type { AccountKeys } from './keys.ts';
 import {
   encodePackFooter,
@@ -15,7 +15,8 @@ import {
   type PackIndexEntry,
 } from './pack-format.ts';
 
-export const DEFAULT_TARGET_PACK_SIZE = 16 * 1024 * 1024;
+/** About 16 MiB: room for four whole 4 MiB blocks with their envelopes and the pack index. */
+export const DEFAULT_TARGET_PACK_SIZE = 16 * 1024 * 1024 + 64 * 1024;
 /** Offsets in the pack index are u32. */
 const MAX_PACK_SIZE = 2 ** 32 - 1;
 
@@ -61,6 +62,11 @@ export interface PackWriterOptions {
    * which covers everything written, takes over. Default 100,000.
    */
   rememberWritten?: number;
+  /**
+   * Packs being written at once (default 3): a single stream of PUTs leaves a disk or an S3
+   * connection idle between them. Memory: one pack being filled plus this many being written.
+   */
+  maxConcurrentWrites?: number;
 }
 
 interface OpenPack {
@@ -86,8 +92,9 @@ export class PackWriter {
   /** Recently written blocks, oldest first (Map insertion order), capped at #rememberWritten. */
   #written = new Map<string, StoredBlock>();
   #rememberWritten: number;
-  /** Pack writes run one after another; this is the tail of that chain. */
-  #writes: Promise<void> = Promise.resolve();
+  /** Pack writes in flight (each settles without rejecting; failures land in #failure). */
+  #writes = new Set<Promise<void>>();
+  #maxWrites: number;
   #failure: unknown = null;
   #packsWritten = 0;
 
@@ -97,6 +104,8 @@ export class PackWriter {
     this.#onPackWritten = options.onPackWritten;
     this.targetPackSize = options.targetPackSize ?? DEFAULT_TARGET_PACK_SIZE;
     this.#rememberWritten = options.rememberWritten ?? 100_000;
+    this.#maxWrites = options.maxConcurrentWrites ?? 3;
+    if (!Number.isInteger(this.#maxWrites) || this.#maxWrites < 1) throw new RangeError('maxConcurrentWrites must be a positive integer');
     if (!Number.isInteger(this.targetPackSize) || this.targetPackSize < 1 || this.targetPackSize > MAX_PACK_SIZE) {
       throw new RangeError('targetPackSize must be between 1 byte and 4 GiB');
     }
@@ -120,8 +129,8 @@ export class PackWriter {
   /**
    * Encode a block and place it in the open pack; resolves with its future location. The location
    * is durable only once the pack holding it has been reported by `onPackWritten` / `flush`. When
-   * the open pack is full it is sealed and written first, and this waits for that write
-   * (backpressure: at most one pack in flight and one filling).
+   * the open pack is full it is sealed and its write started; this waits while more than
+   * `maxConcurrentWrites` packs are being written (backpressure), and rejects if a write failed.
    */
   async add(hash: Buffer, plaintext: Buffer, options: { compress?: boolean } = {}): Promise<StoredBlock> {
     this.#throwIfFailed();
@@ -129,29 +138,33 @@ export class PackWriter {
     const existing = this.#pending.get(hex) ?? this.#written.get(hex);
     if (existing) return existing;
 
-    const encoded = encodeBlock(this.#keys.encryptionKey, plaintext, hash, options);
-    if (encoded.data.length + packIndexSize(1) + PACK_FOOTER_BYTES > MAX_PACK_SIZE) throw new RangeError('block too large for a pack');
-    let sealed: Promise<void> | null = null;
+    const encoded = encodeBlockParts(this.#keys.encryptionKey, plaintext, hash, options);
+    if (encoded.length + packIndexSize(1) + PACK_FOOTER_BYTES > MAX_PACK_SIZE) throw new RangeError('block too large for a pack');
+    let sealed = false;
     const open = this.#open;
-    if (open && open.blocks.length > 0 && this.#projectedSize(open, encoded.data.length) > this.targetPackSize) {
-      sealed = this.#seal();
+    if (open && open.blocks.length > 0 && this.#projectedSize(open, encoded.length) > this.targetPackSize) {
+      this.#seal();
+      sealed = true;
     }
     const pack = (this.#open ??= { packId: newPackId(), pieces: [], blocks: [], dataSize: 0 });
     const stored: StoredBlock = {
       packId: pack.packId,
       offset: pack.dataSize,
-      length: encoded.data.length,
-      hash: Buffer.from(hash),
+      length: encoded.length,
+      hash: ownCopy(hash),
       name: blockName(this.#keys.namingKey, hash),
       plainSize: plaintext.length,
-      storedSize: encoded.data.length,
+      storedSize: encoded.length,
       compressed: encoded.compressed,
     };
-    pack.pieces.push(encoded.data);
+    pack.pieces.push(...encoded.parts);
     pack.blocks.push(stored);
-    pack.dataSize += encoded.data.length;
+    pack.dataSize += encoded.length;
     this.#pending.set(hex, stored);
-    if (sealed) await sealed;
+    if (sealed) {
+      while (this.#writes.size >= this.#maxWrites) await Promise.race(this.#writes);
+      this.#throwIfFailed();
+    }
     return stored;
   }
 
@@ -164,11 +177,10 @@ export class PackWriter {
     let written: WrittenPack | null = null;
     if (this.#open && this.#open.blocks.length > 0) {
       const open = this.#open;
-      await this.#seal();
+      this.#seal();
       written = { packId: open.packId, key: packKey(open.packId), size: this.#packSize(open), blocks: open.blocks };
-    } else {
-      await this.#writes;
     }
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
     this.#throwIfFailed();
     return written;
   }
@@ -181,13 +193,15 @@ export class PackWriter {
     return pack.dataSize + packIndexSize(pack.blocks.length) + PACK_FOOTER_BYTES;
   }
 
-  /** Detach the open pack and queue its write; the returned promise settles when it is written. */
-  #seal(): Promise<void> {
+  /** Detach the open pack and start its write (tracked in #writes until it settles). */
+  #seal(): void {
     const pack = this.#open!;
     this.#open = null;
-    const write = this.#writes.then(() => this.#write(pack));
-    this.#writes = write.catch(() => {});
-    return write;
+    const write: Promise<void> = this.#write(pack).then(
+      () => void this.#writes.delete(write),
+      () => void this.#writes.delete(write),
+    );
+    this.#writes.add(write);
   }
 
   async #write(pack: OpenPack): Promise<void> {
@@ -221,4 +235,14 @@ export class PackWriter {
   #throwIfFailed(): void {
     if (this.#failure !== null) throw this.#failure;
   }
+}
+
+/**
+ * A copy with its own 32-byte memory. Buffer.from would slice Node's shared pool (64 KiB chunks on
+ * Node 24), and one remembered hash would keep a whole chunk alive.
+ */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

@@ -52,6 +52,29 @@ t.test('a 4 MiB block round trips', async (t) => {
   t.ok(decodeBlock(key, encoded.data, hash).equals(block));
 });
 
+t.test('big blocks: a 64 KiB sample decides whether compression is tried', async (t) => {
+  // Random data (a video, an archive) is not even tried; text after a random first 64 KiB is
+  // stored uncompressed too: the documented price of not compressing 4 MiB to learn nothing.
+  const media = randomBytes(4 * 1024 * 1024);
+  const encoded = encodeBlock(key, media);
+  t.equal(encoded.compressed, false);
+  t.equal(encoded.data.length, media.length + BLOCK_OVERHEAD);
+  t.ok(decodeBlock(key, encoded.data, sha256(media)).equals(media));
+
+  const mixed = Buffer.concat([randomBytes(64 * 1024), Buffer.alloc(1024 * 1024, 'a')]);
+  t.equal(encodeBlock(key, mixed).compressed, false, 'random sample: not tried');
+  const textFirst = Buffer.concat([Buffer.alloc(64 * 1024, 'a'), randomBytes(4 * 1024 * 1024 - 64 * 1024)]);
+  t.equal(encodeBlock(key, textFirst).compressed, false, 'tried, but the whole block did not compress enough');
+  const logs = Buffer.from('2026-11-28 GET /v1/entities 200 12ms\n'.repeat(40_000));
+  t.equal(encodeBlock(key, logs).compressed, true, 'compressible big block: compressed');
+});
+
+t.test('nonces never repeat across many blocks (drawn from a pooled CSPRNG buffer)', async (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) seen.add(encodeBlock(key, random.subarray(0, 100)).data.subarray(1, 13).toString('hex'));
+  t.equal(seen.size, 5000);
+});
+
 t.test('nonces are random: the same block encrypts differently each time', async (t) => {
   const a = encodeBlock(key, random);
   const b = encodeBlock(key, random);
