@@ -2,8 +2,14 @@
 // (a) first backup of 20,000 × 10 KB files, (b) first backup of 20 × 100 MiB files, against the
 // Dropbox emulator running in its own process; then an incremental run with no change and one with
 // 1% of the small files changed. Prints files/s, MiB/s, Dropbox calls, pack PUTs and peak RSS, and
-// each throughput as a ratio of the in-process ceiling (SHA-256 + AES-256-GCM over the same bytes).
+// each throughput as a ratio of the in-process ceiling (SHA-256 + AES-256-GCM over the same bytes),
+// the CPU the engine process used (main thread + encoder threads + libuv) and how busy the whole
+// machine was (the emulator and PostgreSQL share its cores). Where `restic` is on the PATH, it backs
+// the same files up from local disk and Coffer's times are printed over restic's.
+import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../../api/config.ts';
 import { systemClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
@@ -12,6 +18,7 @@ import { runBackup, type BackupOutcome } from '../../workers/backup/engine.ts';
 import { MasterKeyring, type BlobStore } from '../../workers/storage/index.ts';
 import { benchEnvironment } from './fixtures/environment.ts';
 import { smallContent, smallPath } from './fixtures/content.ts';
+import { availableParallelism } from 'node:os';
 
 const SMALL = Number(process.env.BENCH_SMALL ?? 20_000);
 const LARGE = Number(process.env.BENCH_LARGE ?? 20);
@@ -63,6 +70,16 @@ const counting = (store: BlobStore): BlobStore => {
   });
 };
 
+/** Jiffies the whole machine spent busy (not idle, not waiting on I/O); Linux only, else null. */
+function machineBusy(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!;
+  } catch {
+    return null;
+  }
+}
+
 interface Figures {
   phase: string;
   seconds: number;
@@ -83,16 +100,22 @@ async function phase(name: string, entityId: string, files: number, bytes: numbe
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 25);
+  const busy0 = machineBusy();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const outcome: BackupOutcome = await runBackup(deps, { accountId, entityId, reason: 'manual' }, { wrapStore: counting, ...(concurrency ? { concurrency } : {}) });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const busy1 = machineBusy();
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   const counters = (await control('GET', 'counters')) as { routes: Record<string, number> };
   const f: Figures = { phase: name, seconds, files, bytes, calls: counters.routes, puts, peakRssMiB: peak / MiB, outcome: outcome.outcome };
   results.push(f);
   const total = Object.values(f.calls).reduce((a, b) => a + b, 0);
+  const machine = busy0 !== null && busy1 !== null ? `, machine busy ${((busy1 - busy0) / 100).toFixed(1)} of ${(seconds * availableParallelism()).toFixed(1)} CPU-s` : '';
   console.log(`${name.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s  ${files ? (files / seconds).toFixed(0).padStart(6) + ' files/s' : ''.padStart(14)}  ${bytes ? (bytes / MiB / seconds).toFixed(1).padStart(6) + ' MiB/s' : ''.padStart(12)}  calls ${String(total).padStart(6)} ${JSON.stringify(f.calls)}  PUTs ${puts}  peak RSS ${f.peakRssMiB.toFixed(0)} MiB  ${f.outcome}`);
+  console.log(`${''.padEnd(34)} CPU: engine ${(cpu.user / 1e6).toFixed(1)} user + ${(cpu.system / 1e6).toFixed(1)} sys CPU-s${machine}`);
   return f;
 }
 
@@ -130,6 +153,33 @@ function ceilingLarge(): number {
   return (LARGE * LARGE_SIZE) / MiB / ((performance.now() - t0) / 1000);
 }
 
+/** restic over the same files written to local disk: first backup of (a), the unchanged re-run, then (b). */
+function resticTimes(): { version: string; first: number; unchanged: number; large: number } | null {
+  const probe = spawnSync('restic', ['version'], { encoding: 'utf8' });
+  if (probe.status !== 0) return null;
+  const root = join(dataDir, 'restic-src');
+  for (let i = 0; i < SMALL; i++) {
+    const path = join(root, 'small', smallPath(i));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, smallContent(i));
+  }
+  mkdirSync(join(root, 'large'), { recursive: true });
+  for (let i = 0; i < LARGE; i++) writeFileSync(join(root, 'large', `clip-${i}.mp4`), randomBytes(LARGE_SIZE));
+  spawnSync('sync');
+  const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(dataDir, 'restic-repo') };
+  const run = (args: string[]) => {
+    const t0 = performance.now();
+    const r = spawnSync('restic', ['--quiet', ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
+    return (performance.now() - t0) / 1000;
+  };
+  run(['init']);
+  const first = run(['backup', join(root, 'small')]);
+  const unchanged = run(['backup', join(root, 'small')]);
+  const large = run(['backup', join(root, 'large')]);
+  return { version: probe.stdout.trim().split(' ').slice(0, 2).join(' '), first, unchanged, large };
+}
+
 try {
   console.log('');
   const a = await phase(`(a) first: ${SMALL} × 10 KB`, smallEntity, SMALL, SMALL * 10_240);
@@ -140,8 +190,10 @@ try {
     await control('POST', 'files', { member_email: info.small.email, path: smallPath(n), content_base64: smallContent(n, ' v2').toString('base64') });
   }
   const inc = await phase(`(a) incremental, 1% changed (${changed})`, smallEntity, changed, changed * 10_240);
+  const unchanged = results.find((r) => r.phase === '(a) incremental, no change')!;
   const b = await phase(`(b) first: ${LARGE} × 100 MiB`, largeEntity, LARGE, LARGE * LARGE_SIZE);
   await phase('(b) incremental, no change', largeEntity, 0, 0);
+  const restic = resticTimes();
 
   const cs = ceilingSmall();
   const cl = ceilingLarge();
@@ -151,6 +203,14 @@ try {
   console.log(`(a) 1% changed:   ${(inc.files / inc.seconds).toFixed(0)} files/s = ${((inc.files / inc.seconds / cs.filesPerSec) * 100).toFixed(1)}% of the ceiling`);
   console.log(`(b) first backup: ${(b.bytes / MiB / b.seconds).toFixed(1)} MiB/s = ${((b.bytes / MiB / b.seconds / cl) * 100).toFixed(1)}% of the ceiling`);
   console.log(`process maxRSS over the whole benchmark: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  if (restic) {
+    console.log('');
+    console.log(`restic (${restic.version}, same files from local disk, no network, no database):`);
+    console.log(`  (a) first ${restic.first.toFixed(2)} s, unchanged ${restic.unchanged.toFixed(2)} s; (b) first ${restic.large.toFixed(2)} s`);
+    console.log(`  Coffer / restic: (a) first ${(a.seconds / restic.first).toFixed(2)}x, (a) unchanged ${(unchanged.seconds / restic.unchanged).toFixed(2)}x, (b) first ${(b.seconds / restic.large).toFixed(2)}x (below 1 = Coffer faster)`);
+  } else {
+    console.log('restic is not on the PATH: no comparison (install it to get one)');
+  }
 } finally {
   await env.close();
 }

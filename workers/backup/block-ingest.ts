@@ -83,14 +83,15 @@ export class BlockIngest {
     if (this.#failure !== null) return;
     this.lookups++;
     const stored = await this.#lookup([...batch.keys()]);
+    const adds: Promise<unknown>[] = [];
     for (const [hex, data] of batch) {
-      if (stored.has(hex)) {
-        this.markStored(hex);
-        continue;
-      }
-      // Waits while the writer's previous pack is being PUT (at most one in flight, one filling).
-      await this.#writer.add(Buffer.from(hex, 'hex'), data);
+      if (stored.has(hex)) this.markStored(hex);
+      // All at once, so an encoder pool gets the whole batch; the writer applies its own backpressure.
+      else adds.push(this.#writer.add(Buffer.from(hex, 'hex'), data));
     }
+    const settled = await Promise.allSettled(adds);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   #throwIfFailed(): void {

@@ -25,18 +25,20 @@ import { newId } from '../../db/ids.ts';
 import { entities, tasks } from '../../db/schema.ts';
 import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
 import { DropboxCallError, DropboxTeam, type CallScope, type RetryPolicy } from '../dropbox/client.ts';
-import { adminScope, downloadFile, downloadZipToFile, listChildFolders, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
+import { adminScope, downloadFile, downloadZip, listChildFolders, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
 import { DropboxAuthError } from '../dropbox/oauth.ts';
 import { dropboxFetch, type Fetch } from '../dropbox/transport.ts';
 import type { BackupJob } from '../queue.ts';
-import { BlockSplitter, PackWriter, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
+import { BlockSplitter, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
+import { sharedEncoderPool } from '../storage/encoder-pool.ts';
 import { BlockIngest } from './block-ingest.ts';
 import { nextBackupAt } from './schedule.ts';
 import type { Readable } from 'node:stream';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
+import { crc32, inflateRawSync } from 'node:zlib';
 
 export const EMPTY_CONTENT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -55,6 +57,10 @@ export interface BackupOptions {
   onPageCommitted?: (info: { runId: string; pages: number }) => void | Promise<void>;
   /** First backups fetch the whole namespace as one files/download_zip when it is at most this big (0 = never). Default 512 MiB. */
   zipMaxBytes?: number;
+  /** A zip up to this size is kept in memory; a bigger one is spilled to a temp file. Default 64 MiB. */
+  zipMemoryBytes?: number;
+  /** Encode blocks on the main thread instead of the shared encoder threads (tests, comparisons). */
+  inlineEncoding?: boolean;
   /** Wraps the account's blob store (tests, benchmark counters). */
   wrapStore?: (store: BlobStore) => BlobStore;
 }
@@ -254,6 +260,7 @@ class EntityBackup {
         keys: storage.keys,
         ...(this.opts.targetPackSize ? { targetPackSize: this.opts.targetPackSize } : {}),
         onPackWritten: (pack) => this.recordPack(pack),
+        ...(this.opts.inlineEncoding ? {} : { encoder: sharedEncoderPool() }),
       });
       this.ingest = new BlockIngest({ writer: this.writer, lookup: (hexes) => this.storedBlocks(hexes) });
       await this.listAndApply();
@@ -354,24 +361,37 @@ class EntityBackup {
       const bytes = files.reduce((n, e) => n + e.size, 0);
       if (files.length >= ZIP_MIN_FILES && bytes / files.length < SMALL_FILE_BYTES && (pending.hasMore || bytes <= budget)) await this.zipPrepass();
     }
-    for (;;) {
-      let page: ListPage;
-      try {
-        if (pending) {
-          page = pending;
-          pending = null;
-        } else {
-          page = cursor ? await listFolderContinue(this.team, this.scope, cursor) : await listFolderStart(this.team, this.scope, this.opts.pageLimit ?? LIST_LIMIT);
+    // The next page is fetched while this one is applied (one page ahead: a page is at most
+    // LIST_LIMIT entries, so memory stays bounded).
+    let ahead: Promise<ListPage> | null = null;
+    try {
+      for (;;) {
+        let page: ListPage;
+        try {
+          if (pending) {
+            page = pending;
+            pending = null;
+          } else if (ahead) {
+            const next = ahead;
+            ahead = null;
+            page = await next;
+          } else {
+            page = cursor ? await listFolderContinue(this.team, this.scope, cursor) : await listFolderStart(this.team, this.scope, this.opts.pageLimit ?? LIST_LIMIT);
+          }
+        } catch (err) {
+          if (!(err instanceof ListingResetError)) throw err;
+          await this.switchToFull();
+          cursor = null;
+          continue;
         }
-      } catch (err) {
-        if (!(err instanceof ListingResetError)) throw err;
-        await this.switchToFull();
-        cursor = null;
-        continue;
+        if (page.hasMore) ahead = listFolderContinue(this.team, this.scope, page.cursor);
+        await this.applyPage(page.entries, page.cursor, {});
+        cursor = page.cursor;
+        if (!page.hasMore) return;
       }
-      await this.applyPage(page.entries, page.cursor, {});
-      cursor = page.cursor;
-      if (!page.hasMore) return;
+    } finally {
+      // A page fetched ahead of a failure is dropped; its error (if any) must not go unobserved.
+      if (ahead) await (ahead as Promise<ListPage>).catch(() => {});
     }
   }
 
@@ -640,9 +660,9 @@ class EntityBackup {
         const target = targets.shift()!;
         callsLeft--;
         const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
-        let got: Awaited<ReturnType<typeof downloadZipToFile>>;
+        let got: Awaited<ReturnType<typeof downloadZip>>;
         try {
-          got = await downloadZipToFile(this.team, this.scope, target.path, file, bytesLeft, this.fetch);
+          got = await downloadZip(this.team, this.scope, target.path, file, { maxBytes: bytesLeft, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
         } catch (err) {
           await rm(file, { force: true });
           throw err;
@@ -650,11 +670,12 @@ class EntityBackup {
         if (got.ok) {
           bytesLeft -= got.bytes;
           const zipBytes = got.bytes;
+          const inMemory = got.buffer;
           const previous = storing;
           storing = (async () => {
             try {
               if (previous) await previous;
-              found.push(...(await this.storeZip(file, zipBytes)));
+              found.push(...(await this.storeZip(inMemory ?? file)));
               this.zipBytes += zipBytes;
             } finally {
               await rm(file, { force: true });
@@ -677,18 +698,17 @@ class EntityBackup {
   }
 
   /**
-   * Stores every file of the zip (several entries at a time; inflating runs on libuv's threads);
-   * resolves with their contents. A zip up to ZIP_IN_MEMORY_BYTES is read in one go rather than
-   * with two small reads per entry.
+   * Stores every file of the zip (several entries at a time); resolves with their contents. From a
+   * zip in memory (up to ZIP_IN_MEMORY_BYTES), a file of one block is inflated in one call; from a
+   * zip on disk, or for bigger files, entries are streamed.
    */
-  async storeZip(file: string, zipBytes: number): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+  async storeZip(source: Buffer | string): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+    const buffer = typeof source === 'string' ? null : source;
+    const file = typeof source === 'string' ? source : '';
     const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
       const done = (err: Error | null, zip?: yauzl.ZipFile) => (err || !zip ? reject(err ?? new Error('zip did not open')) : resolve(zip));
-      if (zipBytes <= ZIP_IN_MEMORY_BYTES) {
-        readFile(file).then((buffer) => yauzl.fromBuffer(buffer, { lazyEntries: true }, done), reject);
-      } else {
-        yauzl.open(file, { lazyEntries: true, autoClose: true }, done);
-      }
+      if (buffer) yauzl.fromBuffer(buffer, { lazyEntries: true }, done);
+      else yauzl.open(file, { lazyEntries: true, autoClose: true }, done);
     });
     return new Promise((resolve, reject) => {
       const found = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
@@ -717,24 +737,46 @@ class EntityBackup {
         ended = true;
         finish();
       });
+      const stored = (c: { content_hash: string; size: number; blocks: Buffer }) => {
+        found.set(c.content_hash, c);
+        inflight--;
+        next();
+        finish();
+      };
       zip.on('entry', (entry: yauzl.Entry) => {
         reading = false;
         if (!entry.fileName.endsWith('/') && entry.uncompressedSize > 0) {
           inflight++;
-          zip.openReadStream(entry, (e, stream) => {
-            if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
-            this.storeStream(stream).then((c) => {
-              found.set(c.content_hash, c);
-              inflight--;
-              next();
-              finish();
-            }, fail);
-          });
+          if (buffer && entry.uncompressedSize <= DROPBOX_BLOCK_SIZE && (entry.compressionMethod === 0 || entry.compressionMethod === 8) && !entry.isEncrypted()) {
+            // A file of one block in an in-memory zip: inflated in one call, no streams.
+            zip.readLocalFileHeader(entry, { minimal: true }, (e, header) => {
+              if (e) return fail(e);
+              let data: Buffer;
+              try {
+                data = inflateEntry(buffer, header.fileDataStart, entry);
+              } catch (err) {
+                return fail(err);
+              }
+              this.storeBlock(data).then(stored, fail);
+            });
+          } else {
+            zip.openReadStream(entry, (e, stream) => {
+              if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
+              this.storeStream(stream).then(stored, fail);
+            });
+          }
         }
         next();
       });
       next();
     });
+  }
+
+  /** Stores a file of at most one block (4 MiB) held in memory. */
+  async storeBlock(data: Buffer): Promise<{ content_hash: string; size: number; blocks: Buffer }> {
+    const hash = sha256(data);
+    await this.ingest.add(hash, data);
+    return { content_hash: contentHashFromBlockHashes([hash]), size: data.length, blocks: hash };
   }
 
   async storeStream(body: AsyncIterable<Uint8Array>): Promise<{ content_hash: string; size: number; blocks: Buffer }> {
@@ -952,6 +994,15 @@ export class TrackingStore implements BlobStore {
   list(prefix: string): AsyncIterable<BlobInfo> {
     return this.inner.list(prefix);
   }
+}
+
+/** The bytes of a stored or deflated zip entry, checked against the sizes and CRC-32 the zip records. */
+function inflateEntry(zip: Buffer, dataStart: number, entry: yauzl.Entry): Buffer {
+  const raw = zip.subarray(dataStart, dataStart + entry.compressedSize);
+  if (raw.length !== entry.compressedSize) throw new Error(`zip entry ${entry.fileName} runs past the end of the zip`);
+  const data = entry.compressionMethod === 8 ? inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize }) : raw;
+  if (data.length !== entry.uncompressedSize || crc32(data) !== entry.crc32) throw new Error(`zip entry ${entry.fileName} is corrupt`);
+  return data;
 }
 
 export function sha256Hex(data: Buffer): string {

@@ -3,6 +3,7 @@
 // straight through fetch (the SDK's filesDownload buffers whole files in memory) with the same
 // retry rules as DropboxTeam.call: 429 after Retry-After, 5xx and broken or truncated bodies with
 // back-off, one token refresh on 401 expired/invalid token.
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { files } from 'dropbox';
 import { DropboxAuthError } from './oauth.ts';
 import { DropboxCallError, type CallScope, type DropboxTeam } from './client.ts';
@@ -191,15 +192,17 @@ function backoff(base: number, attempt: number): number {
   return Math.floor(Math.random() * Math.min(30_000, base * 2 ** (attempt - 1)));
 }
 
-export type ZipDownload = { ok: true; bytes: number } | { ok: false; reason: string };
+/** The zip in memory (`buffer`), or in the file `dest` when it outgrew `memoryBytes`. */
+export type ZipDownload = { ok: true; bytes: number; buffer: Buffer | null } | { ok: false; reason: string };
 
 /**
- * files/download_zip of a folder ('' = the namespace root) into `dest`. Gives up (ok: false) when
- * Dropbox refuses the folder (too_many_files: ≥ 10,000 entries; too_large: ≥ 20 GB), when the zip
- * grows past `maxBytes`, or on any transport error: the caller then downloads file by file.
+ * files/download_zip of a folder ('' = the namespace root). A zip up to `memoryBytes` stays in
+ * memory; a bigger one is spilled to `dest` as it arrives. Gives up (ok: false) when Dropbox refuses
+ * the folder (too_many_files: ≥ 10,000 entries; too_large: ≥ 20 GB), when the zip grows past
+ * `maxBytes`, or on any transport error: the caller then downloads file by file.
  */
-export async function downloadZipToFile(team: DropboxTeam, scope: CallScope, path: string, dest: string, maxBytes: number, fetchFn: Fetch): Promise<ZipDownload> {
-  const { createWriteStream } = await import('node:fs');
+export async function downloadZip(team: DropboxTeam, scope: CallScope, path: string, dest: string, limits: { maxBytes: number; memoryBytes: number }, fetchFn: Fetch): Promise<ZipDownload> {
+  const { maxBytes, memoryBytes } = limits;
   const token = await team.accessToken();
   team.calls.set('files/download_zip', (team.calls.get('files/download_zip') ?? 0) + 1);
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'dropbox-api-arg': headerSafeJson({ path }) };
@@ -221,18 +224,31 @@ export async function downloadZipToFile(team: DropboxTeam, scope: CallScope, pat
     await res.body.cancel().catch(() => {});
     return { ok: false, reason: `zip of ${length} bytes is over the ${maxBytes}-byte limit` };
   }
-  const out = createWriteStream(dest);
+  let chunks: Buffer[] | null = [];
+  let out: WriteStream | null = null;
   let bytes = 0;
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) throw new Error(`zip grew past the ${maxBytes}-byte limit`);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (chunks && bytes <= memoryBytes) {
+        chunks.push(piece);
+        continue;
+      }
+      if (!out) {
+        out = createWriteStream(dest);
+        for (const c of chunks ?? []) out.write(c);
+        chunks = null;
+      }
+      if (!out.write(piece)) await new Promise<void>((r) => out!.once('drain', () => r()));
     }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    return { ok: true, bytes };
+    if (chunks) return { ok: true, bytes, buffer: Buffer.concat(chunks, bytes) };
+    const stream = out!;
+    await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return { ok: true, bytes, buffer: null };
   } catch (err) {
-    out.destroy();
+    out?.destroy();
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
 }

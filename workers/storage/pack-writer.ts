@@ -3,7 +3,8 @@
 // leaves half a pack; only after the put succeeds does `onPackWritten` report the blocks it holds,
 // which is when the caller may record them in its database.
 import type { BlobStore } from './blob-store.ts';
-import { blockName, encodeBlockParts } from './block-codec.ts';
+import { blockName, encodeBlockParts, type EncodedBlockParts } from './block-codec.ts';
+import type { EncoderPool } from './encoder-pool.ts';
 import type { AccountKeys } from './keys.ts';
 import {
   encodePackFooter,
@@ -67,6 +68,8 @@ export interface PackWriterOptions {
    * connection idle between them. Memory: one pack being filled plus this many being written.
    */
   maxConcurrentWrites?: number;
+  /** Encode on these worker threads instead of inline. A block handed to `add` must not be read afterwards. */
+  encoder?: EncoderPool;
 }
 
 interface OpenPack {
@@ -89,6 +92,9 @@ export class PackWriter {
   #open: OpenPack | null = null;
   /** Blocks added but not yet reported written, by hex hash, so a repeat is stored once. */
   #pending = new Map<string, StoredBlock>();
+  /** Blocks being encoded on the pool, so a repeat waits for the same block instead of encoding it twice. */
+  #encoding = new Map<string, Promise<StoredBlock>>();
+  #encoder: EncoderPool | undefined;
   /** Recently written blocks, oldest first (Map insertion order), capped at #rememberWritten. */
   #written = new Map<string, StoredBlock>();
   #rememberWritten: number;
@@ -105,6 +111,7 @@ export class PackWriter {
     this.targetPackSize = options.targetPackSize ?? DEFAULT_TARGET_PACK_SIZE;
     this.#rememberWritten = options.rememberWritten ?? 100_000;
     this.#maxWrites = options.maxConcurrentWrites ?? 3;
+    this.#encoder = options.encoder;
     if (!Number.isInteger(this.#maxWrites) || this.#maxWrites < 1) throw new RangeError('maxConcurrentWrites must be a positive integer');
     if (!Number.isInteger(this.targetPackSize) || this.targetPackSize < 1 || this.targetPackSize > MAX_PACK_SIZE) {
       throw new RangeError('targetPackSize must be between 1 byte and 4 GiB');
@@ -119,7 +126,7 @@ export class PackWriter {
   /** Whether this session already holds the block (written or pending), so `add` would dedup it. */
   has(hash: Buffer): boolean {
     const hex = hash.toString('hex');
-    return this.#pending.has(hex) || this.#written.has(hex);
+    return this.#pending.has(hex) || this.#written.has(hex) || this.#encoding.has(hex);
   }
 
   get packsWritten(): number {
@@ -135,10 +142,24 @@ export class PackWriter {
   async add(hash: Buffer, plaintext: Buffer, options: { compress?: boolean } = {}): Promise<StoredBlock> {
     this.#throwIfFailed();
     const hex = hash.toString('hex');
-    const existing = this.#pending.get(hex) ?? this.#written.get(hex);
+    const existing = this.#pending.get(hex) ?? this.#written.get(hex) ?? this.#encoding.get(hex);
     if (existing) return existing;
+    const plainSize = plaintext.length;
+    if (!this.#encoder) return this.#place(hash, hex, plainSize, encodeBlockParts(this.#keys.encryptionKey, plaintext, hash, options));
+    const placed = this.#encoder.encode(this.#keys.encryptionKey, plaintext, hash, options).then((encoded) => {
+      this.#encoding.delete(hex);
+      return this.#place(hash, hex, plainSize, encoded);
+    }, (err: unknown) => {
+      this.#encoding.delete(hex);
+      throw err;
+    });
+    this.#encoding.set(hex, placed);
+    return placed;
+  }
 
-    const encoded = encodeBlockParts(this.#keys.encryptionKey, plaintext, hash, options);
+  /** Put an encoded block into the open pack (sealing it first when the block would not fit). */
+  async #place(hash: Buffer, hex: string, plainSize: number, encoded: EncodedBlockParts): Promise<StoredBlock> {
+    this.#throwIfFailed();
     if (encoded.length + packIndexSize(1) + PACK_FOOTER_BYTES > MAX_PACK_SIZE) throw new RangeError('block too large for a pack');
     let sealed = false;
     const open = this.#open;
@@ -153,7 +174,7 @@ export class PackWriter {
       length: encoded.length,
       hash: ownCopy(hash),
       name: blockName(this.#keys.namingKey, hash),
-      plainSize: plaintext.length,
+      plainSize,
       storedSize: encoded.length,
       compressed: encoded.compressed,
     };
@@ -173,6 +194,8 @@ export class PackWriter {
    * this call sealed, or null when nothing was open.
    */
   async flush(): Promise<WrittenPack | null> {
+    // Blocks still on the encoder threads belong in this flush.
+    while (this.#encoding.size > 0) await Promise.allSettled([...this.#encoding.values()]);
     this.#throwIfFailed();
     let written: WrittenPack | null = null;
     if (this.#open && this.#open.blocks.length > 0) {

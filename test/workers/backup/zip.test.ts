@@ -41,6 +41,24 @@ t.test('a first backup of many small files is one download_zip', async (t) => {
   if (r3.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r3.runId, f.dropboxState(bob.homeNsId), 'incremental after zip');
 });
 
+t.test('a zip bigger than the memory bound is spilled to a temp file, stored the same, and removed', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  for (let i = 0; i < 60; i++) s.putFile(bob, `/docs/d${i}.txt`, `doc ${i}\n`.repeat(50 + i));
+  s.putFile(bob, '/docs/big.bin', randomBytes(5 * 1024 * 1024)); // more than one block: streamed from the file
+  const bobId = await f.memberEntity(bob);
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, zipMemoryBytes: 64 * 1024 });
+  t.equal(r.outcome, 'succeeded');
+  if (r.outcome !== 'succeeded') return;
+  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'everything came from the one zip');
+  await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'spilled zip');
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  t.same(await readdir(join(f.app.deps.config.dataDir, 'tmp')), [], 'the temp zip is gone');
+});
+
 t.test('too many files or too large: file by file', async (t) => {
   const f = await startBackupFixture(t);
   const s = f.emu.state;
