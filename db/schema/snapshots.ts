@@ -108,6 +108,8 @@ export const contents = pgTable(
     contentHash: text('content_hash').notNull(),
     size: bigint('size', { mode: 'number' }).notNull(),
     blocks: bytea('blocks').notNull(),
+    /** Set by a garbage collection that found nothing referencing it; see workers/jobs/retention.ts. */
+    condemnedAt: timestamp('condemned_at', { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.contentHash] })],
 );
@@ -124,6 +126,8 @@ export const blocks = pgTable(
     plainSize: integer('plain_size').notNull(),
     storedSize: integer('stored_size').notNull(),
     compressed: boolean('compressed').notNull(),
+    /** Set by a garbage collection that found nothing referencing it; see workers/jobs/retention.ts. */
+    condemnedAt: timestamp('condemned_at', { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.hash] })],
 );

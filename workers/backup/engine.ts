@@ -326,7 +326,11 @@ class EntityBackup {
     }));
     await this.sql.begin(async (tx) => {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx`insert into blocks ${tx(rows.slice(i, i + INSERT_CHUNK))} on conflict (account_id, hash) do nothing`;
+        // A condemned row (retention.ts) is revived with this new copy's location.
+        await tx`insert into blocks ${tx(rows.slice(i, i + INSERT_CHUNK))} on conflict (account_id, hash) do update
+          set pack_id = excluded.pack_id, "offset" = excluded."offset", length = excluded.length, stored_size = excluded.stored_size,
+            compressed = excluded.compressed, condemned_at = null
+          where blocks.condemned_at is not null`;
       }
       await tx`update packs set state = 'written', size = ${pack.size} where id = ${pack.packId}`;
     });
@@ -434,7 +438,8 @@ class EntityBackup {
     if (wanted.has(EMPTY_CONTENT_HASH)) contentByHash.set(EMPTY_CONTENT_HASH, { size: 0, blocks: Buffer.alloc(0) });
     if (hashes.length) {
       const rows = await sql<{ content_hash: string; size: number; blocks: Buffer }[]>`
-        select content_hash, size::float8 as size, blocks from contents where account_id = ${this.accountId} and content_hash = any(${hashes})`;
+        select content_hash, size::float8 as size, blocks from contents
+        where account_id = ${this.accountId} and content_hash = any(${hashes}) and condemned_at is null`;
       for (const r of rows) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
     }
     const failures = new Map<string, string>();
@@ -571,7 +576,7 @@ class EntityBackup {
       }
       for (let i = 0; i < newContents.length; i += INSERT_CHUNK) {
         const chunk = newContents.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
-        await tx`insert into contents ${tx(chunk as never[])} on conflict (account_id, content_hash) do nothing`;
+        await tx`insert into contents ${tx(chunk as never[])} on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null`;
       }
       const deleted = Math.max(0, closed - replaced);
       const errorsJson = JSON.stringify(errors);
@@ -635,7 +640,7 @@ class EntityBackup {
       await this.flushBlocks();
       for (let i = 0; i < found.length; i += INSERT_CHUNK) {
         const chunk = found.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
-        await this.sql`insert into contents ${this.sql(chunk as never[])} on conflict (account_id, content_hash) do nothing`;
+        await this.sql`insert into contents ${this.sql(chunk as never[])} on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null`;
       }
       this.zipFiles += found.length;
     } catch (err) {
@@ -816,7 +821,7 @@ class EntityBackup {
   async storedBlocks(hexes: string[]): Promise<Set<string>> {
     const rows = await this.sql<{ hex: string }[]>`
       select encode(hash, 'hex') as hex from blocks
-      where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x)`;
+      where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x) and condemned_at is null`;
     return new Set(rows.map((r) => r.hex));
   }
 

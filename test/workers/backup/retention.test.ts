@@ -1,7 +1,7 @@
 // Retention: versions no kept snapshot needs are dropped, then the sweep removes exactly the
 // blocks, contents and packs nothing references (repacking mostly-garbage packs); every kept
 // snapshot still reads back byte for byte. purgeEntityData erases one entity and what only it used.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { startBackupFixture, type ExpectedItem } from '../../helpers/backup-fixture.ts';
 import { applyRetention, purgeEntityData, retentionJob, sweepAccount } from '../../../workers/jobs/retention.ts';
@@ -63,7 +63,7 @@ t.test('retention keeps what the window needs and removes the rest', async (t) =
   t.ok(result.versionsDeleted > 0, `old versions deleted (${result.versionsDeleted})`);
   t.equal(result.runsDeleted, 2, 'snapshots of day 0 and 1 are gone');
   const sweep = result.sweeps[f.accountId]!;
-  t.notOk(sweep.skipped);
+  t.equal(sweep.mode, 'exclusive', 'no backup running: collected at once');
   t.ok(sweep.blocksDeleted > 0 && sweep.contentsDeleted > 0);
   t.ok(sweep.packsDeleted + sweep.packsRewritten > 0, `packs deleted ${sweep.packsDeleted}, rewritten ${sweep.packsRewritten}`);
   const kept = await f.app.deps.sql<{ id: string }[]>`select id from backup_runs where entity_id = ${entityId} order by id`;
@@ -96,10 +96,12 @@ t.test('purgeEntityData erases one entity and keeps what others share', async (t
   const eveRun = await f.backup(eveId);
   if (eveRun.outcome !== 'succeeded') throw new Error('backup failed');
 
-  // A sweep waits while a backup of the account holds its shared lock.
+  // Beside a running backup (which holds the account's lock shared) a sweep deletes nothing at once.
   const conn = await f.app.deps.sql.reserve();
   await conn`select pg_advisory_lock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
-  t.same((await sweepAccount(f.app.deps, f.accountId)).skipped, true, 'no sweep while a backup runs');
+  const beside = await sweepAccount(f.app.deps, f.accountId);
+  t.equal(beside.mode, 'concurrent');
+  t.equal(beside.blocksDeleted + beside.contentsDeleted + beside.packsDeleted, 0, 'nothing deleted beside a running backup');
   await conn`select pg_advisory_unlock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
   conn.release();
 
@@ -110,6 +112,64 @@ t.test('purgeEntityData erases one entity and keeps what others share', async (t
   t.equal(n, 0);
   await f.assertSnapshot(t, eveId, eveRun.runId, f.dropboxState(eve.homeNsId), 'eve after bob was purged');
   await assertClean(t, f, 'after purge');
+});
+
+t.test('an account that is always backing up is still collected; a condemned block stored again is revived', async (t) => {
+  const f = await startBackupFixture(t);
+  const { clock } = f.app;
+  const sql = f.app.deps.sql;
+  const s = f.emu.state;
+  const kept = randomBytes(200_000);
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  const eve = s.addMember({ email: 'eve@coffer-emu.test' });
+  const carol = s.addMember({ email: 'carol@coffer-emu.test' });
+  const carolId = await f.memberEntity(carol); // whose backups are always running
+  s.putFile(bob, '/comes-back.bin', kept);
+  s.putFile(bob, '/gone.bin', randomBytes(200_000));
+  s.putFile(eve, '/eve.txt', 'eve');
+  const bobId = await f.memberEntity(bob);
+  const eveId = await f.memberEntity(eve);
+  await f.backup(bobId);
+  await f.backup(eveId);
+  await purgeEntityData(f.app.deps, f.accountId, bobId, { sweep: false }); // all of bob's blocks: garbage
+
+  // From here on some backup of the account is always running: its lock is held, and a run row says since when.
+  const conn = await sql.reserve();
+  t.teardown(() => conn.release());
+  await conn`select pg_advisory_lock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
+  const running = async () => {
+    await sql`update backup_runs set state = 'succeeded' where account_id = ${f.accountId} and state = 'running'`;
+    await sql`insert into backup_runs (id, account_id, task_id, entity_id, state, reason, mode, started_at, errors)
+      values (${`run_${clock.now().getTime()}_x`}, ${f.accountId}, ${f.taskId}, ${carolId}, 'running', 'scheduled', 'incremental', ${clock.now().toISOString()}, '[]'::jsonb)`;
+  };
+  await running();
+
+  const first = await sweepAccount(f.app.deps, f.accountId);
+  t.equal(first.mode, 'concurrent');
+  t.equal(first.condemned, 4, "bob's two contents and the two blocks only they hold are condemned");
+  t.equal(first.blocksDeleted, 0, 'condemned, not deleted');
+
+  // One of bob's files turns up in eve's folder: the backup does not reuse the condemned block, it
+  // stores it again and so revives the row.
+  s.putFile(eve, '/from-bob.bin', kept);
+  const eveRun = await f.backup(eveId);
+  if (eveRun.outcome !== 'succeeded') throw new Error('backup failed');
+  const [revived] = await sql<{ condemned: boolean }[]>`
+    select condemned_at is not null as condemned from blocks where account_id = ${f.accountId} and hash = ${createHash('sha256').update(kept).digest()}`;
+  t.equal(revived?.condemned, false, 'the block stored again is no longer condemned');
+
+  clock.advance(DAY);
+  const second = await sweepAccount(f.app.deps, f.accountId);
+  t.same([second.contentsDeleted, second.blocksDeleted], [0, 0], 'a backup that began before the condemnation still runs: nothing deleted');
+
+  await running(); // that backup ended; a new one (begun after the condemnation) runs
+  clock.advance(DAY);
+  const third = await sweepAccount(f.app.deps, f.accountId);
+  t.equal(third.mode, 'concurrent');
+  t.same([third.contentsDeleted, third.blocksDeleted], [1, 1], "collected while a backup runs: gone.bin's content and block");
+  t.ok(third.packsDeleted >= 1, 'the pack holding only garbage is gone');
+  await f.assertSnapshot(t, eveId, eveRun.runId, f.dropboxState(eve.homeNsId), 'eve, with the revived block');
+  await assertClean(t, f, 'collected beside a running backup');
 });
 
 t.test('archived entities past retain_archived_days are purged', async (t) => {
