@@ -86,6 +86,8 @@ export interface DropboxConfig {
   appSecret: string | undefined;
   /** Sends every Dropbox call (OAuth included) to this origin instead, e.g. the emulator. */
   apiUrl: string | undefined;
+  /** Ceiling on calls per second per Dropbox member (or team) from one process; 0 = none (workers/dropbox/pacer.ts). */
+  maxCallsPerSecond?: number;
 }
 
 export class ConfigError extends Error {
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       appKey: env.COFFER_DROPBOX_APP_KEY || localDefault('coffer-local'),
       appSecret: env.COFFER_DROPBOX_APP_SECRET || localDefault('coffer-local-secret'),
       apiUrl: dropboxApiUrl,
+      maxCallsPerSecond: int(env, 'COFFER_DROPBOX_MAX_CALLS_PER_SECOND', 0, 0, 10_000),
     },
     s3: s3Config(env),
     samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),

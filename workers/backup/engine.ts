@@ -27,7 +27,8 @@ import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
 import { DropboxCallError, DropboxTeam, type CallScope, type RetryPolicy } from '../dropbox/client.ts';
 import { adminScope, downloadFile, downloadZip, listChildFolders, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
 import { DropboxAuthError } from '../dropbox/oauth.ts';
-import { dropboxFetch, type Fetch } from '../dropbox/transport.ts';
+import type { Fetch } from '../dropbox/transport.ts';
+import type { DropboxPacer } from '../dropbox/pacer.ts';
 import type { BackupJob } from '../queue.ts';
 import { BlockSplitter, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
@@ -51,6 +52,8 @@ export interface BackupOptions {
   pageLimit?: number;
   policy?: Partial<RetryPolicy>;
   sleep?: (ms: number) => Promise<void>;
+  /** Pacing of Dropbox calls (default: the process-wide pacer). */
+  pacer?: DropboxPacer;
   /** Pack size to aim for (tests); default 16 MiB. */
   targetPackSize?: number;
   /** Called after each committed page (tests). */
@@ -226,8 +229,9 @@ class EntityBackup {
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
       ...(opts.policy ?? deps.dropboxPolicy ? { policy: opts.policy ?? deps.dropboxPolicy } : {}),
       ...(opts.sleep ? { sleep: opts.sleep } : {}),
+      ...(opts.pacer ? { pacer: opts.pacer } : {}),
     });
-    this.fetch = dropboxFetch(deps.config.dropbox.apiUrl, opts.fetch);
+    this.fetch = this.team.fetch;
   }
 
   /**

@@ -6,6 +6,8 @@
 import { Dropbox, DropboxResponseError, type DropboxResponse } from 'dropbox';
 import type { DropboxConfig } from '../../api/config.ts';
 import { DropboxAuthError, refreshAccessToken } from './oauth.ts';
+import { createHash } from 'node:crypto';
+import { DropboxPacer, pacedFetch, sharedDropboxPacer } from './pacer.ts';
 import { dropboxFetch, type Fetch } from './transport.ts';
 
 export interface CallScope {
@@ -53,6 +55,8 @@ export interface DropboxTeamOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
+  /** Defaults to the process-wide pacer (so concurrent backups of one team share a 429's wait). */
+  pacer?: DropboxPacer;
 }
 
 const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -73,11 +77,19 @@ export class DropboxTeam {
   constructor(opts: DropboxTeamOptions) {
     this.#config = opts.config;
     this.#refreshToken = opts.refreshToken;
-    this.#fetch = dropboxFetch(opts.config.apiUrl, opts.fetch);
+    // The team key tells teams apart in the pacer without keeping the token around in it.
+    const teamKey = createHash('sha256').update(opts.refreshToken).digest('hex').slice(0, 16);
+    const pacer = opts.pacer ?? sharedDropboxPacer(opts.config.maxCallsPerSecond);
+    this.#fetch = pacedFetch(dropboxFetch(opts.config.apiUrl, opts.fetch), pacer, teamKey, opts.sleep);
     this.#policy = { ...DEFAULT_POLICY, ...opts.policy };
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
+  }
+
+  /** The paced fetch every request of this connection goes through (downloads included). */
+  get fetch(): Fetch {
+    return this.#fetch;
   }
 
   /** A valid access token; concurrent callers share one refresh. */
