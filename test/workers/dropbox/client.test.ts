@@ -2,6 +2,7 @@
 // server errors, dropped connections, truncated bodies, expired and revoked tokens.
 import t, { type Test } from 'tap';
 import { DropboxCallError, DropboxTeam } from '../../../workers/dropbox/client.ts';
+import { DropboxPacer } from '../../../workers/dropbox/pacer.ts';
 import { DropboxAuthError } from '../../../workers/dropbox/oauth.ts';
 import { isRevoked } from '../../../workers/dropbox/connection.ts';
 import { listMembers } from '../../../workers/dropbox/team.ts';
@@ -18,6 +19,9 @@ async function setup(t: Test, policy = {}) {
     if (String(input).includes('/oauth2/token')) tokenRequests++;
     return fetch(input, init);
   };
+  // Sleeping moves a fake clock the pacer reads, so a Retry-After waited out by the retry is over
+  // for the pacer too (as in real time).
+  let fakeNow = Date.now();
   const client = new DropboxTeam({
     config: { appKey: APP_KEY, appSecret: APP_SECRET, apiUrl: emu.url },
     refreshToken,
@@ -25,7 +29,9 @@ async function setup(t: Test, policy = {}) {
     policy: { baseDelayMs: 1, maxDelayMs: 5, ...policy },
     sleep: async (ms) => {
       sleeps.push(ms);
+      fakeNow += ms;
     },
+    pacer: new DropboxPacer({ now: () => fakeNow }),
   });
   return { emu, client, sleeps, tokens: () => tokenRequests };
 }
