@@ -3123,9 +3123,11 @@ export interface components {
              */
             backed_up_at: string;
             client_modified: string | null;
-            /** @description Dropbox content_hash (files). */
+            /** @description Dropbox content_hash of the bytes backed up (files); for an exported document, of its export. */
             content_hash: string | null;
             dropbox_id: string | null;
+            /** @description Set for documents Dropbox cannot download as they are (Paper, Google Docs): the format they were backed up in through files/export, e.g. `docx`. Restores and exports name the file with this extension added. */
+            exported_as: string | null;
             /** @description This version of the item (`item_…`). */
             id: string;
             /** @enum {unknown} */
@@ -3147,9 +3149,11 @@ export interface components {
              */
             backed_up_at: string;
             client_modified: string | null;
-            /** @description Dropbox content_hash (files). */
+            /** @description Dropbox content_hash of the bytes backed up (files); for an exported document, of its export. */
             content_hash: string | null;
             dropbox_id: string | null;
+            /** @description Set for documents Dropbox cannot download as they are (Paper, Google Docs): the format they were backed up in through files/export, e.g. `docx`. Restores and exports name the file with this extension added. */
+            exported_as: string | null;
             /** @description This version of the item (`item_…`). */
             id: string;
             /** @enum {unknown} */

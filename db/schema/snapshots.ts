@@ -83,7 +83,13 @@ export const itemVersions = pgTable(
     dropboxId: text('dropbox_id'),
     rev: text('rev'),
     size: bigint('size', { mode: 'number' }).notNull().default(0),
+    /** Hash of the bytes stored: Dropbox's content_hash, or for an exported document the export's. */
     contentHash: text('content_hash'),
+    /**
+     * Set for documents Dropbox cannot download as they are (Paper, Google Docs): the format they
+     * were exported in (files/export), e.g. 'docx'. Size and content_hash are the export's then.
+     */
+    exportAs: text('export_as'),
     serverModified: timestamp('server_modified', { withTimezone: true }),
     clientModified: timestamp('client_modified', { withTimezone: true }),
     modifiedBy: text('modified_by'),

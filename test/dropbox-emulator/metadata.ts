@@ -22,7 +22,8 @@ export function fileMetadata(ns: Namespace, entry: TreeEntry, revision: FileRevi
     rev: revision.rev,
     size: revision.size,
     ...(shared ? { sharing_info: { read_only: false, parent_shared_folder_id: ns.id, modified_by: revision.modifiedBy ?? null } } : {}),
-    is_downloadable: true,
+    is_downloadable: !revision.exportAs,
+    ...(revision.exportAs ? { export_info: { export_as: revision.exportAs, export_options: [revision.exportAs] } } : {}),
     content_hash: revision.contentHash,
   };
 }

@@ -12,6 +12,10 @@ export interface FileRevision {
   clientModified: string;
   bytes: Buffer;
   modifiedBy?: string;
+  /** A file Dropbox cannot download as is (Paper, Google Docs): only files/export, in this format. */
+  exportAs?: string;
+  /** What files/export returns for it. */
+  exportBytes?: Buffer;
 }
 
 export interface TreeEntry {
@@ -41,6 +45,9 @@ export interface TreeIndexes {
 export interface WriteOptions {
   clientModified?: string;
   modifiedBy?: string;
+  /** Make it a non-downloadable file (is_downloadable: false) that exports as `exportAs` with these bytes. */
+  exportAs?: string;
+  exportBytes?: Buffer;
 }
 
 export class TreeConflict extends Error {
@@ -155,6 +162,7 @@ export class NamespaceTree {
       clientModified: opts.clientModified ?? now,
       bytes,
       modifiedBy: opts.modifiedBy,
+      ...(opts.exportAs ? { exportAs: opts.exportAs, exportBytes: opts.exportBytes ?? Buffer.alloc(0) } : {}),
     };
     let entry = existing;
     if (!entry) {

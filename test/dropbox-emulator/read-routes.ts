@@ -5,6 +5,7 @@ import { SENT, headerSafeJson, streamBytes, type CallContext, type RouteSpec } f
 import { entryMetadata, fileMetadata, folderMetadata, deletedMetadata } from './metadata.ts';
 import { resolvePath } from './paths.ts';
 import { latestRevision } from './state.ts';
+import { dropboxContentHash } from './content-hash.ts';
 
 const wrapPath = (e: UnionValue) => routeError(nest('path', e));
 
@@ -66,6 +67,8 @@ async function download(ctx: CallContext): Promise<typeof SENT> {
     if (entry.kind !== 'file') throw wrapPath(tag('not_file'));
     revision = latestRevision(entry);
   }
+  // Paper and Google Docs: "use export" (DownloadError.unsupported_file).
+  if (revision!.exportAs) throw routeError(tag('unsupported_file'));
   const meta = fileMetadata(loc.ns, entry, revision, false);
   const bytes = revision!.bytes;
   const headers: Record<string, string> = {
@@ -115,7 +118,8 @@ async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
     if (e.kind === 'folder') zip.addEmptyDirectory(rel + '/');
     else {
       const r = latestRevision(e);
-      zip.addBuffer(r.bytes, rel, { mtime: new Date(r.serverModified), compress: false });
+      // A zip carries files as they are; exportable-only documents are left out.
+      if (!r.exportAs) zip.addBuffer(r.bytes, rel, { mtime: new Date(r.serverModified), compress: false });
     }
   }
   zip.end();
@@ -126,7 +130,28 @@ async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
   return SENT;
 }
 
+/** files/export: a non-downloadable file in its export format (ExportArg / ExportResult, files.stone). */
+async function exportFile(ctx: CallContext): Promise<typeof SENT> {
+  const loc = resolvePath(ctx, ctx.arg?.path, wrapPath);
+  const entry = loc.revision?.entry ?? loc.ns.tree.get(loc.pathLower);
+  if (!entry) throw wrapPath(tag('not_found'));
+  if (entry.kind !== 'file') throw wrapPath(tag('not_file'));
+  const revision = loc.revision?.revision ?? latestRevision(entry);
+  if (!revision.exportAs) throw routeError(tag('non_exportable'));
+  const format = ctx.arg?.export_format;
+  if (format !== undefined && format !== revision.exportAs) throw routeError(tag('invalid_export_format'));
+  const bytes = revision.exportBytes ?? Buffer.alloc(0);
+  const result = {
+    export_metadata: { name: `${entry.name}.${revision.exportAs}`, size: bytes.length, export_hash: dropboxContentHash(bytes) },
+    file_metadata: fileMetadata(loc.ns, entry, revision, false),
+  };
+  ctx.core.counters.bytesDownloaded += bytes.length;
+  await streamBytes(ctx, 200, { 'Content-Type': 'application/octet-stream', 'Dropbox-API-Result': headerSafeJson(result) }, bytes);
+  return SENT;
+}
+
 export const readRoutes: Record<string, RouteSpec> = {
+  'files/export': { style: 'download', auth: 'user', handler: exportFile },
   'files/get_metadata': { style: 'rpc', auth: 'user', handler: getMetadata },
   'files/list_revisions': { style: 'rpc', auth: 'user', handler: listRevisions },
   'files/download': { style: 'download', auth: 'user', handler: download },

@@ -1,6 +1,7 @@
 // A connected backup task over a Dropbox emulator: an account (signed up through the API), a task
 // row holding a refresh token the emulator issued, entity rows for members and team folders, and
 // helpers to run backups and compare a snapshot with what Dropbox holds, byte for byte.
+import { dropboxContentHash } from '../dropbox-emulator/content-hash.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,7 +150,9 @@ export async function startBackupFixture(t: Test, opts: BackupFixtureOptions = {
         if (e.kind === 'folder') out.set(e.pathLower, { kind: 'folder' });
         else {
           const r = latestRevision(e);
-          out.set(e.pathLower, { kind: 'file', contentHash: r.contentHash, bytes: r.bytes });
+          // A document that only exports is backed up as its export.
+          if (r.exportAs) out.set(e.pathLower, { kind: 'file', contentHash: dropboxContentHash(r.exportBytes!), bytes: r.exportBytes! });
+          else out.set(e.pathLower, { kind: 'file', contentHash: r.contentHash, bytes: r.bytes });
         }
       }
       return out;

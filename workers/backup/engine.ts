@@ -101,6 +101,7 @@ interface AliveRow {
   kind: 'file' | 'folder';
   rev: string | null;
   content_hash: string | null;
+  export_as: string | null;
   valid_from_run: string;
 }
 
@@ -423,7 +424,7 @@ class EntityBackup {
     const paths = [...new Set(entries.map((e) => e.path_lower!).filter(Boolean))];
     const aliveRows = paths.length
       ? await sql<AliveRow[]>`
-          select id, path_lower, kind, rev, content_hash, valid_from_run from item_versions
+          select id, path_lower, kind, rev, content_hash, export_as, valid_from_run from item_versions
           where entity_id = ${this.entity.id} and valid_until_run is null and path_lower = any(${paths})`
       : [];
     const alive = new Map(aliveRows.map((r) => [r.path_lower, r]));
@@ -432,9 +433,8 @@ class EntityBackup {
     const wanted = new Map<string, files_FileEntry>();
     for (const e of entries) {
       if (e['.tag'] !== 'file') continue;
-      const cur = alive.get(e.path_lower!);
-      if (cur && cur.kind === 'file' && cur.rev === e.rev && cur.content_hash === e.content_hash) continue;
-      const hash = e.content_hash ?? '';
+      if (unchanged(alive.get(e.path_lower!), e)) continue;
+      const hash = contentKey(e);
       if (!wanted.has(hash)) wanted.set(hash, e as files_FileEntry);
     }
     const contentByHash = new Map<string, Content>();
@@ -461,7 +461,7 @@ class EntityBackup {
         return;
       }
       try {
-        const content = await this.download(entry);
+        const content = entry.is_downloadable === false ? await this.exportDocument(entry, hash) : await this.download(entry);
         contentByHash.set(hash, content);
         newContents.push({ content_hash: hash, size: content.size, blocks: content.blocks });
         downloaded++;
@@ -522,14 +522,14 @@ class EntityBackup {
         continue;
       }
       // file
-      if (cur?.kind === 'file' && cur.rev === e.rev && cur.content_hash === e.content_hash && !inserts.has(p)) {
+      if (cur && unchanged(cur, e) && !inserts.has(p)) {
         seen.push(cur.id);
         nUnchanged++;
         continue;
       }
-      const content = contentByHash.get(e.content_hash ?? '');
+      const content = contentByHash.get(contentKey(e));
       if (!content) {
-        const error = failures.get(e.content_hash ?? '') ?? 'content not available';
+        const error = failures.get(contentKey(e)) ?? 'content not available';
         errors.push({ path: e.path_display ?? p, error, entry: e as unknown as Record<string, unknown> });
         nFailed++;
         // Keep what we had at this path (its old version stays in the snapshot); mark it seen.
@@ -545,7 +545,7 @@ class EntityBackup {
         if (inserts.has(p)) dropUnder(p);
         nNew++;
       }
-      inserts.set(p, this.versionRow(e, content.blocks));
+      inserts.set(p, this.versionRow(e, content));
     }
 
     const storedBytes = this.storedSinceCommit;
@@ -601,10 +601,13 @@ class EntityBackup {
     await this.opts.onPageCommitted?.({ runId, pages: this.run.pages });
   }
 
-  versionRow(e: ListEntry, blocks: Buffer | null): Record<string, unknown> {
+  versionRow(e: ListEntry, content: Content | null): Record<string, unknown> {
     const p = e.path_lower!;
     const slash = p.lastIndexOf('/');
     const file = e['.tag'] === 'file' ? (e as files_FileEntry) : undefined;
+    const blocks = content?.blocks ?? null;
+    // An exported document is stored as its export: size and hash of those bytes, and the format.
+    const exported = file?.is_downloadable === false && content !== null;
     return {
       id: newId('item'),
       account_id: this.accountId,
@@ -616,8 +619,9 @@ class EntityBackup {
       kind: file ? 'file' : 'folder',
       dropbox_id: (e as { id?: string }).id ?? null,
       rev: file?.rev ?? null,
-      size: file?.size ?? 0,
-      content_hash: file?.content_hash ?? null,
+      size: exported ? content.size : (file?.size ?? 0),
+      content_hash: exported ? contentHashFromBlockHashes(blockList(content.blocks)) : (file?.content_hash ?? null),
+      export_as: exported ? exportFormat(file) : null,
       server_modified: file ? file.server_modified : null,
       client_modified: file ? file.client_modified : null,
       modified_by: file?.sharing_info?.modified_by ?? null,
@@ -794,6 +798,31 @@ class EntityBackup {
     return { content_hash: splitter.contentHash, size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
   }
 
+  /**
+   * A document Dropbox cannot download as it is (Paper, Google Docs): files/export streamed into
+   * packs, checked against the export's size and hash when Dropbox gives them. Stored under a
+   * content key of its own (`contentKey`), so the same document is not exported twice.
+   */
+  exportDocument(entry: files_FileEntry, key: string): Promise<Content> {
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = downloadFile(this.team, this.scope, entry.id ?? entry.path_lower!, async (body, expectedSize, result) => {
+        const splitter = new BlockSplitter(body);
+        for await (const block of splitter) await this.ingest.add(block.sha256, block.data);
+        if (expectedSize !== undefined && splitter.size !== expectedSize) throw new TruncatedBodyError(splitter.size, expectedSize);
+        const meta = (result as { export_metadata?: { size?: number; export_hash?: string } } | undefined)?.export_metadata;
+        if (meta?.size !== undefined && splitter.size !== meta.size) throw new TruncatedBodyError(splitter.size, meta.size);
+        if (meta?.export_hash && splitter.contentHash !== meta.export_hash) {
+          throw new DownloadError(`export_hash mismatch: Dropbox reported ${meta.export_hash}, the exported bytes hash to ${splitter.contentHash}`, undefined, false);
+        }
+        return { size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
+      }, { fetch: this.fetch, route: 'files/export', ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}) });
+      this.inflight.set(key, p);
+      p.then(() => this.inflight.delete(key), () => this.inflight.delete(key));
+    }
+    return p;
+  }
+
   /** Streams one file into packs; resolves with its block list once its content_hash checked out. */
   download(entry: files_FileEntry): Promise<Content> {
     const hash = entry.content_hash!;
@@ -930,6 +959,34 @@ class EntityBackup {
 }
 
 type files_FileEntry = Extract<ListEntry, { '.tag': 'file' }>;
+
+function exportFormat(e: files_FileEntry): string {
+  return e.export_info?.export_as ?? 'export';
+}
+
+/**
+ * The key a file's content is stored under in `contents`: its content_hash, or for a document that
+ * only exports, a key naming the format and the document's own hash (its export hashes differently).
+ */
+function contentKey(e: ListEntry): string {
+  const file = e as files_FileEntry;
+  if (file.is_downloadable === false) return `export:${exportFormat(file)}:${file.content_hash ?? file.rev}`;
+  return file.content_hash ?? '';
+}
+
+/** Whether the live version at a path already is this listing entry (an exported document: same rev). */
+function unchanged(cur: AliveRow | undefined, e: ListEntry): boolean {
+  if (!cur || cur.kind !== 'file') return false;
+  const file = e as files_FileEntry;
+  if (cur.rev !== file.rev) return false;
+  return cur.export_as !== null ? file.is_downloadable === false : cur.content_hash === file.content_hash;
+}
+
+function blockList(blocks: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < blocks.length; i += 32) out.push(blocks.subarray(i, i + 32));
+  return out;
+}
 
 function emptyCounts(): RunCounts {
   return { new: 0, changed: 0, deleted: 0, failed: 0, unchanged: 0, downloaded: 0, bytesDownloaded: 0, bytesStored: 0 };

@@ -67,6 +67,8 @@ export interface DownloadOptions {
   baseDelayMs?: number;
   maxRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** `files/export` for files Dropbox cannot download as they are (Paper, Google Docs): `is_downloadable: false`. */
+  route?: 'files/download' | 'files/export';
 }
 
 /** Download that failed for good (after retries, or an error retrying cannot fix). */
@@ -81,7 +83,7 @@ export class DownloadError extends Error {
   }
 }
 
-const CONTENT_URL = 'https://content.dropboxapi.com/2/files/download';
+const CONTENT_ORIGIN = 'https://content.dropboxapi.com/2/';
 
 function headerSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
@@ -96,9 +98,10 @@ export async function downloadFile<T>(
   team: DropboxTeam,
   scope: CallScope,
   path: string,
-  consume: (body: AsyncIterable<Uint8Array>, expectedSize: number | undefined) => Promise<T>,
+  consume: (body: AsyncIterable<Uint8Array>, expectedSize: number | undefined, result: Record<string, unknown> | undefined) => Promise<T>,
   opts: DownloadOptions,
 ): Promise<T> {
+  const route = opts.route ?? 'files/download';
   const maxAttempts = opts.maxAttempts ?? 6;
   const base = opts.baseDelayMs ?? 500;
   const maxRetryAfter = opts.maxRetryAfterMs ?? 5 * 60_000;
@@ -107,7 +110,7 @@ export async function downloadFile<T>(
   let lastError: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const token = await team.accessToken(); // DropboxAuthError propagates: reconnect needed
-    team.calls.set('files/download', (team.calls.get('files/download') ?? 0) + 1);
+    team.calls.set(route, (team.calls.get(route) ?? 0) + 1);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'dropbox-api-arg': headerSafeJson({ path }),
@@ -117,7 +120,7 @@ export async function downloadFile<T>(
     if (scope.namespaceId) headers['dropbox-api-path-root'] = JSON.stringify({ '.tag': 'namespace_id', namespace_id: scope.namespaceId });
     let res: Response;
     try {
-      res = await opts.fetch(CONTENT_URL, { method: 'POST', headers });
+      res = await opts.fetch(CONTENT_ORIGIN + route, { method: 'POST', headers });
     } catch (err) {
       lastError = err;
       await sleep(backoff(base, attempt));
@@ -126,8 +129,14 @@ export async function downloadFile<T>(
     if (res.status === 200 && res.body) {
       const lengthHeader = res.headers.get('content-length');
       const expected = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+      let result: Record<string, unknown> | undefined;
       try {
-        return await consume(res.body as unknown as AsyncIterable<Uint8Array>, expected);
+        result = JSON.parse(res.headers.get('dropbox-api-result') ?? 'null') ?? undefined;
+      } catch {
+        result = undefined;
+      }
+      try {
+        return await consume(res.body as unknown as AsyncIterable<Uint8Array>, expected, result);
       } catch (err) {
         if (err instanceof DownloadError && !err.retryable) throw err;
         if (!isStreamFailure(err)) throw err;
@@ -151,22 +160,22 @@ export async function downloadFile<T>(
         attempt--;
         continue;
       }
-      throw new DropboxCallError('files/download', res.status, body);
+      throw new DropboxCallError(route, res.status, body);
     }
     if (res.status === 429) {
       const header = res.headers.get('retry-after');
       const seconds = header && /^\d+$/.test(header) ? Number(header) : ((body as { error?: { retry_after?: number } })?.error?.retry_after ?? 1);
       if (seconds * 1000 > maxRetryAfter) throw new DownloadError(`Dropbox asked to wait ${seconds}s before downloading ${path}`, 429, true);
-      lastError = new DropboxCallError('files/download', 429, body);
+      lastError = new DropboxCallError(route, 429, body);
       await sleep(seconds * 1000);
       continue;
     }
     if (res.status >= 500) {
-      lastError = new DropboxCallError('files/download', res.status, body);
+      lastError = new DropboxCallError(route, res.status, body);
       await sleep(backoff(base, attempt));
       continue;
     }
-    throw new DropboxCallError('files/download', res.status, body);
+    throw new DropboxCallError(route, res.status, body);
   }
   const message = lastError instanceof Error ? lastError.message : String(lastError);
   throw new DownloadError(`download of ${path} failed after ${maxAttempts} attempts: ${message}`, undefined, true);

@@ -36,8 +36,11 @@ function selectionFilter(sql: postgres.Sql, s: Selection) {
 /** One page of the snapshot's items after `after` (path_lower order). */
 export async function itemsPage(deps: Pick<AppDeps, 'sql'>, s: Selection, kind: 'file' | 'folder' | 'any', after: string | undefined, limit: number): Promise<SourceItem[]> {
   const { sql } = deps;
+  // A document backed up as its export (Paper, Google Docs) is restored and exported as a file of
+  // that format: "Roadmap.gdoc" holding docx bytes becomes "Roadmap.gdoc.docx".
   return sql<SourceItem[]>`
-    select id, path_lower, path_display, kind, size::float8 as size, content_hash, blocks, client_modified
+    select id, path_lower, case when export_as is null then path_display else path_display || '.' || export_as end as path_display,
+      kind, size::float8 as size, content_hash, blocks, client_modified
     from item_versions
     where entity_id = ${s.entityId} and account_id = ${s.accountId}
       and valid_from_run <= ${s.runId} and (valid_until_run is null or valid_until_run > ${s.runId})

@@ -57,7 +57,10 @@ export const SnapshotItem = Type.Object(
     name: Type.String(),
     path: Type.String({ description: 'Path in the entity, as Dropbox displays it.' }),
     size_bytes: Type.Integer(),
-    content_hash: Type.Union([Type.String(), Type.Null()], { description: 'Dropbox content_hash (files).' }),
+    content_hash: Type.Union([Type.String(), Type.Null()], { description: 'Dropbox content_hash of the bytes backed up (files); for an exported document, of its export.' }),
+    exported_as: Type.Union([Type.String(), Type.Null()], {
+      description: 'Set for documents Dropbox cannot download as they are (Paper, Google Docs): the format they were backed up in through files/export, e.g. `docx`. Restores and exports name the file with this extension added.',
+    }),
     rev: Type.Union([Type.String(), Type.Null()]),
     dropbox_id: Type.Union([Type.String(), Type.Null()]),
     server_modified: NullableTimestamp(),

@@ -111,6 +111,7 @@ interface ItemRow {
   path_lower: string;
   size: number;
   content_hash: string | null;
+  export_as: string | null;
   rev: string | null;
   dropbox_id: string | null;
   server_modified: string | null;
@@ -121,7 +122,7 @@ interface ItemRow {
   backed_up_at: string;
 }
 
-const ITEM_COLUMNS = `v.id, v.kind, v.name, v.path_display, v.path_lower, v.size::float8 as size, v.content_hash, v.rev, v.dropbox_id,
+const ITEM_COLUMNS = `v.id, v.kind, v.name, v.path_display, v.path_lower, v.size::float8 as size, v.content_hash, v.export_as, v.rev, v.dropbox_id,
   v.server_modified, v.client_modified, v.modified_by, v.valid_from_run, v.valid_until_run, r.started_at as backed_up_at`;
 
 function toItem(snapshotId: string, r: ItemRow): SnapshotItem {
@@ -133,6 +134,7 @@ function toItem(snapshotId: string, r: ItemRow): SnapshotItem {
     path: r.path_display,
     size_bytes: Number(r.size),
     content_hash: r.content_hash,
+    exported_as: r.export_as,
     rev: r.rev,
     dropbox_id: r.dropbox_id,
     server_modified: iso(r.server_modified),

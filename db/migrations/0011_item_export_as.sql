@@ -1,0 +1,1 @@
+ALTER TABLE "item_versions" ADD COLUMN "export_as" text;
