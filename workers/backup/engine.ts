@@ -441,10 +441,11 @@ class EntityBackup {
     const hashes = [...wanted.keys()].filter((h) => h !== '' && h !== EMPTY_CONTENT_HASH);
     if (wanted.has(EMPTY_CONTENT_HASH)) contentByHash.set(EMPTY_CONTENT_HASH, { size: 0, blocks: Buffer.alloc(0) });
     if (hashes.length) {
-      const rows = await sql<{ content_hash: string; size: number; blocks: Buffer }[]>`
-        select content_hash, size::float8 as size, blocks from contents
-        where account_id = ${this.accountId} and content_hash = any(${hashes}) and condemned_at is null`;
-      for (const r of rows) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
+      // Condemned contents (retention.ts) count as missing; filtered here for the same reason as in storedBlocks.
+      const rows = await sql<{ content_hash: string; size: number; blocks: Buffer; condemned: boolean }[]>`
+        select content_hash, size::float8 as size, blocks, condemned_at is not null as condemned from contents
+        where account_id = ${this.accountId} and content_hash = any(${hashes})`;
+      for (const r of rows) if (!r.condemned) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
     }
     const failures = new Map<string, string>();
     const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
@@ -852,10 +853,12 @@ class EntityBackup {
 
   /** Which of these blocks the account stores (one query for a whole batch). */
   async storedBlocks(hexes: string[]): Promise<Set<string>> {
-    const rows = await this.sql<{ hex: string }[]>`
-      select encode(hash, 'hex') as hex from blocks
-      where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x) and condemned_at is null`;
-    return new Set(rows.map((r) => r.hex));
+    // Condemned rows (retention.ts) count as missing. Filtered here, not in SQL: with the filter in
+    // the WHERE clause the planner gave up the index plan and a first backup took twice as long.
+    const rows = await this.sql<{ hex: string; condemned: boolean }[]>`
+      select encode(hash, 'hex') as hex, condemned_at is not null as condemned from blocks
+      where account_id = ${this.accountId} and hash in (select decode(x, 'hex') from unnest(${hexes}::text[]) x)`;
+    return new Set(rows.filter((r) => !r.condemned).map((r) => r.hex));
   }
 
   // ---- completion ------------------------------------------------------------------------------
