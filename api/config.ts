@@ -33,6 +33,8 @@ export interface Config {
   billing?: BillingConfig;
   /** Hosts whose SAML metadata URL may be fetched over http and may resolve to private addresses (COFFER_SAML_METADATA_TRUSTED_HOSTS; tests, on-premises IdPs). Optional so that partial test configs need not name it. */
   samlMetadataTrustedHosts?: string[];
+  /** Let an account's own storage endpoint be a loopback / private address (COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS; tests, on-premises S3). Optional so that partial test configs need not name it. */
+  storageAllowPrivateEndpoints?: boolean;
 }
 
 /** Money is in integer minor units (cents) of `currency`. See api/resources/billing/plans.ts. */
@@ -259,6 +261,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       maxCallsPerSecond: int(env, 'COFFER_DROPBOX_MAX_CALLS_PER_SECOND', 0, 0, 10_000),
     },
     s3: s3Config(env),
+    storageAllowPrivateEndpoints: bool(env, 'COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS', false),
     samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     billing: billingConfig(env),
     webhooks: webhookConfig(env),

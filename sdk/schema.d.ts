@@ -1498,6 +1498,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the account's backups are stored */
+        get: operations["getStorageTarget"];
+        /**
+         * Choose where the account's backups are stored
+         * @description Only before the first backup is stored (409 `storage_in_use` after). An S3 target is checked first: Coffer writes, reads back and deletes a test object; a target that fails is refused with 422 `storage_unreachable` and nothing changes.
+         */
+        put: operations["setStorageTarget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tags": {
         parameters: {
             query?: never;
@@ -3179,6 +3200,50 @@ export interface components {
             data: components["schemas"]["Snapshot"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
+        };
+        StorageTarget: {
+            /** @description s3: the access key; the secret is never returned. */
+            access_key_id: string | null;
+            bucket: string | null;
+            /** @description s3: the service's endpoint URL; null for AWS S3. */
+            endpoint: string | null;
+            force_path_style: boolean | null;
+            /** @description Whether backups are stored: the target cannot change once they are. */
+            has_backups: boolean;
+            /**
+             * @description `managed`: Coffer's storage in the account's region. `s3`: the account's own S3-compatible bucket ("bring your own storage").
+             * @enum {unknown}
+             */
+            kind: "managed" | "s3";
+            /** @description s3: where in the bucket Coffer's objects go (`packs/…` under it). */
+            prefix: string | null;
+            /** @description managed: the account's region; s3: the bucket's region. */
+            region: string;
+            /** @description s3: when Coffer last wrote, read and deleted a test object there. */
+            verified_at: string | null;
+        };
+        /** @description Where the account's backups go. Coffer first writes, reads back and deletes a test object with the credentials given; only a target that passes is saved. */
+        StorageTargetUpdate: {
+            /** @enum {string} */
+            kind: "managed";
+        } | {
+            access_key_id: string;
+            /** @example acme-dropbox-backups */
+            bucket: string;
+            /**
+             * Format: uri
+             * @description For S3-compatible services (MinIO, Wasabi, R2…); omit for AWS S3.
+             */
+            endpoint?: string;
+            /** @description Path-style URLs (`endpoint/bucket/key`); default true with an endpoint, false for AWS. */
+            force_path_style?: boolean;
+            /** @enum {string} */
+            kind: "s3";
+            /** @description Folder-like key prefix ending in `/`, e.g. `coffer/`; default none. */
+            prefix?: string;
+            /** @example eu-west-1 */
+            region: string;
+            secret_access_key: string;
         };
         Subscription: {
             cancel_at_period_end: boolean;
@@ -11986,6 +12051,167 @@ export interface operations {
             };
             /** @description No such resource in the caller's account. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStorageTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageTarget"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setStorageTarget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StorageTargetUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageTarget"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

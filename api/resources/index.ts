@@ -80,3 +80,9 @@ import accountLifecycle from './accounts/lifecycle-routes.ts';
 import { schemas as accountLifecycleSchemas } from './accounts/lifecycle-schemas.ts';
 resources.push(accountLifecycle);
 resourceSchemas.push(...accountLifecycleSchemas);
+
+// Where an account's backups are stored: the region's default or its own bucket (issue 4).
+import storage from './storage/routes.ts';
+import { schemas as storageSchemas } from './storage/schemas.ts';
+resources.push(storage);
+resourceSchemas.push(...storageSchemas);

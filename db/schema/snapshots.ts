@@ -154,3 +154,25 @@ export const packs = pgTable(
   },
   (t) => [index('packs_account_idx').on(t.accountId, t.state)],
 );
+
+/**
+ * An account's own storage ("bring your own storage"): backups go to this S3-compatible bucket
+ * instead of the region's default store. No row = the default. Set before the first backup only.
+ */
+export const accountStorage = pgTable('account_storage', {
+  accountId: text('account_id').primaryKey().references(() => accounts.id, { onDelete: 'cascade' }),
+  kind: text('kind').$type<'s3'>().notNull(),
+  endpoint: text('endpoint'),
+  region: text('region').notNull(),
+  bucket: text('bucket').notNull(),
+  /** Key prefix inside the bucket ('' or ending in '/'). */
+  prefix: text('prefix').notNull(),
+  forcePathStyle: boolean('force_path_style').notNull(),
+  accessKeyId: text('access_key_id').notNull(),
+  /** Sealed under the master key (keyring.sealSecret, context 'storage-secret'). */
+  secretAccessKey: text('secret_access_key').notNull(),
+  verifiedAt: timestamp('verified_at', { withTimezone: true }).notNull(),
+  version: integer('version').notNull().default(1),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+});

@@ -1,12 +1,14 @@
 // Where an account's backup data lives and the keys that protect it. The blob store comes from the
 // configuration: the filesystem under `$COFFER_DATA_DIR/blobs` by default, S3 when COFFER_S3_BUCKET
 // is set. The account's region picks the prefix (`<region>/<account id>/packs/…`), so one account's
-// packs can be listed or erased on their own. The account's data key is generated on first use and
-// stored wrapped by the master key; two workers racing to create it agree on the first one written.
+// packs can be listed or erased on their own. An account with its own bucket (account_storage,
+// api/resources/storage) gets that bucket and prefix instead. The account's data key is generated on
+// first use and stored wrapped by the master key; two workers racing to create it agree on the first
+// one written.
 import { join } from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
-import { accounts } from '../../db/schema.ts';
+import { accounts, accountStorage as accountStorageTable } from '../../db/schema.ts';
 import { createBlobStore, type BlobStore } from '../storage/index.ts';
 import { deriveAccountKeys, type AccountKeys } from '../storage/keys.ts';
 
@@ -64,5 +66,35 @@ export interface AccountStorage {
 export async function accountStorage(deps: Pick<AppDeps, 'db' | 'keyring' | 'config'>, accountId: string): Promise<AccountStorage> {
   const [account] = await deps.db.select({ id: accounts.id, region: accounts.region }).from(accounts).where(eq(accounts.id, accountId));
   if (!account) throw new Error(`account ${accountId} not found`);
-  return { store: accountBlobStore(deps, account), keys: await accountKeys(deps, accountId) };
+  const { store } = await resolveAccountStore(deps, account);
+  return { store, keys: await accountKeys(deps, accountId) };
+}
+
+/**
+ * The account's store and whether it is the account's own bucket (there, Coffer may only touch what
+ * it wrote: `packs/`; the rest of the customer's bucket is not ours).
+ */
+export async function resolveAccountStore(deps: Pick<AppDeps, 'db' | 'keyring' | 'config'>, account: { id: string; region: string }): Promise<{ store: BlobStore; own: boolean }> {
+  const [own] = await deps.db.select().from(accountStorageTable).where(eq(accountStorageTable.accountId, account.id));
+  return own ? { store: ownBlobStore(deps, own), own: true } : { store: accountBlobStore(deps, account), own: false };
+}
+
+/** The account's own bucket (cached per process and per version of its settings). */
+function ownBlobStore(deps: Pick<AppDeps, 'keyring'>, own: typeof accountStorageTable.$inferSelect): BlobStore {
+  const cacheKey = `own:${own.accountId}:${own.version}`;
+  let store = stores.get(cacheKey);
+  if (!store) {
+    store = createBlobStore({
+      kind: 's3',
+      bucket: own.bucket,
+      region: own.region,
+      ...(own.endpoint ? { endpoint: own.endpoint } : {}),
+      prefix: own.prefix,
+      accessKeyId: own.accessKeyId,
+      secretAccessKey: deps.keyring.openSecret(own.secretAccessKey, 'storage-secret'),
+      forcePathStyle: own.forcePathStyle,
+    });
+    stores.set(cacheKey, store);
+  }
+  return store;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { accounts, idempotencyKeys, loginThrottle, users } from '../../db/schema.ts';
-import { accountBlobStore } from '../backup/storage.ts';
+import { resolveAccountStore } from '../backup/storage.ts';
 import { cleanUpSaml } from '../../api/resources/saml/service.ts';
 
 export interface PurgedAccount {
@@ -39,10 +39,11 @@ export async function tablesWithoutCascade(deps: Pick<AppDeps, 'sql'>): Promise<
 }
 
 async function eraseBlobs(deps: AppDeps, account: { id: string; region: string }): Promise<number> {
-  const store = accountBlobStore(deps, account);
+  const { store, own } = await resolveAccountStore(deps, account);
   let count = 0;
   let batch: string[] = [];
-  for await (const info of store.list('')) {
+  // In the account's own bucket only Coffer's packs go; in Coffer's storage, everything of the account.
+  for await (const info of store.list(own ? 'packs/' : '')) {
     batch.push(info.key);
     if (batch.length === 500) {
       await store.delete(batch);
@@ -55,7 +56,7 @@ async function eraseBlobs(deps: AppDeps, account: { id: string; region: string }
     count += batch.length;
   }
   // The filesystem store leaves its (now empty) directories behind: remove the account's root.
-  if (!deps.config.s3) await rm(join(deps.config.dataDir, 'blobs', account.region, account.id), { recursive: true, force: true });
+  if (!deps.config.s3 && !own) await rm(join(deps.config.dataDir, 'blobs', account.region, account.id), { recursive: true, force: true });
   return count;
 }
 
