@@ -62,7 +62,8 @@ async function fetchBytes(url: string, headers: Record<string, string> = {}) {
 
 let fx: RecoveryFixture;
 t.before(async () => {
-  fx = await startRecoveryFixture(t, FILES);
+  // The S3 and Azure stand-ins listen on 127.0.0.1, which export destinations refuse by default (SSRF).
+  fx = await startRecoveryFixture(t, FILES, { config: { storageAllowPrivateEndpoints: true } });
   fx.emu.state.mkdir(fx.member, '/Nothing here');
   const again = await fx.backup(fx.entityId);
   if (again.outcome !== 'succeeded') throw new Error('backup failed');
@@ -171,6 +172,24 @@ t.test('S3 (s3rver): the bucket receives the archive; credentials are never retu
   const listed = await client.send(new ListObjectsV2Command({ Bucket: 'exports' }));
   t.same(listed.Contents!.map((c) => c.Key).sort(), ['coffer/backup.zip', 'gcs.zip']);
   void CreateBucketCommand;
+});
+
+t.test('destinations on private addresses are refused unless the server allows them (SSRF)', async (t) => {
+  const config = fx.app.deps.config as { storageAllowPrivateEndpoints?: boolean };
+  config.storageAllowPrivateEndpoints = false;
+  t.teardown(() => { config.storageAllowPrivateEndpoints = true; });
+  const s3 = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId },
+    destination: { type: 's3', bucket: 'exports', endpoint: 'http://169.254.169.254', access_key_id: 'a', secret_access_key: 'b' },
+  });
+  t.equal(s3.status, 400);
+  t.match(s3.body, { errors: [{ pointer: '/body/destination/endpoint', detail: /non-public address/ }] });
+  const azure = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId },
+    destination: { type: 'azure', container: 'exports', connection_string: 'DefaultEndpointsProtocol=http;AccountName=a;AccountKey=b;BlobEndpoint=http://10.0.0.5:10000/a;' },
+  });
+  t.equal(azure.status, 400);
+  t.match(azure.body, { errors: [{ pointer: '/body/destination/connection_string' }] });
 });
 
 t.test('Azure (Azurite): the container receives the archive', async (t) => {

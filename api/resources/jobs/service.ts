@@ -1,5 +1,6 @@
 // Recovery jobs: restores and exports are created here (202 + the job), listed, summarized,
 // canceled and resumed; download archives are served to the account and through signed links.
+import { checkTargetUrl, TargetRefused } from '../webhooks/target.ts';
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Readable } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';
@@ -117,6 +118,19 @@ export async function createRestore(deps: AppDeps, ctx: RequestContext, body: St
   });
 }
 
+/**
+ * An export destination's endpoint, refused when it names or is a non-public address (SSRF: the
+ * worker would PUT the archive there) unless COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS allows it.
+ */
+function checkedEndpoint(deps: AppDeps, endpoint: string, pointer: string): string {
+  try {
+    return checkTargetUrl(endpoint, deps.config.storageAllowPrivateEndpoints === true).href.replace(/\/+$/, '');
+  } catch (err) {
+    if (err instanceof TargetRefused) throw invalidField(pointer, `the endpoint ${err.message}`);
+    throw err;
+  }
+}
+
 export async function createExport(deps: AppDeps, ctx: RequestContext, body: Static<typeof ExportRequest>): Promise<Job> {
   const { run, entity, task, roots, totals } = await resolveSource(deps, ctx, body.source);
   const d = body.destination;
@@ -132,7 +146,7 @@ export async function createExport(deps: AppDeps, ctx: RequestContext, body: Sta
     destination.bucket = d.bucket;
     if (d.key) destination.key = d.key;
     if (d.region) destination.region = d.region;
-    if (d.endpoint) destination.endpoint = d.endpoint;
+    if (d.endpoint) destination.endpoint = checkedEndpoint(deps, d.endpoint, '/body/destination/endpoint');
     if (d.force_path_style !== undefined) destination.forcePathStyle = d.force_path_style;
     secret = { access_key_id: d.access_key_id, secret_access_key: d.secret_access_key };
   } else if (d.type === 'azure') {
@@ -140,7 +154,9 @@ export async function createExport(deps: AppDeps, ctx: RequestContext, body: Sta
     if (!d.connection_string && !(d.account_name && d.account_key)) throw invalidField('/body/destination/connection_string', 'Azure needs connection_string, or account_name and account_key.');
     destination.container = d.container;
     if (d.blob) destination.blob = d.blob;
-    if (d.endpoint) destination.endpoint = d.endpoint;
+    if (d.endpoint) destination.endpoint = checkedEndpoint(deps, d.endpoint, '/body/destination/endpoint');
+    const blobEndpoint = d.connection_string ? /(?:^|;)\s*BlobEndpoint=([^;]+)/i.exec(d.connection_string)?.[1] : undefined;
+    if (blobEndpoint) checkedEndpoint(deps, blobEndpoint.trim(), '/body/destination/connection_string');
     secret = d.connection_string ? { connection_string: d.connection_string } : { account_name: d.account_name, account_key: d.account_key };
   }
   const source: JobSource = { snapshotId: run.id, ...(roots ? { items: roots } : {}) };
