@@ -451,7 +451,16 @@ class EntityBackup {
     const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
     let downloaded = 0;
     let bytesDownloaded = 0;
-    const toFetch = [...wanted.entries()].filter(([h]) => !contentByHash.has(h));
+    let toFetch = [...wanted.entries()].filter(([h]) => !contentByHash.has(h));
+    if (!this.firstEver) {
+      // A folder that appeared since the last run, holding many small files: one zip of it rather than a call per file.
+      const zipped = await this.zipNewFolders(entries, alive, toFetch);
+      for (const c of zipped) {
+        if (wanted.has(c.content_hash) && !contentByHash.has(c.content_hash)) contentByHash.set(c.content_hash, { size: c.size, blocks: c.blocks });
+        newContents.push(c); // later pages may list the rest of the folder
+      }
+      if (zipped.length) toFetch = toFetch.filter(([h]) => !contentByHash.has(h));
+    }
     // Small files are latency-bound (one call each): more in flight. Big ones are bandwidth- and
     // memory-bound (a 4 MiB block in the splitter each): fewer.
     const smallFiles = toFetch.filter(([, e]) => e.size < SMALL_FILE_BYTES);
@@ -656,6 +665,48 @@ class EntityBackup {
       // A failed pack PUT leaves the writer failed: the first page's flush reports it as usual.
       if (err instanceof DropboxAuthError) throw err;
     }
+  }
+
+  /** Bytes later runs may still fetch as zips of new folders (the first run's pre-pass has its own budget). */
+  newFolderZipBudget = -1;
+
+  /**
+   * Zips folders that are new in this page (not alive before) and hold at least ZIP_MIN_FILES small
+   * files still to fetch: a user who adds a folder of 5,000 photos costs a few calls, not 5,000.
+   * Everything in them is new, so nothing is fetched twice. Returns what the zips stored (blocks
+   * not durable until the page's flush); any zip problem leaves the files to per-file downloads.
+   */
+  async zipNewFolders(entries: ListEntry[], alive: Map<string, AliveRow>, toFetch: [string, files_FileEntry][]): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
+    if (this.newFolderZipBudget < 0) this.newFolderZipBudget = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
+    if (this.newFolderZipBudget <= 0) return [];
+    const small = toFetch.filter(([, e]) => e.size < SMALL_FILE_BYTES && e.is_downloadable !== false);
+    if (small.length < ZIP_MIN_FILES) return [];
+    const newFolders = entries.filter((e) => e['.tag'] === 'folder' && e.path_lower && !alive.has(e.path_lower)).map((e) => e.path_lower!);
+    const under = (path: string, folder: string) => path.startsWith(folder + '/');
+    const tops = newFolders.filter((f) => !newFolders.some((g) => g !== f && under(f, g)));
+    const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
+    for (const folder of tops) {
+      const files = small.filter(([, e]) => under(e.path_lower!, folder));
+      const bytes = files.reduce((n, [, e]) => n + e.size, 0);
+      if (files.length < ZIP_MIN_FILES || bytes > this.newFolderZipBudget) continue;
+      const file = join(this.deps.config.dataDir, 'tmp', `${this.run.id}-${randomBytesHex()}.zip`);
+      try {
+        await mkdir(join(this.deps.config.dataDir, 'tmp'), { recursive: true });
+        const got = await downloadZip(this.team, this.scope, folder, file, { maxBytes: this.newFolderZipBudget, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
+        if (!got.ok) continue;
+        this.newFolderZipBudget -= got.bytes;
+        const stored = await this.storeZip(got.buffer ?? file);
+        found.push(...stored);
+        this.zipFiles += stored.length;
+        this.zipBytes += got.bytes;
+      } catch (err) {
+        if (err instanceof DropboxAuthError) throw err;
+        // Anything else (a broken zip, a failed pack write): per-file downloads; a writer failure resurfaces at the flush.
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    return found;
   }
 
   /**

@@ -59,6 +59,28 @@ t.test('a zip bigger than the memory bound is spilled to a temp file, stored the
   t.same(await readdir(join(f.app.deps.config.dataDir, 'tmp')), [], 'the temp zip is gone');
 });
 
+t.test('a later run zips a folder that appeared since, with many small files in it', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  s.putFile(bob, '/old/a.txt', 'a');
+  const bobId = await f.memberEntity(bob);
+  const first = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(first.outcome, 'succeeded');
+
+  for (let i = 0; i < 30; i++) s.putFile(bob, `/Trip 2026/day ${i % 3}/photo-${i}.txt`, `photo ${i}\n`.repeat(20 + i));
+  s.putFile(bob, '/Trip 2026/video.bin', randomBytes(2 * 1024 * 1024)); // bigger: it comes in the zip too
+  s.putFile(bob, '/old/b.txt', 'b'); // a new file in an old folder: its own download
+  for (let i = 0; i < 5; i++) s.putFile(bob, `/Few/${i}.txt`, `few ${i}`); // a new folder with few files: not worth a zip
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, pageLimit: 25 });
+  t.equal(r.outcome, 'succeeded');
+  if (r.outcome !== 'succeeded') return;
+  t.equal(f.emu.counters.routes['files/download_zip'], 1, 'one zip for the new folder');
+  t.equal(f.emu.counters.routes['files/download'], 6, 'the file in the old folder and the five in the small new folder, one by one');
+  await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'after the new folder');
+});
+
 t.test('too many files or too large: file by file', async (t) => {
   const f = await startBackupFixture(t);
   const s = f.emu.state;
