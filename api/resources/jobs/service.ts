@@ -1,6 +1,6 @@
 // Recovery jobs: restores and exports are created here (202 + the job), listed, summarized,
 // canceled and resumed; download archives are served to the account and through signed links.
-import { checkTargetUrl, TargetRefused } from '../webhooks/target.ts';
+import { checkedEndpoint } from '../storage/endpoint.ts';
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Readable } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';
@@ -116,19 +116,6 @@ export async function createRestore(deps: AppDeps, ctx: RequestContext, body: St
     type: 'restore', ...(await initiator(deps, ctx)), taskId: task.id, entityId: entity.id, snapshotId: run.id,
     snapshotAt: run.finishedAt ?? run.startedAt, source, destination, itemsTotal: totals.files, bytesTotal: totals.bytes,
   });
-}
-
-/**
- * An export destination's endpoint, refused when it names or is a non-public address (SSRF: the
- * worker would PUT the archive there) unless COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS allows it.
- */
-function checkedEndpoint(deps: AppDeps, endpoint: string, pointer: string): string {
-  try {
-    return checkTargetUrl(endpoint, deps.config.storageAllowPrivateEndpoints === true).href.replace(/\/+$/, '');
-  } catch (err) {
-    if (err instanceof TargetRefused) throw invalidField(pointer, `the endpoint ${err.message}`);
-    throw err;
-  }
 }
 
 export async function createExport(deps: AppDeps, ctx: RequestContext, body: Static<typeof ExportRequest>): Promise<Job> {

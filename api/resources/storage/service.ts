@@ -9,9 +9,9 @@ import { eq } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { accounts, accountStorage, packs } from '../../../db/schema.ts';
-import { conflict, invalidField, preconditionFailed, unprocessable } from '../../errors.ts';
+import { conflict, preconditionFailed, unprocessable } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
-import { checkTargetUrl, TargetRefused } from '../webhooks/target.ts';
+import { checkedEndpoint } from './endpoint.ts';
 import { S3BlobStore } from '../../../workers/storage/index.ts';
 import type { StorageTarget, StorageTargetUpdate } from './schemas.ts';
 
@@ -79,15 +79,7 @@ export async function setTarget(deps: AppDeps, ctx: RequestContext, input: Stora
   }
 
   const prefix = input.prefix ?? '';
-  let endpoint: string | undefined;
-  if (input.endpoint !== undefined) {
-    try {
-      endpoint = checkTargetUrl(input.endpoint, deps.config.storageAllowPrivateEndpoints === true).href.replace(/\/+$/, '');
-    } catch (err) {
-      if (err instanceof TargetRefused) throw invalidField('/body/endpoint', `the endpoint ${err.message}`);
-      throw err;
-    }
-  }
+  const endpoint = input.endpoint === undefined ? undefined : checkedEndpoint(deps, input.endpoint, '/body/endpoint');
   const forcePathStyle = input.force_path_style ?? endpoint !== undefined;
   await probe(new S3BlobStore({
     ...(endpoint ? { endpoint } : {}), region: input.region, bucket: input.bucket, prefix, forcePathStyle,
