@@ -18,6 +18,11 @@ export interface BlockIngestOptions {
   batchBytes?: number;
   /** How many hashes known to be stored are remembered (default 200,000; about 100 bytes each). */
   rememberKnown?: number;
+  /**
+   * Batches looked up or being encoded while more blocks queue (default 2): the caller goes on
+   * reading and hashing the next files while the encoder threads work on the last batch.
+   */
+  maxBatchesInFlight?: number;
 }
 
 export class BlockIngest {
@@ -32,6 +37,9 @@ export class BlockIngest {
   #queuedBytes = 0;
   /** Batches are processed one after another; this is the tail of that chain. */
   #tail: Promise<void> = Promise.resolve();
+  /** Batches started and not finished, oldest first. */
+  #unfinished: Promise<void>[] = [];
+  readonly #maxInFlight: number;
   #failure: unknown = null;
   lookups = 0;
 
@@ -41,11 +49,13 @@ export class BlockIngest {
     this.#batchBlocks = options.batchBlocks ?? 512;
     this.#batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
     this.#rememberKnown = options.rememberKnown ?? 200_000;
+    this.#maxInFlight = options.maxBatchesInFlight ?? 2;
   }
 
   /**
-   * Queue a block (its SHA-256 and plaintext). Resolves at once unless this block filled a batch;
-   * then it waits for that batch to be looked up and handed to the writer (backpressure).
+   * Queue a block (its SHA-256 and plaintext). Resolves at once unless this block filled a batch
+   * while `maxBatchesInFlight` batches were still being processed; then it waits for the oldest
+   * (backpressure). A failure of an earlier batch rejects the next add or flush.
    */
   async add(hash: Buffer, data: Buffer): Promise<void> {
     this.#throwIfFailed();
@@ -53,7 +63,11 @@ export class BlockIngest {
     if (this.#known.has(hex) || this.#queue.has(hex) || this.#writer.has(hash)) return;
     this.#queue.set(hex, data);
     this.#queuedBytes += data.length;
-    if (this.#queue.size >= this.#batchBlocks || this.#queuedBytes >= this.#batchBytes) await this.#startBatch();
+    if (this.#queue.size >= this.#batchBlocks || this.#queuedBytes >= this.#batchBytes) {
+      this.#startBatch().catch(() => {}); // recorded in #failure: the next add or flush throws it
+      while (this.#unfinished.length > this.#maxInFlight) await this.#unfinished[0];
+      this.#throwIfFailed();
+    }
   }
 
   /** Look up what is queued and hand the missing blocks to the writer (does not flush the writer). */
@@ -73,10 +87,15 @@ export class BlockIngest {
     const batch = this.#queue;
     this.#queue = new Map();
     this.#queuedBytes = 0;
-    this.#tail = this.#tail.then(() => this.#process(batch)).catch((err: unknown) => {
+    const done = this.#tail.then(() => this.#process(batch)).catch((err: unknown) => {
       this.#failure ??= err;
     });
-    return this.#tail.then(() => this.#throwIfFailed());
+    this.#tail = done;
+    this.#unfinished.push(done);
+    void done.then(() => {
+      this.#unfinished.splice(this.#unfinished.indexOf(done), 1);
+    });
+    return done.then(() => this.#throwIfFailed());
   }
 
   async #process(batch: Map<string, Buffer>): Promise<void> {

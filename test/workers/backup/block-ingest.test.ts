@@ -69,9 +69,42 @@ t.test('big blocks force a lookup by bytes, bounding memory', async (t) => {
     const b = randomBytes(1024 * 1024);
     await ingest.add(sha256(b), b);
   }
+  await new Promise((r) => setImmediate(r));
   t.same(lookups.map((l) => l.length), [3], 'three 1 MiB blocks reached the 3 MiB bound');
   await ingest.flush();
   t.same(lookups.map((l) => l.length), [3, 1]);
+});
+
+t.test('the caller runs ahead of at most two batches in flight', async (t) => {
+  const writer = new PackWriter({ store: new FsBlobStore(join(base, `s${n++}`)), keys });
+  const gates: (() => void)[] = [];
+  let started = 0;
+  let open = false;
+  const ingest = new BlockIngest({
+    writer,
+    batchBlocks: 1,
+    lookup: async () => {
+      started++;
+      if (!open) await new Promise<void>((r) => gates.push(r));
+      return new Set();
+    },
+  });
+  const adds = [0, 1, 2].map(() => randomBytes(50));
+  await ingest.add(sha256(adds[0]!), adds[0]!);
+  await ingest.add(sha256(adds[1]!), adds[1]!);
+  let third = false;
+  const pending = ingest.add(sha256(adds[2]!), adds[2]!).then(() => { third = true; });
+  await new Promise((r) => setImmediate(r));
+  t.equal(third, false, 'a third batch waits while two are unfinished');
+  while (!third) {
+    gates.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  await pending;
+  open = true;
+  while (gates.length) gates.shift()!();
+  await ingest.flush();
+  t.equal(started, 3);
 });
 
 t.test('a failed lookup fails the next add and every flush', async (t) => {
@@ -88,8 +121,9 @@ t.test('a failed lookup fails the next add and every flush', async (t) => {
   const a = randomBytes(100);
   const b = randomBytes(100);
   await ingest.add(sha256(a), a);
-  await t.rejects(ingest.add(sha256(b), b), /database went away/, 'the add that filled the batch sees it');
-  await t.rejects(ingest.add(sha256(a), a), /database went away/);
+  await ingest.add(sha256(b), b); // fills the batch: its lookup runs (and fails) behind the caller's back
+  await new Promise((r) => setImmediate(r));
+  await t.rejects(ingest.add(sha256(randomBytes(100)), randomBytes(100)), /database went away/, 'the next add sees it');
   await t.rejects(ingest.flush(), /database went away/);
   t.equal(calls, 1, 'no lookups after a failure');
   t.equal(writer.pendingBlocks, 0, 'nothing reached the writer');
