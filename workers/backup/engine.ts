@@ -207,6 +207,8 @@ class EntityBackup {
   inflight = new Map<string, Promise<Content>>();
   /** Whether the entity has no completed run (a first backup may use download_zip). */
   firstEver = false;
+  /** Contents the zip pre-pass stored (blocks durable), by content_hash; recorded by the pages that list them. */
+  zipContents = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
   /** Files and bytes the zip pre-pass fetched, added to the counts at the next page commit. */
   zipFiles = 0;
   zipBytes = 0;
@@ -244,6 +246,7 @@ class EntityBackup {
     this.writer = undefined as never;
     this.ingest = undefined as never;
     this.inflight.clear();
+    this.zipContents.clear();
   }
 
   callCount(): number {
@@ -438,8 +441,17 @@ class EntityBackup {
       if (!wanted.has(hash)) wanted.set(hash, e as files_FileEntry);
     }
     const contentByHash = new Map<string, Content>();
-    const hashes = [...wanted.keys()].filter((h) => h !== '' && h !== EMPTY_CONTENT_HASH);
+    const failures = new Map<string, string>();
+    const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
     if (wanted.has(EMPTY_CONTENT_HASH)) contentByHash.set(EMPTY_CONTENT_HASH, { size: 0, blocks: Buffer.alloc(0) });
+    // What this run's zip pre-pass stored: known without asking the database, recorded with the page.
+    for (const h of wanted.keys()) {
+      const zipped = this.zipContents.get(h);
+      if (!zipped) continue;
+      contentByHash.set(h, { size: zipped.size, blocks: zipped.blocks });
+      newContents.push(zipped);
+    }
+    const hashes = [...wanted.keys()].filter((h) => h !== '' && h !== EMPTY_CONTENT_HASH && !contentByHash.has(h));
     if (hashes.length) {
       // Condemned contents (retention.ts) count as missing; filtered here for the same reason as in storedBlocks.
       const rows = await sql<{ content_hash: string; size: number; blocks: Buffer; condemned: boolean }[]>`
@@ -447,8 +459,6 @@ class EntityBackup {
         where account_id = ${this.accountId} and content_hash = any(${hashes})`;
       for (const r of rows) if (!r.condemned) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
     }
-    const failures = new Map<string, string>();
-    const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
     let downloaded = 0;
     let bytesDownloaded = 0;
     let toFetch = [...wanted.entries()].filter(([h]) => !contentByHash.has(h));
@@ -654,12 +664,11 @@ class EntityBackup {
     const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
     try {
       await this.zipFolders(dir, found);
-      // One flush for all the zips (fewer, fuller packs); contents only once their blocks are durable.
+      // One flush for all the zips (fewer, fuller packs): from here their blocks are durable. Their
+      // contents are recorded by the pages whose files they are (a content no listed file has is
+      // not worth a row); a run that dies before those pages finds the blocks stored on resume.
       await this.flushBlocks();
-      for (let i = 0; i < found.length; i += INSERT_CHUNK) {
-        const chunk = found.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
-        await this.sql`insert into contents ${this.sql(chunk as never[])} on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null`;
-      }
+      for (const c of found) this.zipContents.set(c.content_hash, c);
       this.zipFiles += found.length;
     } catch (err) {
       // A failed pack PUT leaves the writer failed: the first page's flush reports it as usual.
