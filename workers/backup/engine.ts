@@ -22,6 +22,7 @@ import { and, eq } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
 import { newId } from '../../db/ids.ts';
+import { insertRows, type Column } from '../../db/bulk-insert.ts';
 import { entities, tasks } from '../../db/schema.ts';
 import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
 import { DropboxCallError, DropboxTeam, type CallScope, type RetryPolicy } from '../dropbox/client.ts';
@@ -128,7 +129,23 @@ function randomBytesHex(): string {
 }
 const SMALL_FILE_CONCURRENCY = 8;
 const BIG_FILE_CONCURRENCY = 3;
-const INSERT_CHUNK = 1000;
+const BLOCK_COLUMNS: Column[] = [
+  { name: 'account_id', type: 'text' }, { name: 'hash', type: 'bytea' }, { name: 'pack_id', type: 'text' }, { name: 'offset', type: 'bigint' },
+  { name: 'length', type: 'integer' }, { name: 'plain_size', type: 'integer' }, { name: 'stored_size', type: 'integer' }, { name: 'compressed', type: 'boolean' },
+];
+const CONTENT_COLUMNS: Column[] = [{ name: 'account_id', type: 'text' }, { name: 'content_hash', type: 'text' }, { name: 'size', type: 'bigint' }, { name: 'blocks', type: 'bytea' }];
+/** The columns versionRow fills. */
+const ITEM_VERSION_COLUMNS: Column[] = [
+  ...['id', 'account_id', 'entity_id', 'path_lower', 'path_display', 'parent_lower', 'name', 'kind', 'dropbox_id', 'rev'].map((name) => ({ name, type: 'text' as const })),
+  { name: 'size', type: 'bigint' },
+  { name: 'content_hash', type: 'text' },
+  { name: 'export_as', type: 'text' },
+  { name: 'server_modified', type: 'timestamptz' },
+  { name: 'client_modified', type: 'timestamptz' },
+  { name: 'modified_by', type: 'text' },
+  { name: 'blocks', type: 'bytea' },
+  ...['valid_from_run', 'valid_until_run', 'seen_run'].map((name) => ({ name, type: 'text' as const })),
+];
 
 function lockKey(entityId: string): string {
   return `backup:${entityId}`;
@@ -333,13 +350,11 @@ class EntityBackup {
       compressed: b.compressed,
     }));
     await this.sql.begin(async (tx) => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        // A condemned row (retention.ts) is revived with this new copy's location.
-        await tx`insert into blocks ${tx(rows.slice(i, i + INSERT_CHUNK))} on conflict (account_id, hash) do update
-          set pack_id = excluded.pack_id, "offset" = excluded."offset", length = excluded.length, stored_size = excluded.stored_size,
-            compressed = excluded.compressed, condemned_at = null
-          where blocks.condemned_at is not null`;
-      }
+      // A condemned row (retention.ts) is revived with this new copy's location.
+      await insertRows(tx, 'blocks', BLOCK_COLUMNS, rows, `on conflict (account_id, hash) do update
+        set pack_id = excluded.pack_id, "offset" = excluded."offset", length = excluded.length, stored_size = excluded.stored_size,
+          compressed = excluded.compressed, condemned_at = null
+        where blocks.condemned_at is not null`);
       await tx`update packs set state = 'written', size = ${pack.size} where id = ${pack.packId}`;
     });
     for (const b of pack.blocks) {
@@ -594,14 +609,9 @@ class EntityBackup {
       if (full && seen.length) {
         await tx`update item_versions set seen_run = ${runId} where id = any(${seen})`;
       }
-      const rows = [...inserts.values()];
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx`insert into item_versions ${tx(rows.slice(i, i + INSERT_CHUNK) as never[])}`;
-      }
-      for (let i = 0; i < newContents.length; i += INSERT_CHUNK) {
-        const chunk = newContents.slice(i, i + INSERT_CHUNK).map((c) => ({ account_id: this.accountId, ...c }));
-        await tx`insert into contents ${tx(chunk as never[])} on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null`;
-      }
+      await insertRows(tx, 'item_versions', ITEM_VERSION_COLUMNS, [...inserts.values()]);
+      await insertRows(tx, 'contents', CONTENT_COLUMNS, newContents.map((c) => ({ account_id: this.accountId, ...c })),
+        'on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null');
       const deleted = Math.max(0, closed - replaced);
       const errorsJson = JSON.stringify(errors);
       await tx`
