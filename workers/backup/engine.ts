@@ -610,7 +610,10 @@ class EntityBackup {
         await tx`update item_versions set seen_run = ${runId} where id = any(${seen})`;
       }
       await insertRows(tx, 'item_versions', ITEM_VERSION_COLUMNS, [...inserts.values()]);
-      await insertRows(tx, 'contents', CONTENT_COLUMNS, newContents.map((c) => ({ account_id: this.accountId, ...c })),
+      // One row per content_hash: ON CONFLICT DO UPDATE refuses to touch a row twice in one statement
+      // (two new folders zipped in one page may hold the same file).
+      const contentRows = [...new Map(newContents.map((c) => [c.content_hash, { account_id: this.accountId, ...c }])).values()];
+      await insertRows(tx, 'contents', CONTENT_COLUMNS, contentRows,
         'on conflict (account_id, content_hash) do update set condemned_at = null where contents.condemned_at is not null');
       const deleted = Math.max(0, closed - replaced);
       const errorsJson = JSON.stringify(errors);

@@ -79,6 +79,20 @@ t.test('a later run zips a folder that appeared since, with many small files in 
   t.equal(f.emu.counters.routes['files/download_zip'], 1, 'one zip for the new folder');
   t.equal(f.emu.counters.routes['files/download'], 6, 'the file in the old folder and the five in the small new folder, one by one');
   await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'after the new folder');
+
+  // Two new folders zipped in one page, both holding one same file: its content is recorded once.
+  for (let i = 0; i < 25; i++) {
+    s.putFile(bob, `/Copy A/a${i}.txt`, `only in A ${i}\n`.repeat(30));
+    s.putFile(bob, `/Copy B/b${i}.txt`, `only in B ${i}\n`.repeat(30));
+  }
+  s.putFile(bob, '/Copy A/common.txt', 'in both');
+  s.putFile(bob, '/Copy B/common.txt', 'in both');
+  f.emu.counters.reset();
+  const twice = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(twice.outcome, 'succeeded');
+  if (twice.outcome !== 'succeeded') return;
+  t.equal(f.emu.counters.routes['files/download_zip'], 2, 'one zip per new folder');
+  await f.assertSnapshot(t, bobId, twice.runId, f.dropboxState(bob.homeNsId), 'two folders of the same files');
 });
 
 t.test('too many files or too large: file by file', async (t) => {
