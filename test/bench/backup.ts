@@ -10,13 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadConfig } from '../../api/config.ts';
-import { systemClock } from '../../api/clock.ts';
-import type { AppDeps } from '../../api/deps.ts';
-import { newId } from '../../db/ids.ts';
 import { runBackup, type BackupOutcome } from '../../workers/backup/engine.ts';
-import { MasterKeyring, type BlobStore } from '../../workers/storage/index.ts';
-import { benchEnvironment } from './fixtures/environment.ts';
+import type { BlobStore } from '../../workers/storage/index.ts';
+import { benchAccount, benchEnvironment } from './fixtures/environment.ts';
 import { smallContent, smallPath } from './fixtures/content.ts';
 import { availableParallelism } from 'node:os';
 
@@ -26,29 +22,10 @@ const LARGE_SIZE = 100 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 const env = await benchEnvironment(SMALL, LARGE, LARGE_SIZE);
-const { database, dataDir, emulator: info } = env;
+const { dataDir, emulator: info } = env;
 console.log(`emulator seeded in ${env.seedSeconds.toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB`);
 
-const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_DROPBOX_API_URL: info.url });
-const deps: AppDeps = {
-  config,
-  db: database.db,
-  sql: database.sql,
-  clock: systemClock,
-  keyring: new MasterKeyring([{ version: 1, key: randomBytes(32) }]),
-  mailer: { send: async () => {}, close: async () => {} },
-};
-const accountId = newId('acct');
-const taskId = newId('task');
-await deps.sql`insert into accounts (id, name, email, region, state) values (${accountId}, 'Bench', 'bench@example.test', 'us-east-1', 'active')`;
-await deps.sql`insert into tasks (id, account_id, name, plan, connection_status, refresh_token, dropbox_admin_member_id)
-  values (${taskId}, ${accountId}, 'Bench', 'business', 'connected', ${deps.keyring.sealSecret(info.refreshToken, 'dropbox-refresh-token')}, ${info.adminId})`;
-const entity = async (m: { id: string; ns: string }) => {
-  const id = newId('ent');
-  await deps.sql`insert into entities (id, account_id, task_id, kind, dropbox_id, name, namespace_id, dropbox_status, status)
-    values (${id}, ${accountId}, ${taskId}, 'member', ${m.id}, ${m.id}, ${m.ns}, 'active', 'scheduled')`;
-  return id;
-};
+const { deps, accountId, entity } = await benchAccount(env);
 const smallEntity = await entity(info.small);
 const largeEntity = await entity(info.large);
 

@@ -3,18 +3,13 @@
 // process): files/s, MiB/s, data-transport calls; (b) export of the same snapshots to a download
 // ZIP (encrypted, in the blob store): MiB/s; (c) item search latency, p50 / p95 over 200 queries,
 // on a search index of 1,000,000 item versions.
-import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../../api/config.ts';
-import { systemClock } from '../../api/clock.ts';
-import type { AppDeps } from '../../api/deps.ts';
 import type { RequestContext } from '../../api/context.ts';
 import { newId } from '../../db/ids.ts';
 import { jobs } from '../../db/schema.ts';
 import { runBackup } from '../../workers/backup/engine.ts';
-import { MasterKeyring } from '../../workers/storage/index.ts';
 import { runRestore } from '../../workers/recovery/restore.ts';
 import { runExport } from '../../workers/recovery/export.ts';
-import { benchEnvironment } from './fixtures/environment.ts';
+import { benchAccount, benchEnvironment } from './fixtures/environment.ts';
 import { searchItems } from '../../api/resources/items/service.ts';
 import { SEPARATORS, SPACES } from '../../workers/recovery/search-index.ts';
 
@@ -25,25 +20,9 @@ const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 1_000_000);
 const MiB = 1024 * 1024;
 
 const env = await benchEnvironment(SMALL, LARGE, LARGE_SIZE);
-const { database, dataDir, emulator: info } = env;
+const { emulator: info } = env;
 
-const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_DROPBOX_API_URL: info.url });
-const deps: AppDeps = {
-  config, db: database.db, sql: database.sql, clock: systemClock,
-  keyring: new MasterKeyring([{ version: 1, key: randomBytes(32) }]),
-  mailer: { send: async () => {}, close: async () => {} },
-};
-const accountId = newId('acct');
-const taskId = newId('task');
-await deps.sql`insert into accounts (id, name, email, region, state) values (${accountId}, 'Bench', 'bench@example.test', 'us-east-1', 'active')`;
-await deps.sql`insert into tasks (id, account_id, name, plan, connection_status, refresh_token, dropbox_admin_member_id)
-  values (${taskId}, ${accountId}, 'Bench', 'business', 'connected', ${deps.keyring.sealSecret(info.refreshToken, 'dropbox-refresh-token')}, ${info.adminId})`;
-const entity = async (m: { id: string; ns: string }) => {
-  const id = newId('ent');
-  await deps.sql`insert into entities (id, account_id, task_id, kind, dropbox_id, name, namespace_id, dropbox_status, status)
-    values (${id}, ${accountId}, ${taskId}, 'member', ${m.id}, ${m.id}, ${m.ns}, 'active', 'scheduled')`;
-  return id;
-};
+const { deps, accountId, taskId, entity } = await benchAccount(env);
 const counters = async () => ((await (await fetch(`${info.url}/_emulator/counters`)).json()) as { dataTransportThisMonth: number }).dataTransportThisMonth;
 
 const results: string[] = [];
