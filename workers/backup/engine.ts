@@ -878,42 +878,43 @@ class EntityBackup {
    * content key of its own (`contentKey`), so the same document is not exported twice.
    */
   exportDocument(entry: files_FileEntry, key: string): Promise<Content> {
-    let p = this.inflight.get(key);
-    if (!p) {
-      p = downloadFile(this.team, this.scope, entry.id ?? entry.path_lower!, async (body, expectedSize, result) => {
-        const splitter = new BlockSplitter(body);
-        for await (const block of splitter) await this.ingest.add(block.sha256, block.data);
-        if (expectedSize !== undefined && splitter.size !== expectedSize) throw new TruncatedBodyError(splitter.size, expectedSize);
-        const meta = (result as { export_metadata?: { size?: number; export_hash?: string } } | undefined)?.export_metadata;
-        if (meta?.size !== undefined && splitter.size !== meta.size) throw new TruncatedBodyError(splitter.size, meta.size);
-        if (meta?.export_hash && splitter.contentHash !== meta.export_hash) {
-          throw new DownloadError(`export_hash mismatch: Dropbox reported ${meta.export_hash}, the exported bytes hash to ${splitter.contentHash}`, undefined, false);
-        }
-        return { size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
-      }, { fetch: this.fetch, route: 'files/export', ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}) });
-      this.inflight.set(key, p);
-      p.then(() => this.inflight.delete(key), () => this.inflight.delete(key));
-    }
-    return p;
+    return this.fetchContent(key, entry.id ?? entry.path_lower!, 'files/export', (got, result) => {
+      const meta = (result as { export_metadata?: { size?: number; export_hash?: string } } | undefined)?.export_metadata;
+      if (meta?.size !== undefined && got.size !== meta.size) throw new TruncatedBodyError(got.size, meta.size);
+      if (meta?.export_hash && got.contentHash !== meta.export_hash) {
+        throw new DownloadError(`export_hash mismatch: Dropbox reported ${meta.export_hash}, the exported bytes hash to ${got.contentHash}`, undefined, false);
+      }
+    });
   }
 
   /** Streams one file into packs; resolves with its block list once its content_hash checked out. */
   download(entry: files_FileEntry): Promise<Content> {
     const hash = entry.content_hash!;
-    let p = this.inflight.get(hash);
+    return this.fetchContent(hash, `rev:${entry.rev}`, 'files/download', (got) => {
+      if (got.size !== entry.size) throw new TruncatedBodyError(got.size, entry.size);
+      if (got.contentHash !== hash) {
+        throw new DownloadError(`content_hash mismatch: Dropbox reported ${hash}, the downloaded bytes hash to ${got.contentHash}`, undefined, false);
+      }
+    });
+  }
+
+  /**
+   * One download or export into packs, shared by concurrent callers asking for the same key. The
+   * body goes through the splitter into the ingest; `verify` throws when the bytes are not the ones
+   * Dropbox described (a truncated body is retried by downloadFile, a mismatch is not).
+   */
+  fetchContent(key: string, path: string, route: 'files/download' | 'files/export', verify: (got: { size: number; contentHash: string }, result: Record<string, unknown> | undefined) => void): Promise<Content> {
+    let p = this.inflight.get(key);
     if (!p) {
-      p = downloadFile(this.team, this.scope, `rev:${entry.rev}`, async (body, expectedSize) => {
+      p = downloadFile(this.team, this.scope, path, async (body, expectedSize, result) => {
         const splitter = new BlockSplitter(body);
         for await (const block of splitter) await this.ingest.add(block.sha256, block.data);
         if (expectedSize !== undefined && splitter.size !== expectedSize) throw new TruncatedBodyError(splitter.size, expectedSize);
-        if (splitter.size !== entry.size) throw new TruncatedBodyError(splitter.size, entry.size);
-        if (splitter.contentHash !== hash) {
-          throw new DownloadError(`content_hash mismatch: Dropbox reported ${hash}, the downloaded bytes hash to ${splitter.contentHash}`, undefined, false);
-        }
+        verify({ size: splitter.size, contentHash: splitter.contentHash }, result);
         return { size: splitter.size, blocks: Buffer.concat(splitter.blockHashes as Buffer[]) };
-      }, { fetch: this.fetch, ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}) });
-      this.inflight.set(hash, p);
-      p.then(() => this.inflight.delete(hash), () => this.inflight.delete(hash));
+      }, { fetch: this.fetch, route, ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}) });
+      this.inflight.set(key, p);
+      p.then(() => this.inflight.delete(key), () => this.inflight.delete(key));
     }
     return p;
   }
