@@ -6,8 +6,9 @@
 //   header = (format version << 4) | flags; flag bit 0 = zstd-compressed.
 //   AAD    = 'coffer/block/v1' NUL | header | sha256(plaintext)
 import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { constants as zlibConstants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { zstdDecompressSync } from 'node:zlib';
 import { IntegrityError } from './errors.ts';
+import { zstdCompress } from './zstd.ts';
 
 export const BLOCK_FORMAT_VERSION = 1;
 export const BLOCK_FLAG_ZSTD = 0x01;
@@ -83,11 +84,7 @@ function worthCompressing(plainSize: number, compressedSize: number): boolean {
 }
 
 function compress(plaintext: Buffer): Buffer {
-  // Sync with pledgedSrcSize: zstd sizes its context to the input (PERFORMANCE.md, gotcha 1).
-  return zstdCompressSync(plaintext, {
-    params: { [zlibConstants.ZSTD_c_compressionLevel]: ZSTD_LEVEL },
-    pledgedSrcSize: plaintext.length,
-  });
+  return zstdCompress(plaintext, ZSTD_LEVEL);
 }
 
 function aad(header: number, hash: Uint8Array): Buffer {
