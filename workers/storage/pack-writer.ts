@@ -77,6 +77,14 @@ interface OpenPack {
   pieces: Buffer[];
   blocks: StoredBlock[];
   dataSize: number;
+  /** Settles when the pack was written and reported (rejects when its write failed). */
+  written: PromiseWithResolvers<void>;
+}
+
+function openPack(): OpenPack {
+  const written = Promise.withResolvers<void>();
+  written.promise.catch(() => {}); // observed by whoever awaits `written()`; never unhandled
+  return { packId: newPackId(), pieces: [], blocks: [], dataSize: 0, written };
 }
 
 /**
@@ -103,6 +111,8 @@ export class PackWriter {
   #maxWrites: number;
   #failure: unknown = null;
   #packsWritten = 0;
+  /** Sealed packs whose write has not settled yet. */
+  #sealed = new Set<OpenPack>();
 
   constructor(options: PackWriterOptions) {
     this.#store = options.store;
@@ -167,7 +177,7 @@ export class PackWriter {
       this.#seal();
       sealed = true;
     }
-    const pack = (this.#open ??= { packId: newPackId(), pieces: [], blocks: [], dataSize: 0 });
+    const pack = (this.#open ??= openPack());
     const stored: StoredBlock = {
       packId: pack.packId,
       offset: pack.dataSize,
@@ -208,6 +218,19 @@ export class PackWriter {
     return written;
   }
 
+  /**
+   * Resolves once every block placed so far (every `add` that resolved) is in a pack that was
+   * written and reported, without sealing the open pack early: it is written when later blocks
+   * fill it, or at `flush()`. Lets a caller learn when earlier blocks became durable while it goes
+   * on adding. Rejects if one of those packs failed.
+   */
+  async written(): Promise<void> {
+    this.#throwIfFailed();
+    const waits = [...this.#sealed].map((p) => p.written.promise);
+    if (this.#open && this.#open.blocks.length > 0) waits.push(this.#open.written.promise);
+    await Promise.all(waits);
+  }
+
   #projectedSize(pack: OpenPack, extra: number): number {
     return pack.dataSize + extra + packIndexSize(pack.blocks.length + 1) + PACK_FOOTER_BYTES;
   }
@@ -220,9 +243,18 @@ export class PackWriter {
   #seal(): void {
     const pack = this.#open!;
     this.#open = null;
+    this.#sealed.add(pack);
     const write: Promise<void> = this.#write(pack).then(
-      () => void this.#writes.delete(write),
-      () => void this.#writes.delete(write),
+      () => {
+        this.#writes.delete(write);
+        this.#sealed.delete(pack);
+        pack.written.resolve();
+      },
+      (error: unknown) => {
+        this.#writes.delete(write);
+        this.#sealed.delete(pack);
+        pack.written.reject(error);
+      },
     );
     this.#writes.add(write);
   }
@@ -240,6 +272,8 @@ export class PackWriter {
       await this.#onPackWritten?.({ packId: pack.packId, key, size: body.length, blocks: pack.blocks });
     } catch (error) {
       this.#failure ??= error;
+      // The open pack will never be sealed now: whoever waits for it learns of the failure.
+      this.#open?.written.reject(this.#failure);
       // Nothing of this pack is stored (or recorded): let nobody think these blocks exist.
       for (const block of pack.blocks) this.#pending.delete(block.hash.toString('hex'));
       throw error;

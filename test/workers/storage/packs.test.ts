@@ -267,6 +267,38 @@ t.test('a failed PUT among concurrent ones fails the next add or flush', async (
   await t.rejects(writer.add(sha256(a), a), /injected put failure/, 'the writer stays failed');
 });
 
+t.test('written() waits for the packs of blocks placed so far without sealing the open one', async (t) => {
+  const store = fresh();
+  const reported: string[] = [];
+  const writer = new PackWriter({ store, keys, targetPackSize: 20_000, onPackWritten: (p) => void reported.push(...p.blocks.map((b) => b.hash.toString('hex'))) });
+  await writer.written(); // nothing placed: resolves at once
+  const blocks = Array.from({ length: 5 }, () => randomBytes(6000)); // three per pack
+  for (const b of blocks.slice(0, 2)) await writer.add(sha256(b), b);
+  let settled = false;
+  const first = writer.written().then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(settled, false, 'the open pack is not sealed for it');
+  t.equal(store.puts.length, 0);
+  for (const b of blocks.slice(2)) await writer.add(sha256(b), b); // fills and seals the first pack
+  await first;
+  t.equal(store.puts.length, 1, 'resolved by the pack that filled up');
+  for (const b of blocks.slice(0, 2)) t.ok(reported.includes(sha256(b).toString('hex')), 'its blocks were reported before it resolved');
+  const second = writer.written();
+  await writer.flush();
+  await second;
+  t.equal(reported.length, 5);
+
+  // A failed write rejects whoever waits for it, and every later call.
+  const failing = fresh();
+  const w2 = new PackWriter({ store: failing, keys, targetPackSize: 20_000 });
+  for (const b of blocks.slice(0, 3)) await w2.add(sha256(b), b); // one open pack of three
+  const waiting = w2.written();
+  failing.failPuts = true;
+  await w2.add(sha256(blocks[3]!), blocks[3]!); // seals it: its PUT fails
+  await t.rejects(waiting, /injected put failure/);
+  await t.rejects(w2.written(), /injected put failure/, 'and later calls');
+});
+
 t.test('block reader: integrity and cache', async (t) => {
   const store = fresh();
   const writer = new PackWriter({ store, keys });
