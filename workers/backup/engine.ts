@@ -226,9 +226,17 @@ class EntityBackup {
   firstEver = false;
   /** Contents the zip pre-pass stored (blocks durable), by content_hash; recorded by the pages that list them. */
   zipContents = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
-  /** Files and bytes the zip pre-pass fetched, added to the counts at the next page commit. */
+  /** Files and bytes the zip pre-pass fetched (durable), added to the counts at the next page commit. */
   zipFiles = 0;
   zipBytes = 0;
+  /** The first backup's zip pre-pass while it runs alongside the pages; null when none is running. */
+  prepass: Promise<void> | null = null;
+  /** Set when the listing stopped early: the pre-pass starts no further zip. */
+  prepassStop = false;
+  /** What ended the pre-pass, if it failed in a way the run must fail for (an auth error). */
+  prepassFailure: unknown = null;
+  /** Resolved (and replaced) whenever more zipped contents became durable, or the pre-pass ended. */
+  zipProgress = Promise.withResolvers<void>();
   /** Stored bytes reported by onPackWritten since the last page commit. */
   storedSinceCommit = 0;
   startedMs = 0;
@@ -386,7 +394,18 @@ class EntityBackup {
       pending = await listFolderStart(this.team, this.scope, this.opts.pageLimit ?? LIST_LIMIT);
       const files = pending.entries.filter((e): e is files_FileEntry => e['.tag'] === 'file');
       const bytes = files.reduce((n, e) => n + e.size, 0);
-      if (files.length >= ZIP_MIN_FILES && bytes / files.length < SMALL_FILE_BYTES && (pending.hasMore || bytes <= budget)) await this.zipPrepass();
+      if (files.length >= ZIP_MIN_FILES && bytes / files.length < SMALL_FILE_BYTES && (pending.hasMore || bytes <= budget)) {
+        // The zips are fetched and stored while the pages are applied: a page waits only for the
+        // zips holding its files (durable), and its database work overlaps the next zips' storing.
+        this.prepass = this.zipPrepass()
+          .catch((err: unknown) => {
+            this.prepassFailure = err;
+          })
+          .finally(() => {
+            this.prepass = null;
+            this.zipProgressed();
+          });
+      }
     }
     // The next page is fetched while this one is applied (one page ahead: a page is at most
     // LIST_LIMIT entries, so memory stays bounded).
@@ -411,7 +430,14 @@ class EntityBackup {
           cursor = null;
           continue;
         }
-        if (page.hasMore) ahead = listFolderContinue(this.team, this.scope, page.cursor);
+        if (page.hasMore) {
+          ahead = listFolderContinue(this.team, this.scope, page.cursor);
+          // Its failure is seen when the page is taken; until then (a page may wait for zips) it must not count as unhandled.
+          ahead.catch(() => {});
+        }
+        // The last page commits after the pre-pass ended, so the run counts everything it fetched.
+        if (!page.hasMore && this.prepass) await this.prepass;
+        if (this.prepassFailure) throw this.prepassFailure;
         await this.applyPage(page.entries, page.cursor, {});
         cursor = page.cursor;
         if (!page.hasMore) return;
@@ -419,7 +445,16 @@ class EntityBackup {
     } finally {
       // A page fetched ahead of a failure is dropped; its error (if any) must not go unobserved.
       if (ahead) await (ahead as Promise<ListPage>).catch(() => {});
+      // Never leave the pre-pass running behind a failure (it uses the writer this run owns).
+      this.prepassStop = true;
+      if (this.prepass) await this.prepass;
     }
+  }
+
+  zipProgressed(): void {
+    const progress = this.zipProgress;
+    this.zipProgress = Promise.withResolvers<void>();
+    progress.resolve();
   }
 
   /** The saved cursor was reset by Dropbox: relist everything; what the relist does not see is closed at the end. */
@@ -460,12 +495,15 @@ class EntityBackup {
     const newContents: { content_hash: string; size: number; blocks: Buffer }[] = [];
     if (wanted.has(EMPTY_CONTENT_HASH)) contentByHash.set(EMPTY_CONTENT_HASH, { size: 0, blocks: Buffer.alloc(0) });
     // What this run's zip pre-pass stored: known without asking the database, recorded with the page.
-    for (const h of wanted.keys()) {
-      const zipped = this.zipContents.get(h);
-      if (!zipped) continue;
-      contentByHash.set(h, { size: zipped.size, blocks: zipped.blocks });
-      newContents.push(zipped);
-    }
+    const takeZipped = () => {
+      for (const h of wanted.keys()) {
+        const zipped = contentByHash.has(h) ? undefined : this.zipContents.get(h);
+        if (!zipped) continue;
+        contentByHash.set(h, { size: zipped.size, blocks: zipped.blocks });
+        newContents.push(zipped);
+      }
+    };
+    takeZipped();
     const hashes = [...wanted.keys()].filter((h) => h !== '' && h !== EMPTY_CONTENT_HASH && !contentByHash.has(h));
     if (hashes.length) {
       // Condemned contents (retention.ts) count as missing; filtered here for the same reason as in storedBlocks.
@@ -474,12 +512,21 @@ class EntityBackup {
         where account_id = ${this.accountId} and content_hash = any(${hashes})`;
       for (const r of rows) if (!r.condemned) contentByHash.set(r.content_hash, { size: Number(r.size), blocks: r.blocks });
     }
+    // While the zips are still being stored, what the page lacks is most likely in one of them:
+    // wait for them rather than fetch it file by file.
+    while (this.prepass && [...wanted.keys()].some((h) => h !== '' && !contentByHash.has(h))) {
+      await this.zipProgress.promise;
+      takeZipped();
+    }
+    if (this.prepassFailure) throw this.prepassFailure;
     let downloaded = 0;
     let bytesDownloaded = 0;
     let toFetch = [...wanted.entries()].filter(([h]) => !contentByHash.has(h));
+    let zippedNow = 0;
     if (!this.firstEver) {
       // A folder that appeared since the last run, holding many small files: one zip of it rather than a call per file.
       const zipped = await this.zipNewFolders(entries, alive, toFetch);
+      zippedNow = zipped.length;
       for (const c of zipped) {
         if (wanted.has(c.content_hash) && !contentByHash.has(c.content_hash)) contentByHash.set(c.content_hash, { size: c.size, blocks: c.blocks });
         newContents.push(c); // later pages may list the rest of the folder
@@ -510,7 +557,9 @@ class EntityBackup {
       mapLimit(smallFiles, this.opts.concurrency ?? SMALL_FILE_CONCURRENCY, fetchOne),
       mapLimit(bigFiles, Math.min(this.opts.concurrency ?? BIG_FILE_CONCURRENCY, BIG_FILE_CONCURRENCY), fetchOne),
     ]);
-    await this.flushBlocks();
+    // Blocks this page stored become durable before the page records them. A page that stored
+    // nothing leaves the writer alone: sealing now would cut short the pack a running pre-pass fills.
+    if (toFetch.length > 0 || zippedNow > 0) await this.flushBlocks();
 
     // Apply the entries in order (DROPBOX.md §3.1 processing rules).
     const exactCloses = new Set<string>();
@@ -674,19 +723,37 @@ class EntityBackup {
   async zipPrepass(): Promise<void> {
     const dir = join(this.deps.config.dataDir, 'tmp');
     await mkdir(dir, { recursive: true });
-    const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
+    // A zip's contents become usable by the pages once its blocks are durable: looked up and placed
+    // (ingest.flush), then in packs that were written (writer.written, asked as soon as they are
+    // placed; it does not seal the open pack early, so packs stay full). Released in zip order.
+    let durable: Promise<void> = Promise.resolve();
+    const onStored = (found: { content_hash: string; size: number; blocks: Buffer }[], zipBytes: number) => {
+      const written = this.ingest.flush().then(() => this.writer.written());
+      durable = Promise.all([durable, written]).then(() => {
+        for (const c of found) this.zipContents.set(c.content_hash, c);
+        this.zipFiles += found.length;
+        this.zipBytes += zipBytes;
+        this.zipProgressed();
+      });
+      durable.catch(() => {}); // awaited below
+    };
+    let failure: unknown = null;
     try {
-      await this.zipFolders(dir, found);
-      // One flush for all the zips (fewer, fuller packs): from here their blocks are durable. Their
-      // contents are recorded by the pages whose files they are (a content no listed file has is
-      // not worth a row); a run that dies before those pages finds the blocks stored on resume.
-      await this.flushBlocks();
-      for (const c of found) this.zipContents.set(c.content_hash, c);
-      this.zipFiles += found.length;
+      await this.zipFolders(dir, onStored);
     } catch (err) {
-      // A failed pack PUT leaves the writer failed: the first page's flush reports it as usual.
-      if (err instanceof DropboxAuthError) throw err;
+      failure = err;
     }
+    try {
+      // Seals the last pack, which releases the last zips' contents (also after a failure, or their
+      // wait would never end). The contents are recorded by the pages whose files they are (a
+      // content no listed file has is not worth a row); a run that dies first finds the blocks
+      // stored on resume.
+      await this.flushBlocks();
+      await durable;
+    } catch {
+      // A failed pack PUT leaves the writer failed: the page that next stores a block reports it.
+    }
+    if (failure instanceof DropboxAuthError) throw failure;
   }
 
   /** Bytes later runs may still fetch as zips of new folders (the first run's pre-pass has its own budget). */
@@ -737,13 +804,13 @@ class EntityBackup {
    * later. The next zip downloads while the previous one is being stored, so at most two zip files
    * exist at once and their bytes together stay within the budget.
    */
-  async zipFolders(dir: string, found: { content_hash: string; size: number; blocks: Buffer }[]): Promise<void> {
+  async zipFolders(dir: string, onStored: (found: { content_hash: string; size: number; blocks: Buffer }[], zipBytes: number) => void): Promise<void> {
     let bytesLeft = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
     let callsLeft = ZIP_MAX_CALLS;
     const targets = [{ path: '', depth: 0 }];
     let storing: Promise<void> | null = null;
     try {
-      while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0) {
+      while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0 && !this.prepassStop) {
         const target = targets.shift()!;
         callsLeft--;
         const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
@@ -762,8 +829,7 @@ class EntityBackup {
           storing = (async () => {
             try {
               if (previous) await previous;
-              found.push(...(await this.storeZip(inMemory ?? file)));
-              this.zipBytes += zipBytes;
+              onStored(await this.storeZip(inMemory ?? file), zipBytes);
             } finally {
               await rm(file, { force: true });
             }

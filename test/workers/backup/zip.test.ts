@@ -139,3 +139,71 @@ t.test('a namespace with too many entries is zipped folder by folder', async (t)
   t.equal(f.emu.counters.routes['files/download'], 13, 'only the files no zip could cover (top.txt and the 12 in the crowded folder)');
   if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'folder-by-folder zips');
 });
+
+t.test('pages commit while later zips are still being fetched and stored', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  for (let d = 0; d < 4; d++) for (let i = 0; i < 24; i++) s.putFile(bob, `/Folder ${d}/doc-${i}.bin`, randomBytes(2000 + i));
+  s.limits.zipMaxFiles = 30; // the root is refused: one zip per folder
+  const bobId = await f.memberEntity(bob);
+
+  // The last folder's zip is held until a page committed (or 5 s went by): the pages of the first
+  // folders must not wait for the whole pre-pass.
+  let zips = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let heldZipWaited = false;
+  let committedWhileHeld = 0;
+  let holding = false;
+  const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url.endsWith('/2/files/download_zip') && ++zips === 5) {
+      holding = true;
+      heldZipWaited = await Promise.race([gate.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+      holding = false;
+    }
+    return fetch(input, init);
+  };
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, {
+    zipMaxBytes: 64 * 1024 * 1024,
+    pageLimit: 25,
+    targetPackSize: 16 * 1024, // several packs per zip: they fill (and become durable) as the zips come in
+    fetch: fetchFn,
+    onPageCommitted: () => {
+      if (holding) committedWhileHeld++;
+      release();
+    },
+  });
+  t.equal(r.outcome, 'succeeded');
+  t.ok(heldZipWaited, 'a page committed while the last zip was held');
+  t.ok(committedWhileHeld >= 1, `${committedWhileHeld} page(s) committed before the last zip was fetched`);
+  t.equal(f.emu.counters.routes['files/download_zip'], 5, 'root refused, then one zip per folder');
+  t.equal(f.emu.counters.routes['files/download'] ?? 0, 0, 'no file fetched on its own');
+  if (r.outcome !== 'succeeded') return;
+  t.equal(r.counts.downloaded, 96, 'every file counted once, the held zip\'s included');
+  await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'overlapped zips and pages');
+});
+
+t.test('access revoked while the zips are being fetched: the run fails and disconnects the task, nothing half-recorded', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  for (let d = 0; d < 4; d++) for (let i = 0; i < 24; i++) s.putFile(bob, `/Folder ${d}/doc-${i}.bin`, randomBytes(2000 + i));
+  s.limits.zipMaxFiles = 30;
+  const bobId = await f.memberEntity(bob);
+  let zips = 0;
+  const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url.endsWith('/2/files/download_zip') && ++zips === 3) s.revokeRefreshTokens({ accessTokensToo: true });
+    return fetch(input, init);
+  };
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, pageLimit: 25, targetPackSize: 16 * 1024, fetch: fetchFn });
+  t.equal(r.outcome, 'failed');
+  if (r.outcome === 'failed') t.match(r.error, /invalid_grant/);
+  const [task] = await f.app.deps.sql<{ connection_status: string }[]>`select connection_status from tasks where id = ${f.taskId}`;
+  t.equal(task!.connection_status, 'disconnected');
+  const [{ n }] = await f.app.deps.sql<{ n: number }[]>`select count(*)::int as n from item_versions where entity_id = ${bobId}`;
+  t.equal(n, 0, 'a failed run leaves no versions');
+});
