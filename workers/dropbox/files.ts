@@ -252,7 +252,13 @@ export async function downloadZip(team: DropboxTeam, scope: CallScope, path: str
       }
       if (!out.write(piece)) await new Promise<void>((r) => out!.once('drain', () => r()));
     }
-    if (chunks) return { ok: true, bytes, buffer: Buffer.concat(chunks, bytes) };
+    if (chunks) {
+      // In shared memory: the encoder threads read the zip's files where they are (no copy per file).
+      const buffer = Buffer.from(new SharedArrayBuffer(bytes));
+      let pos = 0;
+      for (const c of chunks) pos += c.copy(buffer, pos);
+      return { ok: true, bytes, buffer };
+    }
     const stream = out!;
     await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
     return { ok: true, bytes, buffer: null };

@@ -1,7 +1,8 @@
 // Block encoding (zstd + AES-256-GCM) on worker threads, so a backup's main thread is left with
 // reading, hashing and the database. Per 10 KB block, encoding is the largest piece of CPU work
 // (zstd makes a fresh context per call); per 4 MiB block it is the AES pass. Requests made in the
-// same tick go to a thread as one message; results come back with their memory transferred.
+// same tick go to a thread as one message; results come back in one buffer whose memory is
+// transferred.
 //
 // The pool is an optimisation only: `encodeBlockParts` is the same function either way, and a
 // PackWriter without a pool encodes inline.
@@ -17,7 +18,9 @@ export interface EncodeRequest {
 
 export interface EncodeReply {
   id: number;
-  results: ({ data: Uint8Array; compressed: boolean } | { error: string })[];
+  /** Every encoded block of the request, back to back (one transfer per request). */
+  data: Uint8Array;
+  results: ({ offset: number; length: number; compressed: boolean } | { error: string })[];
 }
 
 interface Queued {
@@ -98,17 +101,28 @@ export class EncoderPool {
     const worker = this.#workers[index]!;
     const id = this.#next++;
     const transfer: ArrayBuffer[] = [];
-    const payload = items.map((item) => {
-      let data: Uint8Array;
+    // Blocks in shared memory (a zip downloaded into a SharedArrayBuffer) are read by the thread
+    // where they are. A big block that owns its whole ArrayBuffer is handed over (a writer never
+    // reads a block's plaintext again). Any other view (into Node's pool, say) would clone all of
+    // its buffer: those are copied, together, into one buffer that is transferred.
+    let copyBytes = 0;
+    const kinds = items.map((item) => {
+      if (item.data.buffer instanceof SharedArrayBuffer) return 'shared';
       const whole = item.data.byteOffset === 0 && item.data.byteLength === item.data.buffer.byteLength;
-      if (whole && item.data.byteLength >= TRANSFER_FROM_BYTES && item.data.buffer instanceof ArrayBuffer) {
-        // The caller hands the block over (a writer never reads a block's plaintext again).
-        data = item.data;
-        transfer.push(item.data.buffer);
-      } else {
-        // A view into a bigger buffer (a zip, Node's pool) would clone all of that buffer: copy it.
-        data = new Uint8Array(item.data);
-        transfer.push(data.buffer as ArrayBuffer);
+      if (whole && item.data.byteLength >= TRANSFER_FROM_BYTES) return 'transfer';
+      copyBytes += item.data.byteLength;
+      return 'copy';
+    });
+    const copies = copyBytes > 0 ? new Uint8Array(copyBytes) : null;
+    if (copies) transfer.push(copies.buffer);
+    let copied = 0;
+    const payload = items.map((item, i) => {
+      let data: Uint8Array = item.data;
+      if (kinds[i] === 'transfer') transfer.push(item.data.buffer as ArrayBuffer);
+      else if (kinds[i] === 'copy') {
+        copies!.set(item.data, copied);
+        data = copies!.subarray(copied, copied + item.data.byteLength);
+        copied += item.data.byteLength;
       }
       return { hash: new Uint8Array(item.hash), data, compress: item.compress };
     });
@@ -147,7 +161,7 @@ export class EncoderPool {
       const result = reply.results[i]!;
       if ('error' in result) pending.reject(new Error(result.error));
       else {
-        const data = Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
+        const data = Buffer.from(reply.data.buffer, reply.data.byteOffset + result.offset, result.length);
         pending.resolve({ parts: [data], length: data.length, compressed: result.compressed });
       }
     }

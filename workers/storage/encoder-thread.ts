@@ -1,5 +1,5 @@
 // The worker-thread side of EncoderPool: encodes batches of blocks (compress + encrypt) and sends
-// each back as one Buffer whose memory is transferred, not copied.
+// them back in one Buffer whose memory is transferred, not copied.
 import { parentPort } from 'node:worker_threads';
 import { encodeBlockParts } from './block-codec.ts';
 import type { EncodeReply, EncodeRequest } from './encoder-pool.ts';
@@ -19,20 +19,25 @@ function keyBuffer(raw: Uint8Array): Buffer {
 
 parentPort!.on('message', (request: EncodeRequest) => {
   const key = keyBuffer(request.key);
-  const results: EncodeReply['results'] = [];
-  const transfer: ArrayBuffer[] = [];
+  const encoded: ({ parts: Buffer[]; length: number; compressed: boolean } | { error: string })[] = [];
+  let total = 0;
   for (const item of request.items) {
     try {
-      const encoded = encodeBlockParts(key, Buffer.from(item.data.buffer, item.data.byteOffset, item.data.byteLength), item.hash, { compress: item.compress });
-      // One allocation of its own per block, so it can be transferred whole.
-      const data = Buffer.allocUnsafeSlow(encoded.length);
-      let pos = 0;
-      for (const part of encoded.parts) pos += part.copy(data, pos);
-      results.push({ data, compressed: encoded.compressed });
-      transfer.push(data.buffer as ArrayBuffer);
+      const e = encodeBlockParts(key, Buffer.from(item.data.buffer, item.data.byteOffset, item.data.byteLength), item.hash, { compress: item.compress });
+      encoded.push(e);
+      total += e.length;
     } catch (err) {
-      results.push({ error: err instanceof Error ? err.message : String(err) });
+      encoded.push({ error: err instanceof Error ? err.message : String(err) });
     }
   }
-  parentPort!.postMessage({ id: request.id, results } satisfies EncodeReply, transfer);
+  // One allocation for the whole request, transferred (not copied) back.
+  const data = Buffer.allocUnsafeSlow(total);
+  let pos = 0;
+  const results: EncodeReply['results'] = encoded.map((e) => {
+    if ('error' in e) return e;
+    const offset = pos;
+    for (const part of e.parts) pos += part.copy(data, pos);
+    return { offset, length: e.length, compressed: e.compressed };
+  });
+  parentPort!.postMessage({ id: request.id, data, results } satisfies EncodeReply, [data.buffer as ArrayBuffer]);
 });
