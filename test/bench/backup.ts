@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runBackup, type BackupOutcome } from '../../workers/backup/engine.ts';
 import type { BlobStore } from '../../workers/storage/index.ts';
+import { zstdBackend } from '../../workers/storage/zstd.ts';
 import { benchAccount, benchEnvironment } from './fixtures/environment.ts';
 import { smallContent, smallPath } from './fixtures/content.ts';
 import { availableParallelism } from 'node:os';
@@ -23,7 +24,7 @@ const MiB = 1024 * 1024;
 
 const env = await benchEnvironment(SMALL, LARGE, LARGE_SIZE);
 const { dataDir, emulator: info } = env;
-console.log(`emulator seeded in ${env.seedSeconds.toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB`);
+console.log(`emulator seeded in ${env.seedSeconds.toFixed(1)} s: ${SMALL} × 10 KB, ${LARGE} × 100 MiB; zstd by ${zstdBackend()}`);
 
 const { deps, accountId, entity } = await benchAccount(env);
 const smallEntity = await entity(info.small);

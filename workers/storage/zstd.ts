@@ -29,14 +29,18 @@ function loadNative(): { Compressor: new () => NativeCompressor } | null {
   return nativeModule;
 }
 
+let backend: ZstdBackend | undefined;
+
 /** Which implementation `zstdCompress` uses in this process (`COFFER_ZSTD=node` forces Node's). */
 export function zstdBackend(): ZstdBackend {
-  return process.env.COFFER_ZSTD !== 'node' && loadNative() ? 'zstd-napi' : 'node:zlib';
+  // Decided once: reading process.env on every block is a call into C++.
+  backend ??= process.env.COFFER_ZSTD !== 'node' && loadNative() ? 'zstd-napi' : 'node:zlib';
+  return backend;
 }
 
 /** One zstd frame of `data` at `level`, with the content size in the frame header. */
-export function zstdCompress(data: Buffer, level: number, backend: ZstdBackend = zstdBackend()): Buffer {
-  if (backend === 'zstd-napi') {
+export function zstdCompress(data: Buffer, level: number, use: ZstdBackend = zstdBackend()): Buffer {
+  if (use === 'zstd-napi') {
     const mod = loadNative();
     if (!mod) throw new Error('zstd-napi is not installed');
     let compressor = native.get(level);
