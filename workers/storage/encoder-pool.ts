@@ -1,8 +1,8 @@
 // Block encoding (zstd + AES-256-GCM) on worker threads, so a backup's main thread is left with
 // reading, hashing and the database. Per 10 KB block, encoding is the largest piece of CPU work
 // (zstd makes a fresh context per call); per 4 MiB block it is the AES pass. Requests made in the
-// same tick go to a thread as one message; results come back in one buffer whose memory is
-// transferred.
+// same tick go to a thread as one message; results come back in transferred memory (small blocks
+// together in one buffer, big ones each in their own).
 //
 // The pool is an optimisation only: `encodeBlockParts` is the same function either way, and a
 // PackWriter without a pool encodes inline.
@@ -18,9 +18,10 @@ export interface EncodeRequest {
 
 export interface EncodeReply {
   id: number;
-  /** Every encoded block of the request, back to back (one transfer per request). */
+  /** The request's small encoded blocks, back to back (one transfer for all of them). */
   data: Uint8Array;
-  results: ({ offset: number; length: number; compressed: boolean } | { error: string })[];
+  /** Where each block is: in `data` at `offset`, or in its own `data` (big blocks). */
+  results: ({ data?: Uint8Array; offset: number; length: number; compressed: boolean } | { error: string })[];
 }
 
 interface Queued {
@@ -161,7 +162,8 @@ export class EncoderPool {
       const result = reply.results[i]!;
       if ('error' in result) pending.reject(new Error(result.error));
       else {
-        const data = Buffer.from(reply.data.buffer, reply.data.byteOffset + result.offset, result.length);
+        const from = result.data ?? reply.data;
+        const data = Buffer.from(from.buffer, from.byteOffset + result.offset, result.length);
         pending.resolve({ parts: [data], length: data.length, compressed: result.compressed });
       }
     }

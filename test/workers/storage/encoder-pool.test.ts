@@ -43,6 +43,26 @@ t.test('a view into a bigger buffer is copied, so the source stays intact', asyn
   t.equal(e.length, view.length + 29);
 });
 
+t.test('one request of blocks in shared memory, copied views and handed-over big blocks, big and small results', async (t) => {
+  const key = randomBytes(32);
+  // A zip in shared memory: its files are views the thread reads in place.
+  const zip = Buffer.from(new SharedArrayBuffer(64 * 1024));
+  randomBytes(64 * 1024).copy(zip);
+  const inShared = [zip.subarray(0, 10_000), zip.subarray(10_000, 30_000), Buffer.from(zip.subarray(30_000))];
+  const pooled = Buffer.from('pooled small block '.repeat(200)); // a view into Node's pool: copied
+  const big = randomBytes(4 * 1024 * 1024); // owns its memory: handed over
+  const bigCopy = Buffer.from(big);
+  const inputs = [...inShared, pooled, big];
+  const expected = inputs.map((b) => Buffer.from(b));
+  const encoded = await Promise.all(inputs.map((b) => pool.encode(key, b, sha256(b))));
+  for (const [i, e] of encoded.entries()) t.ok(decodeBlock(key, Buffer.concat(e.parts), sha256(expected[i]!)).equals(expected[i]!), `block ${i} decodes`);
+  t.ok(zip.subarray(0, 30_000).equals(Buffer.concat([expected[0]!, expected[1]!])), 'shared memory left as it was');
+  t.equal(big.length, 0, 'the big block was handed over, not copied');
+  t.ok(decodeBlock(key, Buffer.concat(encoded[4]!.parts), sha256(bigCopy)).equals(bigCopy));
+  t.equal(encoded[4]!.parts[0]!.buffer.byteLength, encoded[4]!.length, 'a big result has a buffer of its own');
+  t.equal(encoded[0]!.parts[0]!.buffer, encoded[1]!.parts[0]!.buffer, 'small results share one buffer');
+});
+
 t.test('a pack writer on the pool: concurrent duplicate adds store one block, flush waits for encoding', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-encoder-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
