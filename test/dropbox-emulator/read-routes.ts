@@ -1,5 +1,6 @@
-// files/get_metadata, files/list_revisions, files/download (Range), files/download_zip (yazl, streamed).
+// files/get_metadata, files/list_revisions, files/download (Range), files/download_zip (zip-writer.ts, streamed; yazl for zip64).
 import yazl from 'yazl';
+import { fitsWithoutZip64, writeStoredZip, type ZipInput } from './zip-writer.ts';
 import { ApiError, nest, routeError, tag, type UnionValue } from './api-error.ts';
 import { SENT, headerSafeJson, streamBytes, type CallContext, type RouteSpec } from './call-context.ts';
 import { entryMetadata, fileMetadata, folderMetadata, deletedMetadata } from './metadata.ts';
@@ -111,20 +112,36 @@ async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
   const rootName = folder ? folder.name : loc.ns.name;
   const prefixLen = folder ? folder.pathDisplay.length : 0;
   const meta = folder ? folderMetadata(loc.ns, folder, false) : { name: rootName, path_lower: '', path_display: '', id: 'id:root' };
-  const zip = new yazl.ZipFile();
-  zip.addEmptyDirectory(rootName + '/');
+  const entries: ZipInput[] = [{ name: rootName + '/', mtime: new Date() }];
   for (const e of items) {
     const rel = rootName + e.pathDisplay.slice(prefixLen);
-    if (e.kind === 'folder') zip.addEmptyDirectory(rel + '/');
+    if (e.kind === 'folder') entries.push({ name: rel + '/', mtime: new Date() });
     else {
       const r = latestRevision(e);
       // A zip carries files as they are; exportable-only documents are left out.
-      if (!r.exportAs) zip.addBuffer(r.bytes, rel, { mtime: new Date(r.serverModified), compress: false });
+      if (!r.exportAs) entries.push({ name: rel, bytes: r.bytes, mtime: new Date(r.serverModified) });
     }
   }
-  zip.end();
   ctx.res.writeHead(200, { 'Content-Type': 'application/zip', 'Dropbox-API-Result': headerSafeJson({ metadata: meta }) });
-  zip.outputStream.on('data', (c: Buffer) => { ctx.core.counters.bytesDownloaded += c.length; });
+  const counted = (n: number) => {
+    ctx.core.counters.bytesDownloaded += n;
+  };
+  if (fitsWithoutZip64(entries)) {
+    try {
+      await writeStoredZip(ctx.res, entries, counted);
+      ctx.res.end();
+    } catch {
+      // The client went away mid-archive: nothing left to answer.
+    }
+    return SENT;
+  }
+  const zip = new yazl.ZipFile();
+  for (const e of entries) {
+    if (e.bytes) zip.addBuffer(e.bytes, e.name, { mtime: e.mtime, compress: false });
+    else zip.addEmptyDirectory(e.name, { mtime: e.mtime });
+  }
+  zip.end();
+  zip.outputStream.on('data', (c: Buffer) => counted(c.length));
   zip.outputStream.pipe(ctx.res);
   await new Promise<void>((resolve) => ctx.res.on('close', () => resolve()));
   return SENT;
