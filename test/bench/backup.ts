@@ -67,6 +67,8 @@ interface Figures {
   puts: number;
   peakRssMiB: number;
   outcome: string;
+  /** CPU-seconds of this process (engine: main thread, encoder threads, libuv) during the phase. */
+  engineCpu: number;
 }
 const results: Figures[] = [];
 
@@ -88,7 +90,7 @@ async function phase(name: string, entityId: string, files: number, bytes: numbe
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   const counters = (await control('GET', 'counters')) as { routes: Record<string, number> };
-  const f: Figures = { phase: name, seconds, files, bytes, calls: counters.routes, puts, peakRssMiB: peak / MiB, outcome: outcome.outcome };
+  const f: Figures = { phase: name, seconds, files, bytes, calls: counters.routes, puts, peakRssMiB: peak / MiB, outcome: outcome.outcome, engineCpu: (cpu.user + cpu.system) / 1e6 };
   results.push(f);
   const total = Object.values(f.calls).reduce((a, b) => a + b, 0);
   const machine = busy0 !== null && busy1 !== null ? `, machine busy ${((busy1 - busy0) / 100).toFixed(1)} of ${(seconds * availableParallelism()).toFixed(1)} CPU-s` : '';
@@ -131,8 +133,24 @@ function ceilingLarge(): number {
   return (LARGE * LARGE_SIZE) / MiB / ((performance.now() - t0) / 1000);
 }
 
+/** CPU-seconds used by this process's waited-for children (Linux: cutime + cstime), else null. */
+function childrenCpu(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+interface ResticRun {
+  seconds: number;
+  cpu: number | null;
+}
+
 /** restic over the same files written to local disk: first backup of (a), the unchanged re-run, then (b). */
-function resticTimes(): { version: string; first: number; unchanged: number; large: number } | null {
+function resticTimes(): { version: string; first: ResticRun; unchanged: ResticRun; large: ResticRun } | null {
   const probe = spawnSync('restic', ['version'], { encoding: 'utf8' });
   if (probe.status !== 0) return null;
   const root = join(dataDir, 'restic-src');
@@ -145,11 +163,13 @@ function resticTimes(): { version: string; first: number; unchanged: number; lar
   for (let i = 0; i < LARGE; i++) writeFileSync(join(root, 'large', `clip-${i}.mp4`), randomBytes(LARGE_SIZE));
   spawnSync('sync');
   const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: join(dataDir, 'restic-repo') };
-  const run = (args: string[]) => {
+  const run = (args: string[]): ResticRun => {
+    const cpu0 = childrenCpu();
     const t0 = performance.now();
     const r = spawnSync('restic', ['--quiet', ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
-    return (performance.now() - t0) / 1000;
+    const cpu1 = childrenCpu();
+    return { seconds: (performance.now() - t0) / 1000, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null };
   };
   run(['init']);
   const first = run(['backup', join(root, 'small')]);
@@ -184,8 +204,10 @@ try {
   if (restic) {
     console.log('');
     console.log(`restic (${restic.version}, same files from local disk, no network, no database):`);
-    console.log(`  (a) first ${restic.first.toFixed(2)} s, unchanged ${restic.unchanged.toFixed(2)} s; (b) first ${restic.large.toFixed(2)} s`);
-    console.log(`  Coffer / restic: (a) first ${(a.seconds / restic.first).toFixed(2)}x, (a) unchanged ${(unchanged.seconds / restic.unchanged).toFixed(2)}x, (b) first ${(b.seconds / restic.large).toFixed(2)}x (below 1 = Coffer faster)`);
+    const cpu = (r: ResticRun) => (r.cpu === null ? '' : ` (${r.cpu.toFixed(1)} CPU-s)`);
+    console.log(`  (a) first ${restic.first.seconds.toFixed(2)} s${cpu(restic.first)}, unchanged ${restic.unchanged.seconds.toFixed(2)} s; (b) first ${restic.large.seconds.toFixed(2)} s${cpu(restic.large)}`);
+    console.log(`  Coffer / restic: (a) first ${(a.seconds / restic.first.seconds).toFixed(2)}x, (a) unchanged ${(unchanged.seconds / restic.unchanged.seconds).toFixed(2)}x, (b) first ${(b.seconds / restic.large.seconds).toFixed(2)}x (below 1 = Coffer faster)`);
+    if (restic.first.cpu) console.log(`  CPU, Coffer's engine / restic: (a) first ${(a.engineCpu / restic.first.cpu).toFixed(2)}x (the emulator and PostgreSQL use the same cores on top)`);
   } else {
     console.log('restic is not on the PATH: no comparison (install it to get one)');
   }
