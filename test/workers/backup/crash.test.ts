@@ -4,25 +4,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { Member } from '../../dropbox-emulator/state.ts';
 import { requestBackup } from '../../../workers/backup/request.ts';
 import { accountStorage } from '../../../workers/backup/storage.ts';
 import { startQueue } from '../../../workers/queue.ts';
-import { startBackupFixture } from '../../helpers/backup-fixture.ts';
+import { startBackupFixture, type BackupFixture } from '../../helpers/backup-fixture.ts';
 
 const SERVER = fileURLToPath(new URL('../../../api/server.ts', import.meta.url));
 
-t.test('SIGKILL mid-run, restart, resume', async (t) => {
+interface Scenario {
+  /** Fills the member's Dropbox. */
+  seed: (f: BackupFixture, bob: Member) => void;
+  /** Called once the first page committed, just before the kill. */
+  atKill?: (t: Test, f: BackupFixture) => void;
+}
+
+async function killAndResume(t: Test, scenario: Scenario): Promise<void> {
   const masterKey = randomBytes(32);
   const f = await startBackupFixture(t, { masterKey });
   const s = f.emu.state;
   const bob = s.addMember({ email: 'bob@coffer-emu.test' });
-  // 2,500 small files (2 listing pages of 2,000) and some multi-block files.
-  for (let i = 0; i < 2500; i++) s.putFile(bob, `/d${i % 50}/f${i}.txt`, `content of file ${i}\n`.repeat(1 + (i % 5)));
-  for (let i = 0; i < 3; i++) s.putFile(bob, `/big/${i}.bin`, randomBytes(5 * 1024 * 1024));
+  scenario.seed(f, bob);
   const entityId = await f.memberEntity(bob);
-  // Slow the listing down (real Retry-After waits in the worker) so the kill lands mid-run.
-  f.emu.faults.add({ route: 'files/list_folder/continue', kind: '429-json', times: 2, retryAfter: 1 });
 
   const boss = await startQueue({ connectionString: f.app.database.url, runsWorkers: false, onError: () => {} });
   t.teardown(() => boss.stop({ graceful: false }));
@@ -68,6 +72,7 @@ t.test('SIGKILL mid-run, restart, resume', async (t) => {
   const first = await startWorker();
   await f.app.deps.db.transaction((tx) => requestBackup(deps, tx, { accountId: f.accountId, entityId, reason: 'manual' }));
   await waitFor('the first page to commit', async () => ((await runRow())?.pages ?? 0) >= 1);
+  scenario.atKill?.(t, f);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   const killed = await runRow();
@@ -99,4 +104,31 @@ t.test('SIGKILL mid-run, restart, resume', async (t) => {
   const objects: string[] = [];
   for await (const o of store.list('packs/')) objects.push(o.key);
   t.same(objects.sort(), packRows.map((p) => p.key).sort(), 'every pack object is recorded, and every recorded pack exists');
-});
+}
+
+t.test('SIGKILL mid-run, restart, resume', (t) =>
+  killAndResume(t, {
+    seed: (f, bob) => {
+      // 2,500 small files (2 listing pages of 2,000) and some multi-block files.
+      for (let i = 0; i < 2500; i++) f.emu.state.putFile(bob, `/d${i % 50}/f${i}.txt`, `content of file ${i}\n`.repeat(1 + (i % 5)));
+      for (let i = 0; i < 3; i++) f.emu.state.putFile(bob, `/big/${i}.bin`, randomBytes(5 * 1024 * 1024));
+      // Slow the listing down (real Retry-After waits in the worker) so the kill lands mid-run.
+      f.emu.faults.add({ route: 'files/list_folder/continue', kind: '429-json', times: 2, retryAfter: 1 });
+    },
+  }));
+
+t.test('SIGKILL after a page committed while the first backup\'s zips were still being stored', (t) =>
+  killAndResume(t, {
+    seed: (f, bob) => {
+      // 40 folders of 100 files of 12 KB (about three packs): one zip per folder, and the first
+      // page (2,000 entries) commits once the packs holding its half of the files are written.
+      for (let d = 0; d < 40; d++) for (let i = 0; i < 100; i++) f.emu.state.putFile(bob, `/d${d}/f${i}.bin`, randomBytes(12_000));
+      f.emu.state.limits.zipMaxFiles = 150;
+      f.emu.faults.latencyMs = 60; // every call: the zips still to come take seconds, so the kill lands among them
+    },
+    atKill: (t, f) => {
+      const zips = f.emu.counters.routes['files/download_zip'] ?? 0;
+      t.ok(zips < 41, `killed after ${zips} of 41 zip calls (the root's, refused, and one per folder)`);
+      f.emu.faults.latencyMs = 0;
+    },
+  }));
