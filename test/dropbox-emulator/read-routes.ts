@@ -1,6 +1,6 @@
 // files/get_metadata, files/list_revisions, files/download (Range), files/download_zip (zip-writer.ts, streamed; yazl for zip64).
 import yazl from 'yazl';
-import { fitsWithoutZip64, writeStoredZip, type ZipInput } from './zip-writer.ts';
+import { fitsWithoutZip64, storedZipSize, writeStoredZip, type ZipInput } from './zip-writer.ts';
 import { ApiError, nest, routeError, tag, type UnionValue } from './api-error.ts';
 import { SENT, headerSafeJson, streamBytes, type CallContext, type RouteSpec } from './call-context.ts';
 import { entryMetadata, fileMetadata, folderMetadata, deletedMetadata } from './metadata.ts';
@@ -122,11 +122,11 @@ async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
       if (!r.exportAs) entries.push({ name: rel, bytes: r.bytes, mtime: new Date(r.serverModified) });
     }
   }
-  ctx.res.writeHead(200, { 'Content-Type': 'application/zip', 'Dropbox-API-Result': headerSafeJson({ metadata: meta }) });
   const counted = (n: number) => {
     ctx.core.counters.bytesDownloaded += n;
   };
   if (fitsWithoutZip64(entries)) {
+    ctx.res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': storedZipSize(entries), 'Dropbox-API-Result': headerSafeJson({ metadata: meta }) });
     try {
       await writeStoredZip(ctx.res, entries, counted);
       ctx.res.end();
@@ -135,6 +135,7 @@ async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
     }
     return SENT;
   }
+  ctx.res.writeHead(200, { 'Content-Type': 'application/zip', 'Dropbox-API-Result': headerSafeJson({ metadata: meta }) });
   const zip = new yazl.ZipFile();
   for (const e of entries) {
     if (e.bytes) zip.addBuffer(e.bytes, e.name, { mtime: e.mtime, compress: false });

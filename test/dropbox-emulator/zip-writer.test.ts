@@ -1,11 +1,12 @@
 // The emulator's download_zip writer: a stored-entry archive yauzl reads back with the same names,
-// bytes, CRC-32s, times and folder/file modes; backpressure respected; zip64 cases left to yazl.
+// bytes, CRC-32s, times and folder/file modes, of the size announced up front; backpressure
+// respected (also while writes are batched); zip64 cases left to yazl.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
-import { fitsWithoutZip64, writeStoredZip, type ZipInput } from './zip-writer.ts';
+import { fitsWithoutZip64, storedZipSize, writeStoredZip, type ZipInput } from './zip-writer.ts';
 
 async function read(buf: Buffer): Promise<{ entry: yauzl.Entry; data: Buffer }[]> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true, strictFileNames: true }, (e, z) => (e || !z ? reject(e) : resolve(z))));
@@ -54,6 +55,7 @@ t.test('an archive of folders and files reads back exactly', async (t) => {
   await reading;
   const archive = Buffer.concat(chunks);
   t.equal(counted, archive.length, 'every byte counted');
+  t.equal(archive.length, storedZipSize(entries), 'the size announced as Content-Length');
   const got = await read(archive);
   t.same(got.map((g) => g.entry.fileName), entries.map((e) => e.name), 'names in order, UTF-8 kept');
   for (const [i, g] of got.entries()) {
