@@ -233,7 +233,10 @@ export async function downloadZip(team: DropboxTeam, scope: CallScope, path: str
     await res.body.cancel().catch(() => {});
     return { ok: false, reason: `zip of ${length} bytes is over the ${maxBytes}-byte limit` };
   }
-  let chunks: Buffer[] | null = [];
+  // The zip is kept in shared memory: the encoder threads read its files where they are (no copy
+  // per file). With its length known up front, each chunk is copied in as it arrives.
+  const known = Number.isFinite(length) && length <= memoryBytes ? Buffer.from(new SharedArrayBuffer(length)) : null;
+  let chunks: Buffer[] | null = known ? null : [];
   let out: WriteStream | null = null;
   let bytes = 0;
   try {
@@ -241,6 +244,11 @@ export async function downloadZip(team: DropboxTeam, scope: CallScope, path: str
       bytes += chunk.byteLength;
       if (bytes > maxBytes) throw new Error(`zip grew past the ${maxBytes}-byte limit`);
       const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (known) {
+        if (bytes > known.length) throw new Error(`zip longer than its Content-Length (${known.length})`);
+        piece.copy(known, bytes - piece.length);
+        continue;
+      }
       if (chunks && bytes <= memoryBytes) {
         chunks.push(piece);
         continue;
@@ -252,8 +260,11 @@ export async function downloadZip(team: DropboxTeam, scope: CallScope, path: str
       }
       if (!out.write(piece)) await new Promise<void>((r) => out!.once('drain', () => r()));
     }
+    if (known) {
+      if (bytes !== known.length) throw new Error(`zip shorter than its Content-Length (${bytes} of ${known.length})`);
+      return { ok: true, bytes, buffer: known };
+    }
     if (chunks) {
-      // In shared memory: the encoder threads read the zip's files where they are (no copy per file).
       const buffer = Buffer.from(new SharedArrayBuffer(bytes));
       let pos = 0;
       for (const c of chunks) pos += c.copy(buffer, pos);

@@ -207,3 +207,45 @@ t.test('access revoked while the zips are being fetched: the run fails and disco
   const [{ n }] = await f.app.deps.sql<{ n: number }[]>`select count(*)::int as n from item_versions where entity_id = ${bobId}`;
   t.equal(n, 0, 'a failed run leaves no versions');
 });
+
+t.test('a zip without Content-Length is read the same; one shorter than its Content-Length falls back to file by file', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  const eve = s.addMember({ email: 'eve@coffer-emu.test' });
+  for (let i = 0; i < 30; i++) s.putFile(bob, `/b/${i}.txt`, `bob ${i} `.repeat(20 + i));
+  for (let i = 0; i < 30; i++) s.putFile(eve, `/e/${i}.txt`, `eve ${i} `.repeat(20 + i));
+  const zipsOnly = (rewrite: (res: Response) => Promise<Response>) => async (input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const res = await fetch(input, init);
+    return url.endsWith('/2/files/download_zip') && res.status === 200 ? rewrite(res) : res;
+  };
+  const headersWithout = (res: Response, name: string) => {
+    const h = new Headers(res.headers);
+    h.delete(name);
+    return h;
+  };
+
+  // Streamed with no length: collected in memory as it comes.
+  const bobId = await f.memberEntity(bob);
+  f.emu.counters.reset();
+  const chunked = zipsOnly(async (res) => new Response(res.body, { status: 200, headers: headersWithout(res, 'content-length') }));
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, fetch: chunked });
+  t.equal(r.outcome, 'succeeded');
+  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'everything from the zip');
+  if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'zip without a length');
+
+  // Announced longer than it is: the zip is dropped and the files are fetched one by one.
+  const eveId = await f.memberEntity(eve);
+  f.emu.counters.reset();
+  const short = zipsOnly(async (res) => {
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const h = headersWithout(res, 'content-length');
+    h.set('content-length', String(bytes.length + 100));
+    return new Response(new ReadableStream({ start: (c) => { c.enqueue(bytes); c.close(); } }), { status: 200, headers: h });
+  });
+  const r2 = await f.backup(eveId, { zipMaxBytes: 64 * 1024 * 1024, fetch: short });
+  t.equal(r2.outcome, 'succeeded');
+  t.equal(f.emu.counters.routes['files/download'], 30, 'each file fetched on its own');
+  if (r2.outcome === 'succeeded') await f.assertSnapshot(t, eveId, r2.runId, f.dropboxState(eve.homeNsId), 'after a short zip');
+});
