@@ -5,7 +5,8 @@
 // each throughput as a ratio of the in-process ceiling (SHA-256 + AES-256-GCM over the same bytes),
 // the CPU the engine process used (main thread + encoder threads + libuv) and how busy the whole
 // machine was (the emulator and PostgreSQL share its cores). Where `restic` is on the PATH, it backs
-// the same files up from local disk and Coffer's times are printed over restic's.
+// the same files up from local disk and Coffer's times are printed over restic's. BENCH_WINDOWS=1
+// prints each phase's CLOCK_MONOTONIC window for scripts/cpuprofile-window.ts (CONTRIBUTING.md).
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -83,8 +84,10 @@ async function phase(name: string, entityId: string, files: number, bytes: numbe
   const busy0 = machineBusy();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const mark0 = process.hrtime.bigint() / 1000n;
   const outcome: BackupOutcome = await runBackup(deps, { accountId, entityId, reason: 'manual' }, { wrapStore: counting, ...(concurrency ? { concurrency } : {}) });
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_WINDOWS) console.log(`window ${name}: ${mark0} ${process.hrtime.bigint() / 1000n}`);
   const cpu = process.cpuUsage(cpu0);
   const busy1 = machineBusy();
   clearInterval(sampler);
