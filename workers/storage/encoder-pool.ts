@@ -1,6 +1,6 @@
 // Block encoding (zstd + AES-256-GCM) on worker threads, so a backup's main thread is left with
 // reading, hashing and the database. Per 10 KB block, encoding is the largest piece of CPU work
-// (zstd makes a fresh context per call); per 4 MiB block it is the AES pass. Requests made in the
+// (zstd, see zstd.ts); per 4 MiB block it is the AES pass. Requests made in the
 // same tick go to a thread as one message; results come back in transferred memory (small blocks
 // together in one buffer, big ones each in their own).
 //
