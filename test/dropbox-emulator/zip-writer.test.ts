@@ -76,6 +76,13 @@ t.test('a client that goes away mid-archive ends the write with an error', async
   await t.rejects(writing, /closed mid-archive/);
 });
 
+t.test('a connection already closed ends the write at once', async (t) => {
+  const sink = new PassThrough({ highWaterMark: 16 });
+  sink.on('error', () => {});
+  sink.destroy();
+  await t.rejects(writeStoredZip(sink, [{ name: 'x.bin', bytes: randomBytes(1024), mtime: new Date() }], () => {}), /closed mid-archive/);
+});
+
 t.test('zip64 cases are refused (the route hands them to yazl)', async (t) => {
   const when = new Date();
   t.equal(fitsWithoutZip64([{ name: 'a', bytes: Buffer.alloc(10), mtime: when }]), true);

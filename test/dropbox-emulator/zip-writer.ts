@@ -49,6 +49,8 @@ export async function writeStoredZip(out: Writable, entries: ZipInput[], onBytes
   const write = async (chunk: Buffer) => {
     onBytes(chunk.length);
     if (out.write(chunk)) return;
+    // A closed connection will not drain (its 'close' has been and gone).
+    if (out.destroyed) throw new Error('the connection closed mid-archive');
     // Over the high-water mark: let the corked writes go, wait for them, then batch again.
     out.uncork();
     await new Promise<void>((resolve, reject) => {
