@@ -17,7 +17,7 @@
 // recorded only after their pack's PUT succeeded; a pack is recorded `pending` before its PUT, so a
 // resumed run deletes the pack objects its dead predecessor may have left behind. A run is visible
 // as a snapshot only once completed; a run that fails for good is rolled back.
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
@@ -31,7 +31,7 @@ import { DropboxAuthError } from '../dropbox/oauth.ts';
 import type { Fetch } from '../dropbox/transport.ts';
 import type { DropboxPacer } from '../dropbox/pacer.ts';
 import type { BackupJob } from '../queue.ts';
-import { BlockSplitter, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
+import { BlockSplitter, blockHashes, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
 import { sharedEncoderPool } from '../storage/encoder-pool.ts';
 import { BlockIngest } from './block-ingest.ts';
@@ -124,9 +124,6 @@ const ZIP_MAX_DEPTH = 3;
 const ZIP_MIN_FILES = 20;
 const ZIP_MAX_CALLS = 200;
 
-function randomBytesHex(): string {
-  return createHash('sha256').update(String(Math.random()) + process.hrtime.bigint()).digest('hex').slice(0, 12);
-}
 const SMALL_FILE_CONCURRENCY = 8;
 const BIG_FILE_CONCURRENCY = 3;
 const BLOCK_COLUMNS: Column[] = [
@@ -702,7 +699,7 @@ class EntityBackup {
       dropbox_id: (e as { id?: string }).id ?? null,
       rev: file?.rev ?? null,
       size: exported ? content.size : (file?.size ?? 0),
-      content_hash: exported ? contentHashFromBlockHashes(blockList(content.blocks)) : (file?.content_hash ?? null),
+      content_hash: exported ? contentHashFromBlockHashes(blockHashes(content.blocks)) : (file?.content_hash ?? null),
       export_as: exported ? exportFormat(file) : null,
       server_modified: file ? file.server_modified : null,
       client_modified: file ? file.client_modified : null,
@@ -778,7 +775,7 @@ class EntityBackup {
       const files = small.filter(([, e]) => under(e.path_lower!, folder));
       const bytes = files.reduce((n, [, e]) => n + e.size, 0);
       if (files.length < ZIP_MIN_FILES || bytes > this.newFolderZipBudget) continue;
-      const file = join(this.deps.config.dataDir, 'tmp', `${this.run.id}-${randomBytesHex()}.zip`);
+      const file = join(this.deps.config.dataDir, 'tmp', `${this.run.id}-${randomBytes(6).toString('hex')}.zip`);
       try {
         await mkdir(join(this.deps.config.dataDir, 'tmp'), { recursive: true });
         const got = await downloadZip(this.team, this.scope, folder, file, { maxBytes: this.newFolderZipBudget, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
@@ -813,7 +810,7 @@ class EntityBackup {
       while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0 && !this.prepassStop) {
         const target = targets.shift()!;
         callsLeft--;
-        const file = join(dir, `${this.run.id}-${randomBytesHex()}.zip`);
+        const file = join(dir, `${this.run.id}-${randomBytes(6).toString('hex')}.zip`);
         let got: Awaited<ReturnType<typeof downloadZip>>;
         try {
           got = await downloadZip(this.team, this.scope, target.path, file, { maxBytes: bytesLeft, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
@@ -1125,12 +1122,6 @@ function unchanged(cur: AliveRow | undefined, e: ListEntry): boolean {
   return cur.export_as !== null ? file.is_downloadable === false : cur.content_hash === file.content_hash;
 }
 
-function blockList(blocks: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < blocks.length; i += 32) out.push(blocks.subarray(i, i + 32));
-  return out;
-}
-
 function emptyCounts(): RunCounts {
   return { new: 0, changed: 0, deleted: 0, failed: 0, unchanged: 0, downloaded: 0, bytesDownloaded: 0, bytesStored: 0 };
 }
@@ -1214,6 +1205,3 @@ function inflateEntry(zip: Buffer, dataStart: number, entry: yauzl.Entry): Buffe
   return data;
 }
 
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

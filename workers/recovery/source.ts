@@ -5,7 +5,7 @@
 import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
 import { accountStorage } from '../backup/storage.ts';
-import { BlockReader, contentHashFromBlockHashes, createFileStream, IntegrityError, type BlockRef } from '../storage/index.ts';
+import { BlockReader, blockHashes, contentHashFromBlockHashes, createFileStream, IntegrityError, type BlockRef } from '../storage/index.ts';
 import type { Readable } from 'node:stream';
 
 export interface SourceItem {
@@ -77,13 +77,6 @@ export async function emptyFolders(deps: Pick<AppDeps, 'sql'>, s: Selection): Pr
         where c.entity_id = f.entity_id and c.parent_lower = f.path_lower
           and c.valid_from_run <= ${s.runId} and (c.valid_until_run is null or c.valid_until_run > ${s.runId}))
     order by f.path_lower`;
-}
-
-export function blockHashes(blocks: Buffer | null): Buffer[] {
-  const out: Buffer[] = [];
-  if (!blocks) return out;
-  for (let i = 0; i < blocks.length; i += 32) out.push(blocks.subarray(i, i + 32));
-  return out;
 }
 
 /** Reads files' bytes from the account's blob store. */

@@ -56,3 +56,11 @@ export function contentHashFromBlockHashes(blockHashes: Iterable<Uint8Array>): s
   for (const h of blockHashes) overall.update(h);
   return overall.digest('hex');
 }
+
+/** A stored block list (32-byte SHA-256 hashes back to back, as in item_versions.blocks) as hashes. */
+export function blockHashes(blocks: Buffer | null): Buffer[] {
+  const out: Buffer[] = [];
+  if (!blocks) return out;
+  for (let i = 0; i < blocks.length; i += 32) out.push(blocks.subarray(i, i + 32));
+  return out;
+}

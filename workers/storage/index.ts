@@ -2,7 +2,7 @@
 // the block codec, blob stores (filesystem, S3), packs, and reading blocks back.
 // It knows nothing about HTTP or the database: callers record what `onPackWritten` reports.
 export { NotFoundError, IntegrityError, InvalidRangeError, type IntegrityFailure } from './errors.ts';
-export { DROPBOX_BLOCK_SIZE, createContentHasher, contentHashOf, contentHashFromBlockHashes, type ContentHasher } from './content-hash.ts';
+export { DROPBOX_BLOCK_SIZE, blockHashes, createContentHasher, contentHashOf, contentHashFromBlockHashes, type ContentHasher } from './content-hash.ts';
 export { BlockSplitter, splitAll, type Block, type ByteSource } from './block-splitter.ts';
 export {
   MasterKeyring,
