@@ -81,33 +81,28 @@ export async function writeStoredZip(out: Writable, entries: ZipInput[], onBytes
     const data = e.bytes ?? Buffer.alloc(0);
     const crc = data.length > 0 ? crc32(data) : 0;
     const { time, date } = dosDateTime(e.mtime);
+    // The local header and the central directory record share one run of fields (version needed
+    // to size of name), 2 bytes further in the central one; extra fields and comments stay 0.
+    const fields = (record: Buffer, at: number) => {
+      record.writeUInt16LE(VERSION, at);
+      record.writeUInt16LE(UTF8_NAMES, at + 2);
+      record.writeUInt16LE(0, at + 4); // stored
+      record.writeUInt16LE(time, at + 6);
+      record.writeUInt16LE(date, at + 8);
+      record.writeUInt32LE(crc, at + 10);
+      record.writeUInt32LE(data.length, at + 14);
+      record.writeUInt32LE(data.length, at + 18);
+      record.writeUInt16LE(name.length, at + 22);
+    };
     const local = Buffer.alloc(30 + name.length);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(VERSION, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(0, 8); // stored
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    fields(local, 4);
     name.copy(local, 30);
 
     const header = Buffer.alloc(46 + name.length);
     header.writeUInt32LE(0x02014b50, 0);
     header.writeUInt16LE(MADE_BY_UNIX, 4);
-    header.writeUInt16LE(VERSION, 6);
-    header.writeUInt16LE(UTF8_NAMES, 8);
-    header.writeUInt16LE(0, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(data.length, 20);
-    header.writeUInt32LE(data.length, 24);
-    header.writeUInt16LE(name.length, 28);
-    // extra, comment, disk number, internal attributes: 0
+    fields(header, 6);
     const folder = e.name.endsWith('/');
     header.writeUInt32LE((((folder ? DIR_MODE : FILE_MODE) << 16) | (folder ? 0x10 : 0)) >>> 0, 38);
     header.writeUInt32LE(offset, 42);
