@@ -6,12 +6,16 @@ const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com|^https:\
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** The URL a fetch was called with, whichever form it came in. */
+export function requestUrl(input: string | URL | Request): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}
+
 export function dropboxFetch(apiUrl: string | undefined, inner: Fetch = fetch): Fetch {
   if (!apiUrl) return inner;
   const origin = apiUrl.replace(/\/+$/, '');
   return (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return inner(url.replace(DROPBOX_HOSTS, origin), init);
+    return inner(requestUrl(input).replace(DROPBOX_HOSTS, origin), init);
   };
 }
 

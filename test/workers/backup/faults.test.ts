@@ -5,13 +5,14 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startBackupFixture } from '../../helpers/backup-fixture.ts';
+import { requestUrl } from '../../../workers/dropbox/transport.ts';
 
 const MiB = 1024 * 1024;
 
 /** A fetch that misbehaves for downloads of one revision. */
 function sabotage(rev: string, mode: '500' | 'corrupt') {
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const url = requestUrl(input);
     const arg = (init?.headers as Record<string, string> | undefined)?.['dropbox-api-arg'];
     if (url.endsWith('/2/files/download') && arg?.includes(rev)) {
       if (mode === '500') return new Response('Internal Server Error', { status: 500 });

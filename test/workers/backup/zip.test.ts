@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { startBackupFixture } from '../../helpers/backup-fixture.ts';
+import { requestUrl } from '../../../workers/dropbox/transport.ts';
 
 t.test('a first backup of many small files is one download_zip', async (t) => {
   const f = await startBackupFixture(t);
@@ -157,7 +158,7 @@ t.test('pages commit while later zips are still being fetched and stored', async
   let committedWhileHeld = 0;
   let holding = false;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const url = requestUrl(input);
     if (url.endsWith('/2/files/download_zip') && ++zips === 5) {
       holding = true;
       heldZipWaited = await Promise.race([gate.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
@@ -195,7 +196,7 @@ t.test('access revoked while the zips are being fetched: the run fails and disco
   const bobId = await f.memberEntity(bob);
   let zips = 0;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const url = requestUrl(input);
     if (url.endsWith('/2/files/download_zip') && ++zips === 3) s.revokeRefreshTokens({ accessTokensToo: true });
     return fetch(input, init);
   };
@@ -216,7 +217,7 @@ t.test('a zip without Content-Length is read the same; one shorter than its Cont
   for (let i = 0; i < 30; i++) s.putFile(bob, `/b/${i}.txt`, `bob ${i} `.repeat(20 + i));
   for (let i = 0; i < 30; i++) s.putFile(eve, `/e/${i}.txt`, `eve ${i} `.repeat(20 + i));
   const zipsOnly = (rewrite: (res: Response) => Promise<Response>) => async (input: string | URL | Request, init?: RequestInit) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const url = requestUrl(input);
     const res = await fetch(input, init);
     return url.endsWith('/2/files/download_zip') && res.status === 200 ? rewrite(res) : res;
   };
