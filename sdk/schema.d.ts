@@ -3308,7 +3308,7 @@ export interface components {
             authorize_url: string | null;
             /** @description Activate newly discovered users and team folders automatically. */
             auto_activate: boolean;
-            /** @description The hour (UTC) daily and slower backups start. */
+            /** @description The hour (UTC) at which scheduled backups start (see `frequency`). */
             backup_hour: number;
             connection_error: string | null;
             /** @enum {unknown} */
@@ -3327,7 +3327,10 @@ export interface components {
                 id: string;
                 name: string | null;
             } | null;
-            /** @enum {unknown} */
+            /**
+             * @description How often each active entity is backed up. Sub-daily frequencies run on the hours aligned with `backup_hour` (every 6 hours at 3 → 03:00, 09:00, 15:00, 21:00 UTC). Daily, every 3 days and weekly run at `backup_hour`, 1, 3 or 7 days after the entity's previous backup (the first one at the next `backup_hour`). Changing the frequency or the hour reschedules every active entity of the task at once (see `next_backup_at` on entities).
+             * @enum {unknown}
+             */
             frequency: "every_hour" | "every_6_hours" | "every_12_hours" | "daily" | "every_3_days" | "weekly";
             id: string;
             /** @description Index file names, paths and the text of text-like files for item search. */
@@ -3351,9 +3354,12 @@ export interface components {
         TaskCreate: {
             /** @description Activate newly discovered users and team folders automatically. */
             auto_activate?: boolean;
-            /** @description The hour (UTC) daily and slower backups start. */
+            /** @description The hour (UTC) at which scheduled backups start (see `frequency`). */
             backup_hour?: number;
-            /** @enum {unknown} */
+            /**
+             * @description How often each active entity is backed up. Sub-daily frequencies run on the hours aligned with `backup_hour` (every 6 hours at 3 → 03:00, 09:00, 15:00, 21:00 UTC). Daily, every 3 days and weekly run at `backup_hour`, 1, 3 or 7 days after the entity's previous backup (the first one at the next `backup_hour`). Changing the frequency or the hour reschedules every active entity of the task at once (see `next_backup_at` on entities).
+             * @enum {unknown}
+             */
             frequency?: "every_hour" | "every_6_hours" | "every_12_hours" | "daily" | "every_3_days" | "weekly";
             /** @description Index file names, paths and the text of text-like files for item search. */
             index_for_search?: boolean;
@@ -3377,9 +3383,12 @@ export interface components {
         TaskUpdate: {
             /** @description Activate newly discovered users and team folders automatically. */
             auto_activate?: boolean;
-            /** @description The hour (UTC) daily and slower backups start. */
+            /** @description The hour (UTC) at which scheduled backups start (see `frequency`). */
             backup_hour?: number;
-            /** @enum {unknown} */
+            /**
+             * @description How often each active entity is backed up. Sub-daily frequencies run on the hours aligned with `backup_hour` (every 6 hours at 3 → 03:00, 09:00, 15:00, 21:00 UTC). Daily, every 3 days and weekly run at `backup_hour`, 1, 3 or 7 days after the entity's previous backup (the first one at the next `backup_hour`). Changing the frequency or the hour reschedules every active entity of the task at once (see `next_backup_at` on entities).
+             * @enum {unknown}
+             */
             frequency?: "every_hour" | "every_6_hours" | "every_12_hours" | "daily" | "every_3_days" | "weekly";
             /** @description Index file names, paths and the text of text-like files for item search. */
             index_for_search?: boolean;

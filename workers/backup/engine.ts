@@ -35,7 +35,7 @@ import { BlockSplitter, blockHashes, contentHashFromBlockHashes, DROPBOX_BLOCK_S
 import { accountStorage } from './storage.ts';
 import { sharedEncoderPool } from '../storage/encoder-pool.ts';
 import { BlockIngest } from './block-ingest.ts';
-import { nextBackupAt } from './schedule.ts';
+import { nextBackupAt } from '../../db/schedule.ts';
 import type { Readable } from 'node:stream';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -1024,7 +1024,7 @@ class EntityBackup {
       await tx`update backup_runs set state = ${state}, finished_at = ${now.toISOString()}, total_items = ${totals!.items}, total_size = ${totals!.size},
         dropbox_calls = ${this.run.dropbox_calls + this.callCount()}
         where id = ${runId}`;
-      const next = nextBackupAt(now, this.task.frequency, this.task.backupHour);
+      const next = nextBackupAt(this.task.frequency, this.task.backupHour, now, now);
       await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else ${state === 'succeeded' ? 'success' : 'partial'} end, size_bytes = ${totals!.size}, item_count = ${totals!.items},
         first_backup_at = coalesce(first_backup_at, ${now.toISOString()}), last_backup_at = ${now.toISOString()},
         next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${next.toISOString()} else next_backup_at end,
@@ -1069,7 +1069,7 @@ class EntityBackup {
       await tx`update backup_runs set state = 'failed', finished_at = ${now.toISOString()}, error = ${message},
         dropbox_calls = ${this.run.dropbox_calls + this.callCount()} where id = ${runId}`;
       await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else 'failed' end, updated_at = ${now.toISOString()},
-        next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${nextBackupAt(now, this.task.frequency, this.task.backupHour).toISOString()} else next_backup_at end
+        next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${nextBackupAt(this.task.frequency, this.task.backupHour, now, now).toISOString()} else next_backup_at end
         where id = ${this.entity.id}`;
       if (opts.disconnect) {
         await tx`update tasks set connection_status = 'disconnected', connection_error = ${message}, updated_at = ${now.toISOString()}, version = version + 1

@@ -10,7 +10,7 @@ import { newId } from '../../db/ids.ts';
 import { clientForTask, isRevoked, markDisconnected, TaskNotConnectedError } from '../dropbox/connection.ts';
 import { listMembers, listNamespaces, listTeamFolders } from '../dropbox/team.ts';
 import { ACTIVE_STATUSES } from '../../api/resources/entities/service.ts';
-import { nextBackupAt } from '../../api/resources/tasks/schedule.ts';
+import { nextBackupAt } from '../../db/schedule.ts';
 import type { DiscoveryJob } from '../queue.ts';
 import { notifyDiscovery } from '../../api/resources/notifications/triggers.ts';
 

@@ -7,7 +7,7 @@
 import type { AppDeps } from '../../api/deps.ts';
 import { entityLockFree } from '../backup/engine.ts';
 import { requestBackup } from '../backup/request.ts';
-import { nextBackupAt } from '../backup/schedule.ts';
+import { nextBackupAt } from '../../db/schedule.ts';
 import { eq } from 'drizzle-orm';
 import { entities, type Frequency } from '../../db/schema/tasks.ts';
 
@@ -44,7 +44,8 @@ export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; r
   for (const e of due) {
     const n = busy.get(e.account_id) ?? 0;
     if (n >= MAX_PER_ACCOUNT) continue;
-    const next = nextBackupAt(now, e.frequency, e.backup_hour);
+    // The run being enqueued counts as the previous run for the slot after it.
+    const next = nextBackupAt(e.frequency, e.backup_hour, now, now);
     const id = await deps.db.transaction(async (tx) => {
       await tx.update(entities).set({ nextBackupAt: next }).where(eq(entities.id, e.id));
       return requestBackup(deps, tx, { accountId: e.account_id, entityId: e.id, reason: 'scheduled' });

@@ -7,13 +7,12 @@ import { conflict, forbidden, gone, invalidField, notFound } from '../../errors.
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { requestBackup } from '../../../workers/backup/request.ts';
 import { GRACE_PERIOD_MS } from '../tasks/service.ts';
-import { nextBackupAt } from '../tasks/schedule.ts';
+import { ACTIVE_STATUSES, nextBackupAt } from '../../../db/schedule.ts';
 import type { Entity, EntityActionRequest, EntityActionResult, EntityListQuery } from './schemas.ts';
 
 type EntityRow = typeof entities.$inferSelect;
 
-/** Statuses in which an entity is being backed up on schedule. */
-export const ACTIVE_STATUSES: readonly EntityStatus[] = ['scheduled', 'in_process', 'success', 'failed', 'partial'];
+export { ACTIVE_STATUSES };
 
 export function serializeEntity(row: EntityRow, entityTagList: { id: string; name: string }[]): Entity {
   return {
@@ -156,7 +155,7 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
           else if (e.status === 'backed_up_in_another_task') results.set(id, fail('backed_up_in_another_task', 'Another task already backs up this entity.', e.status));
           else if (ACTIVE_STATUSES.includes(e.status)) results.set(id, { ok: true, status: e.status, error: null });
           else {
-            await set({ status: 'scheduled', nextBackupAt: nextBackupAt(task.frequency, task.backupHour, now) });
+            await set({ status: 'scheduled', nextBackupAt: nextBackupAt(task.frequency, task.backupHour, now, e.lastBackupAt) });
             results.set(id, { ok: true, status: 'scheduled', error: null });
           }
           break;
@@ -209,10 +208,11 @@ export async function undeleteEntity(deps: AppDeps, ctx: RequestContext, id: str
   if (current.purgeAt && current.purgeAt <= deps.clock.now()) throw gone('grace_period_over', 'The grace period is over; the entity is being erased.');
   const [task] = await deps.db.select().from(tasks).where(eq(tasks.id, current.taskId));
   const now = deps.clock.now();
-  const next = ACTIVE_STATUSES.includes(current.status) && task ? nextBackupAt(task.frequency, task.backupHour, now) : null;
+  const next = ACTIVE_STATUSES.includes(current.status) && task ? nextBackupAt(task.frequency, task.backupHour, now, current.lastBackupAt) : null;
   await deps.db
     .update(entities)
     .set({ state: 'active', deletedAt: null, purgeAt: null, nextBackupAt: next, version: current.version + 1, updatedAt: now })
     .where(and(eq(entities.accountId, ctx.accountId), eq(entities.id, id)));
   return getEntity(deps, ctx, id);
 }
+

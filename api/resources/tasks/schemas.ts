@@ -21,8 +21,13 @@ const settings = {
     description: 'Keep the backups of archived users / team folders this many days; null keeps them indefinitely.',
   }),
   retention: Type.Unsafe<Static<typeof Retention>>(Type.Ref('Retention')),
-  frequency: Type.Enum(FREQUENCIES),
-  backup_hour: Type.Integer({ minimum: 0, maximum: 23, description: 'The hour (UTC) daily and slower backups start.' }),
+  frequency: Type.Enum(FREQUENCIES, {
+    description: 'How often each active entity is backed up. Sub-daily frequencies run on the hours aligned with `backup_hour` '
+      + '(every 6 hours at 3 → 03:00, 09:00, 15:00, 21:00 UTC). Daily, every 3 days and weekly run at `backup_hour`, '
+      + '1, 3 or 7 days after the entity\'s previous backup (the first one at the next `backup_hour`). Changing the frequency '
+      + 'or the hour reschedules every active entity of the task at once (see `next_backup_at` on entities).',
+  }),
+  backup_hour: Type.Integer({ minimum: 0, maximum: 23, description: 'The hour (UTC) at which scheduled backups start (see `frequency`).' }),
 };
 
 export const Task = Type.Object(

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, ilike, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, ilike, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
-import { accounts, tasks } from '../../../db/schema.ts';
+import { accounts, entities, tasks } from '../../../db/schema.ts';
+import { ACTIVE_STATUSES, nextBackupAt } from '../../../db/schedule.ts';
 import { newId } from '../../../db/ids.ts';
 import { ApiError, badRequest, conflict, gone, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
@@ -217,8 +218,27 @@ async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: 
 export async function updateTask(deps: AppDeps, ctx: RequestContext, id: string, input: TaskUpdate, expected: number | undefined) {
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be changed; undelete it first.');
-  const row = await update(deps, ctx, id, expected, settingsColumns(input));
+  const scheduleChanged = (input.frequency !== undefined && input.frequency !== current.frequency)
+    || (input.backup_hour !== undefined && input.backup_hour !== current.backupHour);
+  const row = await update(deps, ctx, id, expected, settingsColumns(input), scheduleChanged ? (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()) : undefined);
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}
+
+/**
+ * Moves every scheduled entity of the task to its new frequency and backup hour, in the same
+ * transaction as the change, so the new schedule applies from its first slot instead of after
+ * the slot computed under the old settings.
+ */
+async function rescheduleEntities(tx: Tx, task: TaskRow, now: Date) {
+  const rows = await tx
+    .select({ id: entities.id, lastBackupAt: entities.lastBackupAt })
+    .from(entities)
+    .where(and(eq(entities.accountId, task.accountId), eq(entities.taskId, task.id), eq(entities.state, 'active'), inArray(entities.status, [...ACTIVE_STATUSES])));
+  for (let i = 0; i < rows.length; i += 5000) {
+    const values = rows.slice(i, i + 5000).map((r) => sql`(${r.id}, ${nextBackupAt(task.frequency, task.backupHour, now, r.lastBackupAt).toISOString()}::timestamptz)`);
+    await tx.execute(sql`update entities e set next_backup_at = v.next, version = e.version + 1, updated_at = ${now.toISOString()}::timestamptz
+      from (values ${sql.join(values, sql`, `)}) as v(id, next) where e.id = v.id and e.account_id = ${task.accountId}`);
+  }
 }
 
 export async function reconnectTask(deps: AppDeps, ctx: RequestContext, id: string) {
