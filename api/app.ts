@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { documentRoute } from './plugins/openapi.ts';
@@ -98,6 +98,8 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
     },
     schemaController: { compilersFactory: { buildValidator: validatorsByPart(), buildSerializer: serializersWithOwnRefs() } },
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: a text/plain body is a 415, not a string that fails validation.
