@@ -98,6 +98,17 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   );
 }
 
+/**
+ * Accept without media-type parameters other than q: `application/json; charset=utf-8` asks for
+ * JSON, and Coffer answers JSON in UTF-8 only, so the parameter must not make it unacceptable.
+ */
+function withoutMediaParameters(accept: string): string {
+  return accept.split(',').map((range) => {
+    const [type, ...params] = range.split(';');
+    return [type, ...params.filter((p) => /^\s*q\s*=/i.test(p))].join(';');
+  }).join(',');
+}
+
 /** The media types a route's successful responses can take, from its response schemas. */
 function producedTypes(response: Record<string, unknown> | undefined): string[] {
   const types = new Set<string>();
@@ -124,7 +135,7 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (!accept || url === undefined) return;
     const types = produces.get(url);
     if (!types) return;
-    if (new Negotiator({ headers: { accept } }).mediaType(types)) return;
+    if (new Negotiator({ headers: { accept: withoutMediaParameters(accept) } }).mediaType(types)) return;
     return sendProblem(request, reply, 406, 'not_acceptable', `This operation answers with ${types.join(' or ')}; the Accept header allows none of them.`, {
       fields: { available: types },
     });
