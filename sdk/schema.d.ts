@@ -711,6 +711,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entities/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List every backup run of a user or team folder
+         * @description Newest first, failed, partial and running ones included (snapshots are only the runs that completed), with counts, bytes, duration, Dropbox calls and the first errors.
+         */
+        get: operations["listBackupRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/entities/{id}/snapshots": {
         parameters: {
             query?: never;
@@ -1272,6 +1292,23 @@ export interface paths {
          * @description Starts a restore job (202). Uploads go through upload sessions and batch commits (about three Dropbox data-transport calls per 1,000 small files); nothing is ever overwritten. When the team's monthly data-transport limit is reached the job stops as `partially_succeeded` and can be resumed.
          */
         post: operations["createRestore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a backup run */
+        get: operations["getBackupRun"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2073,6 +2110,48 @@ export interface components {
             /** @description Every event's hash matches its content and the previous event. */
             intact: boolean;
         };
+        BackupRun: {
+            bytes_downloaded: number;
+            /** @description New storage the run used (compressed, encrypted, deduplicated). */
+            bytes_stored: number;
+            counts: components["schemas"]["SnapshotCounts"];
+            /** @description Dropbox API calls the run made. */
+            dropbox_calls: number;
+            /** @description null while running. */
+            duration_ms: number | null;
+            entity_id: string;
+            /** @description Why a failed run failed. */
+            error: string | null;
+            /** @description The first 20 items that failed. */
+            errors: components["schemas"]["SnapshotError"][];
+            finished_at: string | null;
+            /** @description The run (`run_…`); a run that succeeded or was partial is also a snapshot with this id. */
+            id: string;
+            /**
+             * @description `full`: a listing from scratch (the first run, or after Dropbox reset the cursor); `incremental`: only what changed since the previous run.
+             * @enum {unknown}
+             */
+            mode: "full" | "incremental";
+            /** @description `scheduled` or `manual`. */
+            reason: string;
+            /** @description Total size of the files in the resulting snapshot; null unless succeeded or partial. */
+            size_bytes: number | null;
+            /** Format: date-time */
+            started_at: string;
+            /**
+             * @description `running`; `succeeded`; `partial` (some files failed, listed in `errors`); `failed` (nothing of the run became a snapshot, see `error`).
+             * @enum {unknown}
+             */
+            state: "running" | "succeeded" | "partial" | "failed";
+            task_id: string;
+            /** @description Files and folders in the resulting snapshot; null unless succeeded or partial. */
+            total_items: number | null;
+        };
+        BackupRunList: {
+            data: components["schemas"]["BackupRun"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         BillingDetails: {
             address_line1: string;
             address_line2: string | null;
@@ -2332,6 +2411,8 @@ export interface components {
             /** Format: date-time */
             from: string;
             summary: {
+                /** @description Backups that failed in the period. */
+                failed_backups: number;
                 last_backup_at: string | null;
                 last_outcome: ("succeeded" | "partial" | "failed") | null;
                 size_bytes: number;
@@ -2400,7 +2481,10 @@ export interface components {
             /** Format: date */
             date: string;
             deleted: number;
+            /** @description Files that failed in the completed backups of that day. */
             failed: number;
+            /** @description Backups that failed that day (none of their changes became a snapshot; see GET /v1/entities/{id}/runs). */
+            failed_backups: number;
             /** @description Files and folders stored that day (new and changed). */
             items_backed_up: number;
         };
@@ -7524,6 +7608,94 @@ export interface operations {
             };
         };
     };
+    listBackupRuns: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Only runs started at or after this time. */
+                from?: string;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description Only runs in these states, comma-separated (e.g. `failed,partial`). */
+                state?: string;
+                /** @description Only runs started before this time. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description An id starting with `ent_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRunList"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSnapshots: {
         parameters: {
             query?: {
@@ -10915,6 +11087,83 @@ export interface operations {
             };
             /** @description The Idempotency-Key was already used with a different request. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBackupRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id starting with `run_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupRun"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

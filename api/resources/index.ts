@@ -38,8 +38,10 @@ export const resourceSchemas: TSchema[] = [...healthSchemas, ...apiKeySchemas, .
 // Backups: snapshots, browsing, item versions, per-day history.
 import snapshots from './snapshots/routes.ts';
 import { schemas as snapshotSchemas } from './snapshots/schemas.ts';
-resources.push(snapshots);
-resourceSchemas.push(...snapshotSchemas);
+import runs from './runs/routes.ts';
+import { schemas as runSchemas } from './runs/schemas.ts';
+resources.push(snapshots, runs);
+resourceSchemas.push(...snapshotSchemas, ...runSchemas);
 
 // SAML single sign-on (issue 6).
 import saml from './saml/routes.ts';

@@ -226,12 +226,18 @@ export async function entityHistory(deps: AppDeps, ctx: RequestContext, entityId
   if (from.getTime() >= to.getTime()) throw invalidField('/query/from', 'must be before `to`');
   if (to.getTime() - from.getTime() > 31 * DAY) throw invalidField('/query/from', 'the period is at most 31 days');
   const { sql } = deps;
-  const rows = await sql<{ day: string; items: number; deleted: number; failed: number; backups: number; bytes: number }[]>`
+  // Completed runs give the day's figures; failed runs are counted beside them (their rows were
+  // rolled back, so they add no items).
+  const rows = await sql<{ day: string; items: number; deleted: number; failed: number; backups: number; failed_backups: number; bytes: number }[]>`
     select to_char(date_trunc('day', started_at at time zone 'UTC'), 'YYYY-MM-DD') as day,
-      sum(new_count + changed_count)::int as items, sum(deleted_count)::int as deleted, sum(failed_count)::int as failed,
-      count(*)::int as backups, sum(bytes_downloaded)::float8 as bytes
+      coalesce(sum(new_count + changed_count) filter (where state in ${sql(COMPLETED)}), 0)::int as items,
+      coalesce(sum(deleted_count) filter (where state in ${sql(COMPLETED)}), 0)::int as deleted,
+      coalesce(sum(failed_count) filter (where state in ${sql(COMPLETED)}), 0)::int as failed,
+      (count(*) filter (where state in ${sql(COMPLETED)}))::int as backups,
+      (count(*) filter (where state = 'failed'))::int as failed_backups,
+      coalesce(sum(bytes_downloaded) filter (where state in ${sql(COMPLETED)}), 0)::float8 as bytes
     from backup_runs
-    where entity_id = ${entityId} and account_id = ${ctx.accountId} and state in ${sql(COMPLETED)}
+    where entity_id = ${entityId} and account_id = ${ctx.accountId} and state in ${sql([...COMPLETED, 'failed'])}
       and started_at >= ${from.toISOString()} and started_at <= ${to.toISOString()}
     group by 1`;
   const byDay = new Map(rows.map((r) => [r.day, r]));
@@ -239,7 +245,10 @@ export async function entityHistory(deps: AppDeps, ctx: RequestContext, entityId
   for (let d = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()); d < to.getTime(); d += DAY) {
     const key = new Date(d).toISOString().slice(0, 10);
     const r = byDay.get(key);
-    days.push({ date: key, items_backed_up: r?.items ?? 0, deleted: r?.deleted ?? 0, failed: r?.failed ?? 0, backups: r?.backups ?? 0, bytes_downloaded: Number(r?.bytes ?? 0) });
+    days.push({
+      date: key, items_backed_up: r?.items ?? 0, deleted: r?.deleted ?? 0, failed: r?.failed ?? 0, backups: r?.backups ?? 0,
+      failed_backups: r?.failed_backups ?? 0, bytes_downloaded: Number(r?.bytes ?? 0),
+    });
   }
   const [last] = await sql<{ state: 'succeeded' | 'partial' | 'failed'; started_at: string; total_items: number | null; total_size: number | null }[]>`
     select state, started_at, total_items, total_size::float8 as total_size from backup_runs
@@ -257,6 +266,7 @@ export async function entityHistory(deps: AppDeps, ctx: RequestContext, entityId
       last_backup_at: iso(last?.started_at),
       last_outcome: last?.state ?? null,
       snapshots: rows.reduce((n, r) => n + r.backups, 0),
+      failed_backups: rows.reduce((n, r) => n + r.failed_backups, 0),
     },
     days,
   };
