@@ -5,8 +5,6 @@ import t from 'tap';
 import { requestUrl } from '../../../workers/dropbox/transport.ts';
 import { startBackupFixture } from '../../helpers/backup-fixture.ts';
 
-const DAY = 86_400_000;
-
 /** Corrupts the download of one revision, so the run ends partial with a content_hash error. */
 function corrupting(rev: string) {
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
