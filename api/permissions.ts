@@ -12,7 +12,7 @@ export const PERMISSIONS = {
   'tasks:create': 'Activate new backup tasks',
   'tasks:modify': 'Modify backup tasks and their entities',
   'tasks:delete': 'Delete backup tasks and entities',
-  'tasks:review': 'Review backup tasks',
+  'tasks:review': 'Review backup tasks: the task overview (entities by status, failing entities, smart alerts)',
   'recovery:restore': 'Restore backed-up data to Dropbox',
   'recovery:export': 'Export and download backed-up data',
   'users:manage': 'Manage users, their permissions and API keys',

@@ -1656,6 +1656,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A task at a glance: entities by status, protected data, failures, alerts */
+        get: operations["getTaskOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tasks/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause every backup of a task
+         * @description Nothing of the task is backed up (scheduled or "back up now") until it is resumed. Each entity keeps its own status underneath and returns to it; an entity paused on its own stays paused. Pausing a paused task changes nothing.
+         */
+        post: operations["pauseTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks/{id}/reconnect": {
         parameters: {
             query?: never;
@@ -1670,6 +1707,26 @@ export interface paths {
          * @description For a task whose connection was lost (`disconnected`) or never finished. The task stays as it is until the callback succeeds.
          */
         post: operations["reconnectTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tasks/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused task
+         * @description Entities whose backup fell due while the task was paused run at their next slot (see `frequency`), not all at once.
+         */
+        post: operations["resumeTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3421,6 +3478,8 @@ export interface components {
             index_for_search: boolean;
             last_discovery_at: string | null;
             name: string;
+            /** @description Set while the whole task is paused (POST /v1/tasks/{id}/pause): nothing of it is backed up until it is resumed; each entity keeps its own status. */
+            paused_at: string | null;
             /** @enum {unknown} */
             plan: "business" | "professional";
             /** @description When a deleted task and its backups will be erased. */
@@ -3463,6 +3522,62 @@ export interface components {
             data: components["schemas"]["Task"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
+        };
+        /** @description What the portal's home page shows for one task, in one request. */
+        TaskOverview: {
+            /** @enum {unknown} */
+            connection_status: "pending" | "connected" | "disconnected";
+            entities: {
+                /** @description Entities per status; every status is present, 0 when none. */
+                by_status: {
+                    [key: string]: number;
+                };
+                /** @description Entities backed up on schedule (scheduled, in process, success, failed, partial). */
+                protected: number;
+                /** @description Entities of the task that are not deleted. */
+                total: number;
+            };
+            failing_entities: {
+                /** @description Entities whose latest backup failed or was partial. */
+                count: number;
+                /** @description The first 20 of them, the longest without a good backup first. */
+                data: {
+                    id: string;
+                    /** @enum {unknown} */
+                    kind: "member" | "team_folder";
+                    last_backup_at: string | null;
+                    /** @description Why its latest run failed, or the first failed item of a partial one. */
+                    last_error: string | null;
+                    name: string;
+                    /** @enum {unknown} */
+                    status: "not_active" | "scheduled" | "in_process" | "success" | "failed" | "partial" | "paused" | "archived" | "backed_up_in_another_task";
+                }[];
+            };
+            /** @description The most recent backup of any entity of the task. */
+            last_backup_at: string | null;
+            name: string;
+            /** @description The next scheduled backup of any entity; null while the task is paused or disconnected. */
+            next_backup_at: string | null;
+            paused_at: string | null;
+            /** @description Size of the latest snapshots of the protected and paused entities. */
+            protected_bytes: number;
+            /** @description Files and folders in those snapshots. */
+            protected_items: number;
+            smart_alerts: {
+                /** @description Smart alerts (mass deletion or modification) raised for the task in the last 7 days. */
+                last_7_days: number;
+                /** @description The 5 most recent of them. */
+                recent: {
+                    description: string;
+                    entity_id: string | null;
+                    /** @description The activity event that recorded the alert (`evt_…`). */
+                    id: string;
+                    item: string | null;
+                    /** Format: date-time */
+                    occurred_at: string;
+                }[];
+            };
+            task_id: string;
         };
         TaskUpdate: {
             /** @description Activate newly discovered users and team folders automatically. */
@@ -13545,7 +13660,280 @@ export interface operations {
             };
         };
     };
+    getTaskOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id starting with `task_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOverview"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description An id starting with `task_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     reconnectTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description An id starting with `task_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeTask: {
         parameters: {
             query?: never;
             header?: {

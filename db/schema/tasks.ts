@@ -36,6 +36,8 @@ export const tasks = pgTable(
     uploadCalls: integer('upload_calls').notNull().default(0),
     uploadCallsMonth: text('upload_calls_month'),
     lastDiscoveryAt: timestamp('last_discovery_at', { withTimezone: true }),
+    /** Set while the whole task is paused: no entity of it is backed up; each keeps its own status. */
+    pausedAt: timestamp('paused_at', { withTimezone: true }),
     state: text('state').$type<LifecycleState>().notNull().default('active'),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     purgeAt: timestamp('purge_at', { withTimezone: true }),

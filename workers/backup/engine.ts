@@ -160,6 +160,7 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
   const [task] = await deps.db.select().from(tasks).where(and(eq(tasks.id, entity.taskId), eq(tasks.accountId, job.accountId)));
   if (!task || task.state !== 'active') return { outcome: 'skipped', reason: 'task not found or deleted' };
   if (task.connectionStatus !== 'connected' || !task.refreshToken || !task.dropboxAdminMemberId) return { outcome: 'skipped', reason: 'task not connected' };
+  if (task.pausedAt) return { outcome: 'skipped', reason: 'task is paused' };
   if (!entity.namespaceId) return { outcome: 'skipped', reason: 'entity has no namespace' };
   if (entity.status === 'paused' || entity.status === 'not_active' || entity.status === 'archived' || entity.status === 'backed_up_in_another_task') {
     return { outcome: 'skipped', reason: `entity is ${entity.status}` };

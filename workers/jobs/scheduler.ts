@@ -31,7 +31,7 @@ export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; r
   const due = await sql<{ id: string; account_id: string; frequency: Frequency; backup_hour: number }[]>`
     select e.id, e.account_id, t.frequency, t.backup_hour
     from entities e join tasks t on t.id = e.task_id
-    where e.state = 'active' and t.state = 'active' and t.connection_status = 'connected'
+    where e.state = 'active' and t.state = 'active' and t.connection_status = 'connected' and t.paused_at is null
       and e.status not in ('paused', 'not_active', 'archived', 'backed_up_in_another_task', 'in_process')
       and not exists (select 1 from accounts a where a.id = e.account_id and a.state in ('suspended', 'pending_deletion'))
       and (e.next_backup_at <= ${now.toISOString()} or (e.next_backup_at is null and e.status = 'scheduled'))

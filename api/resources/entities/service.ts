@@ -172,6 +172,7 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
         case 'backup_now': {
           if (!ACTIVE_STATUSES.includes(e.status)) results.set(id, fail('not_active', `Activate the entity first (it is ${e.status}).`, e.status));
           else if (task.connectionStatus !== 'connected' || task.state !== 'active') results.set(id, fail('task_not_connected', 'The task is not connected to Dropbox.', e.status));
+          else if (task.pausedAt) results.set(id, fail('task_paused', 'The task is paused; resume it first (POST /v1/tasks/{id}/resume).', e.status));
           else {
             await requestBackup(deps, tx, { accountId: ctx.accountId, entityId: e.id, reason: 'manual' });
             results.set(id, { ok: true, status: e.status, error: null });

@@ -4,7 +4,8 @@ import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { pageRequest } from '../../pagination.ts';
 import { IdParam, ref } from '../../schemas/common.ts';
-import { DiscoveryAccepted, OAuthCallbackQuery, Task, TaskCreate, TaskList, TaskListQuery, TaskUpdate } from './schemas.ts';
+import { DiscoveryAccepted, OAuthCallbackQuery, Task, TaskCreate, TaskList, TaskListQuery, TaskOverview, TaskUpdate } from './schemas.ts';
+import { taskOverview } from './overview.ts';
 import * as service from './service.ts';
 
 const tags = ['tasks'];
@@ -95,6 +96,40 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         params: Params, response: { 202: ref(DiscoveryAccepted) },
       },
     }, async (request, reply) => reply.code(202).send(await service.requestDiscovery(deps, requireCtx(request.ctx), request.params.id)));
+
+    app.post('/v1/tasks/:id/pause', {
+      config: { permission: 'tasks:modify' },
+      schema: {
+        operationId: 'pauseTask', tags, summary: 'Pause every backup of a task',
+        description: 'Nothing of the task is backed up (scheduled or "back up now") until it is resumed. Each entity keeps its own status underneath and returns to it; an entity paused on its own stays paused. Pausing a paused task changes nothing.',
+        params: Params, response: { 200: ref(Task) },
+      },
+    }, async (request, reply) => {
+      const { task, version } = await service.pauseTask(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.post('/v1/tasks/:id/resume', {
+      config: { permission: 'tasks:modify' },
+      schema: {
+        operationId: 'resumeTask', tags, summary: 'Resume a paused task',
+        description: 'Entities whose backup fell due while the task was paused run at their next slot (see `frequency`), not all at once.',
+        params: Params, response: { 200: ref(Task) },
+      },
+    }, async (request, reply) => {
+      const { task, version } = await service.resumeTask(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return task;
+    });
+
+    app.get('/v1/tasks/:id/overview', {
+      config: { permission: 'tasks:review' },
+      schema: {
+        operationId: 'getTaskOverview', tags, summary: 'A task at a glance: entities by status, protected data, failures, alerts',
+        params: Params, response: { 200: ref(TaskOverview) },
+      },
+    }, async (request) => taskOverview(deps, requireCtx(request.ctx), request.params.id));
 
     app.get('/v1/oauth/dropbox/callback', {
       config: { public: true },

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { NullableTimestamp, Page, PageQuery, Timestamp } from '../../schemas/common.ts';
+import { ENTITY_STATUSES } from '../entities/schemas.ts';
 
 export const FREQUENCIES = ['every_hour', 'every_6_hours', 'every_12_hours', 'daily', 'every_3_days', 'weekly'] as const;
 
@@ -49,6 +50,7 @@ export const Task = Type.Object(
       limit: Type.Union([Type.Integer(), Type.Null()], { description: 'The team\'s monthly cap; null when unlimited or unknown.' }),
     }),
     last_discovery_at: NullableTimestamp(),
+    paused_at: NullableTimestamp('Set while the whole task is paused (POST /v1/tasks/{id}/pause): nothing of it is backed up until it is resumed; each entity keeps its own status.'),
     state: Type.Enum(['active', 'deleted']),
     purge_time: NullableTimestamp('When a deleted task and its backups will be erased.'),
     created_at: Timestamp(),
@@ -106,4 +108,65 @@ export const DiscoveryAccepted = Type.Object(
   { $id: 'DiscoveryAccepted', additionalProperties: false },
 );
 
-export const schemas = [Retention, Task, TaskCreate, TaskUpdate, TaskList, DiscoveryAccepted];
+
+const OverviewEntity = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    kind: Type.Enum(['member', 'team_folder']),
+    status: Type.Enum(ENTITY_STATUSES),
+    last_backup_at: NullableTimestamp(),
+    last_error: Type.Union([Type.String(), Type.Null()], { description: 'Why its latest run failed, or the first failed item of a partial one.' }),
+  },
+  { additionalProperties: false },
+);
+
+const OverviewAlert = Type.Object(
+  {
+    id: Type.String({ description: 'The activity event that recorded the alert (`evt_…`).' }),
+    occurred_at: Timestamp(),
+    entity_id: Type.Union([Type.String(), Type.Null()]),
+    item: Type.Union([Type.String(), Type.Null()]),
+    description: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskOverview = Type.Object(
+  {
+    task_id: Type.String(),
+    name: Type.String(),
+    connection_status: Type.Enum(['pending', 'connected', 'disconnected']),
+    paused_at: NullableTimestamp(),
+    entities: Type.Object(
+      {
+        total: Type.Integer({ description: 'Entities of the task that are not deleted.' }),
+        by_status: Type.Record(Type.String(), Type.Integer(), { description: 'Entities per status; every status is present, 0 when none.' }),
+        protected: Type.Integer({ description: 'Entities backed up on schedule (scheduled, in process, success, failed, partial).' }),
+      },
+      { additionalProperties: false },
+    ),
+    protected_bytes: Type.Integer({ description: 'Size of the latest snapshots of the protected and paused entities.' }),
+    protected_items: Type.Integer({ description: 'Files and folders in those snapshots.' }),
+    last_backup_at: NullableTimestamp('The most recent backup of any entity of the task.'),
+    next_backup_at: NullableTimestamp('The next scheduled backup of any entity; null while the task is paused or disconnected.'),
+    failing_entities: Type.Object(
+      {
+        count: Type.Integer({ description: 'Entities whose latest backup failed or was partial.' }),
+        data: Type.Array(OverviewEntity, { description: 'The first 20 of them, the longest without a good backup first.' }),
+      },
+      { additionalProperties: false },
+    ),
+    smart_alerts: Type.Object(
+      {
+        last_7_days: Type.Integer({ description: 'Smart alerts (mass deletion or modification) raised for the task in the last 7 days.' }),
+        recent: Type.Array(OverviewAlert, { description: 'The 5 most recent of them.' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: 'TaskOverview', additionalProperties: false, description: 'What the portal\'s home page shows for one task, in one request.' },
+);
+export type TaskOverview = Static<typeof TaskOverview>;
+
+export const schemas = [Retention, Task, TaskCreate, TaskUpdate, TaskList, DiscoveryAccepted, TaskOverview];

@@ -39,6 +39,7 @@ export function serializeTask(row: TaskRow, region: string, authorizeUrl: string
     backup_hour: row.backupHour,
     data_transport: { month: row.uploadCallsMonth, calls: row.uploadCalls, limit: row.uploadLimit },
     last_discovery_at: row.lastDiscoveryAt?.toISOString() ?? null,
+    paused_at: row.pausedAt?.toISOString() ?? null,
     state: row.state,
     purge_time: row.purgeAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
@@ -239,6 +240,26 @@ async function rescheduleEntities(tx: Tx, task: TaskRow, now: Date) {
     await tx.execute(sql`update entities e set next_backup_at = v.next, version = e.version + 1, updated_at = ${now.toISOString()}::timestamptz
       from (values ${sql.join(values, sql`, `)}) as v(id, next) where e.id = v.id and e.account_id = ${task.accountId}`);
   }
+}
+
+/**
+ * Pauses every backup of the task. Entities keep their own statuses (a paused entity stays paused
+ * after the task resumes); the scheduler, "back up now" and the engine skip a paused task.
+ */
+export async function pauseTask(deps: AppDeps, ctx: RequestContext, id: string) {
+  const current = await find(deps, ctx, id);
+  if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be paused; undelete it first.');
+  const row = current.pausedAt ? current : await update(deps, ctx, id, undefined, { pausedAt: deps.clock.now() });
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
+}
+
+/** Resumes a paused task; each entity due while it was paused runs at its next slot, not all at once. */
+export async function resumeTask(deps: AppDeps, ctx: RequestContext, id: string) {
+  const current = await find(deps, ctx, id);
+  if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be resumed; undelete it first.');
+  if (!current.pausedAt) return { task: serializeTask(current, await region(deps, ctx.accountId)), version: current.version };
+  const row = await update(deps, ctx, id, undefined, { pausedAt: null }, (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()));
+  return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }
 
 export async function reconnectTask(deps: AppDeps, ctx: RequestContext, id: string) {
