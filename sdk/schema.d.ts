@@ -4807,6 +4807,8 @@ export interface operations {
                 from?: string;
                 /** @description Items containing this text (case-insensitive). */
                 item?: string;
+                /** @description The events of one restore or export job (the portal's "View Log"). */
+                job_id?: string;
                 /** @description Page size, 1–100. */
                 limit?: number;
                 service?: string;
@@ -7496,7 +7498,8 @@ export interface operations {
                 /** @description Substring of the name or email, case-insensitive. */
                 q?: string;
                 state?: "active" | "deleted";
-                status?: "not_active" | "scheduled" | "in_process" | "success" | "failed" | "partial" | "paused" | "archived" | "backed_up_in_another_task";
+                /** @description One or more statuses, comma-separated (`failed,partial`). `active` stands for every status backed up on schedule: scheduled, in_process, success, failed and partial (the portal's "Active"). */
+                status?: string;
                 /** @description A tag id: only entities carrying it. */
                 tag?: string;
                 task_id?: string;

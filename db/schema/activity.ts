@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { accounts } from './accounts.ts';
 
@@ -27,5 +28,9 @@ export const activityEvents = pgTable(
     details: jsonb('details').$type<Record<string, unknown>>(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
   },
-  (t) => [index('activity_events_account_idx').on(t.accountId, t.id), index('activity_events_entity_idx').on(t.entityId, t.id)],
+  (t) => [
+    index('activity_events_account_idx').on(t.accountId, t.id),
+    index('activity_events_entity_idx').on(t.entityId, t.id),
+    index('activity_events_job_idx').on(t.jobId, t.id).where(sql`job_id is not null`),
+  ],
 );

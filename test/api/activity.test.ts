@@ -11,7 +11,7 @@ async function seed(api: TestApp, accountId: string) {
   const rows: Insert[] = [
     { type: 'export', subService: 'files', status: 'succeeded', taskName: 'Full Dropbox Backup / bob.smith@ca4software.test', item: 'bob.smith@ca4software.test', description: 'Exported 120 files (1.2 MB).', durationMs: 252_000, sizeBytes: 1_200_000, counts: { files: 120 }, occurredAt: new Date(base + 3 * 3600_000) },
     { type: 'backup', subService: 'team_folders', status: 'succeeded', taskName: 'Team folders backup', item: '/Marketing 100%_done', description: 'Backed up 40 changed files.', durationMs: 3_723_000, sizeBytes: 52_428_800, counts: { files: 40, folders: 3 }, occurredAt: new Date(base) },
-    { type: 'restore', status: 'succeeded', taskName: 'Full Dropbox Backup', item: '.../Zsepo_kazandev_pro', description: 'Restored 2 files.', durationMs: 800, sizeBytes: 2048, counts: { files: 2 }, occurredAt: new Date(base) },
+    { type: 'restore', status: 'succeeded', jobId: 'job_000000000000000000000restr', taskName: 'Full Dropbox Backup', item: '.../Zsepo_kazandev_pro', description: 'Restored 2 files.', durationMs: 800, sizeBytes: 2048, counts: { files: 2 }, occurredAt: new Date(base) },
     { type: 'backup', subService: 'files', status: 'failed', taskName: 'Full Dropbox Backup', item: 'mila.scott@ca4software.test', description: 'Backup failed: the member\'s token was revoked.', durationMs: 45_000, occurredAt: new Date(base - 8 * 3600_000), details: { error: 'invalid_access_token' } },
     { type: 'discovery', status: 'succeeded', taskName: 'Full Dropbox Backup', description: 'Discovered 12 users and team folders.', counts: { discovered: 12 }, occurredAt: new Date(base - 5 * 86_400_000) },
   ];
@@ -57,6 +57,10 @@ t.test('list newest first, filters, pagination, detail', async (t) => {
   } while (cursor);
   t.equal(pages, 3);
   t.same(seen, all.body.data.map((e: { id: string }) => e.id), 'pages add up to the whole list, in order');
+  const ofJob = await get('?job_id=job_000000000000000000000restr');
+  t.same(ofJob.body.data.map((e: { id: string }) => e.id), [rows[2]!.id], 'the events of one job ("View Log" from a job)');
+  t.equal((await get('?job_id=job_0000000000000000000000none')).body.data.length, 0);
+  t.equal((await get('?job_id=nope')).status, 400);
   const badCursor = await get('?cursor=bm9wZQ');
   t.equal(badCursor.status, 400);
   t.equal(badCursor.body.code, 'invalid_cursor');

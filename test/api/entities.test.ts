@@ -119,6 +119,17 @@ t.test('entity actions and their status transitions', async (t) => {
 
   const filtered = await api.request('GET', '/v1/entities?status=archived', { key });
   t.same(filtered.body.data.map((x: { id: string }) => x.id), [gone]);
+  const ids = async (status: string) => {
+    const res = await api.request('GET', `/v1/entities?status=${status}`, { key });
+    return res.status === 200 ? res.body.data.map((x: { id: string }) => x.id).sort() : res.status;
+  };
+  await api.database.sql`update entities set status = 'failed' where id = ${bob}`;
+  t.same(await ids('failed,archived'), [bob, gone].sort(), 'several statuses at once');
+  t.same(await ids('active'), [ada, bob].sort(), '"active": every status backed up on schedule');
+  t.same(await ids('active,archived'), [ada, bob, gone].sort());
+  t.same(await ids('paused'), []);
+  t.equal(await ids('failed,exploded'), 400, 'an unknown status is a field error');
+  await api.database.sql`update entities set status = 'scheduled' where id = ${bob}`;
   const search = await api.request('GET', '/v1/entities?q=BOB@TEAM', { key });
   t.same(search.body.data.map((x: { id: string }) => x.id), [bob], 'case-insensitive email substring');
   const byKind = await api.request('GET', '/v1/entities?kind=team_folder', { key });

@@ -55,6 +55,7 @@ export const ActivityListQuery = Type.Object(
     item: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Items containing this text (case-insensitive).' })),
     task_id: Type.Optional(Type.String({ pattern: '^task_[0-9a-z]{26}$' })),
     entity_id: Type.Optional(Type.String({ pattern: '^ent_[0-9a-z]{26}$' })),
+    job_id: Type.Optional(Type.String({ pattern: '^job_[0-9a-z]{26}$', description: 'The events of one restore or export job (the portal\'s "View Log").' })),
   },
   { additionalProperties: false },
 );

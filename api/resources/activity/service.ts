@@ -64,6 +64,7 @@ function conditions(ctx: RequestContext, q: ActivityListQuery): SQL[] {
   if (q.item) where.push(sql`${activityEvents.item} ilike ${contains(q.item)}`);
   if (q.task_id) where.push(eq(activityEvents.taskId, q.task_id));
   if (q.entity_id) where.push(eq(activityEvents.entityId, q.entity_id));
+  if (q.job_id) where.push(eq(activityEvents.jobId, q.job_id));
   return where;
 }
 

@@ -39,7 +39,11 @@ export const EntityListQuery = Type.Object(
     ...PageQuery,
     task_id: Type.Optional(Type.String({ maxLength: 40 })),
     kind: Type.Optional(Type.Enum(['member', 'team_folder'])),
-    status: Type.Optional(Type.Enum(ENTITY_STATUSES)),
+    status: Type.Optional(Type.String({
+      pattern: `^(${[...ENTITY_STATUSES, 'active'].join('|')})(,(${[...ENTITY_STATUSES, 'active'].join('|')}))*$`,
+      description: 'One or more statuses, comma-separated (`failed,partial`). `active` stands for every status backed up on schedule: scheduled, in_process, success, failed and partial (the portal\'s "Active").',
+      examples: ['failed,partial', 'active'],
+    })),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Substring of the name or email, case-insensitive.' })),
     tag: Type.Optional(Type.String({ maxLength: 40, description: 'A tag id: only entities carrying it.' })),
     state: Type.Optional(Type.Enum(['active', 'deleted'], { default: 'active' })),

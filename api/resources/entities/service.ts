@@ -54,11 +54,21 @@ async function tagsOf(deps: AppDeps, accountId: string, entityIds: string[]): Pr
   return out;
 }
 
+/** A status filter's statuses: a comma-separated list in which `active` stands for the scheduled ones. */
+function statusesOf(filter: string): EntityStatus[] {
+  const out = new Set<EntityStatus>();
+  for (const s of filter.split(',')) {
+    if (s === 'active') for (const a of ACTIVE_STATUSES) out.add(a);
+    else out.add(s as EntityStatus);
+  }
+  return [...out];
+}
+
 function filters(ctx: RequestContext, q: Omit<EntityListQuery, 'limit' | 'cursor'>): SQL[] {
   const out: SQL[] = [eq(entities.accountId, ctx.accountId), eq(entities.state, q.state ?? 'active')];
   if (q.task_id) out.push(eq(entities.taskId, q.task_id));
   if (q.kind) out.push(eq(entities.kind, q.kind));
-  if (q.status) out.push(eq(entities.status, q.status));
+  if (q.status) out.push(inArray(entities.status, statusesOf(q.status)));
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, '\\$&')}%`;
     out.push(or(ilike(entities.name, like), ilike(entities.email, like))!);

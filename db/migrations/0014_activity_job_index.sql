@@ -1,0 +1,1 @@
+CREATE INDEX "activity_events_job_idx" ON "activity_events" USING btree ("job_id","id") WHERE job_id is not null;
