@@ -3965,7 +3965,10 @@ export interface operations {
     updateAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4013,6 +4016,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5724,7 +5736,10 @@ export interface operations {
     putBillingDetails: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5772,6 +5787,15 @@ export interface operations {
             };
             /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6643,10 +6667,7 @@ export interface operations {
     deletePaymentMethod: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `pm_`. */
                 id: string;
@@ -6700,15 +6721,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7288,7 +7300,10 @@ export interface operations {
     cancelSubscription: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7332,6 +7347,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8282,7 +8306,10 @@ export interface operations {
     updateIpAllowlist: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8330,6 +8357,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10208,10 +10244,7 @@ export interface operations {
     deleteNotificationRecipient: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `rcp_`. */
                 id: string;
@@ -10265,15 +10298,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10552,7 +10576,10 @@ export interface operations {
     updateNotificationSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -10600,6 +10627,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11629,7 +11665,10 @@ export interface operations {
     updateSecurityPolicy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -11677,6 +11716,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11790,7 +11838,10 @@ export interface operations {
     updateSamlSettings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12056,10 +12107,7 @@ export interface operations {
     revokeSession: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `ses_`. */
                 id: string;
@@ -12115,15 +12163,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12522,7 +12561,10 @@ export interface operations {
     setStorageTarget: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -12570,6 +12612,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12875,10 +12926,7 @@ export interface operations {
     deleteTag: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `tag_`. */
                 id: string;
@@ -12932,15 +12980,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14611,6 +14650,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry of this POST safe: the same key and body return the first response. */
                 "idempotency-key"?: string;
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
             };
             path: {
                 /** @description An id starting with `usr_`. */
@@ -14667,6 +14708,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14709,6 +14759,8 @@ export interface operations {
             header?: {
                 /** @description Makes a retry of this POST safe: the same key and body return the first response. */
                 "idempotency-key"?: string;
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
             };
             path: {
                 /** @description An id starting with `usr_`. */
@@ -14765,6 +14817,15 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15296,10 +15357,7 @@ export interface operations {
     deleteWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `whk_`. */
                 id: string;
@@ -15353,15 +15411,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 // Completes every route's OpenAPI description from what the route already declares, so that the
 // contract cannot drift from the behaviour: the security requirement follows `config.public`, the
-// permission is published as `x-permission`, and the problem responses the plugins can produce
+// permission is published as `x-permission`, the If-Match header and its 412 follow `config.ifMatch`
+// (api/etag.ts refuses to read If-Match on a route that does not declare it), and the problem responses the plugins can produce
 // (validation, auth, idempotency, preconditions, limits) are listed on every operation they apply to.
 import type { RouteOptions } from 'fastify';
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
@@ -38,7 +39,7 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   }
   const schema = route.schema as RouteSchema | undefined;
   if (!schema || schema.hide) return;
-  const config = (route.config ?? {}) as { public?: boolean; permission?: string };
+  const config = (route.config ?? {}) as { public?: boolean; permission?: string; ifMatch?: boolean };
   const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
   const isWrite = methods.some((m) => m === 'POST' || m === 'PATCH' || m === 'PUT' || m === 'DELETE');
 
@@ -52,7 +53,7 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   if (methods.includes('POST')) codes.push(409, 422);
   // api/plugins/auth.ts: an account in its removal grace period refuses writes (409 account_pending_deletion).
   if (isWrite && !config.public && !(config as { allowWhilePendingDeletion?: boolean }).allowWhilePendingDeletion) codes.push(409);
-  if (schema.params && isWrite && !methods.includes('POST')) codes.push(412);
+  if (config.ifMatch) codes.push(412);
 
   const response = (schema.response ??= {});
   for (const [code, entry] of Object.entries(response)) {
@@ -70,7 +71,7 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
       Type.String({ minLength: 1, maxLength: 255, description: 'Makes a retry of this POST safe: the same key and body return the first response.' }),
     );
   }
-  if (schema.params && isWrite && !methods.includes('POST')) {
+  if (config.ifMatch) {
     extraHeaders['if-match'] = Type.Optional(Type.String({ description: 'The ETag of the version you expect to change; 412 if it is stale.' }));
   }
   if (Object.keys(extraHeaders).length) {

@@ -37,7 +37,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/account', {
-      config: { permission: 'account:manage' },
+      config: { permission: 'account:manage', ifMatch: true },
       schema: {
         operationId: 'updateAccount', tags, summary: 'Change the account name',
         description: 'The region is fixed at sign-up and cannot be changed here.',

@@ -40,6 +40,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/api-keys/:id', {
+      config: { ifMatch: true },
       schema: { operationId: 'updateApiKey', tags, summary: 'Rename an API key', params: Params, body: ref(ApiKeyUpdate), response: { 200: ref(ApiKey) } },
     }, async (request, reply) => {
       const { key, version } = await service.renameApiKey(deps, requireCtx(request.ctx), request.params.id, request.body.name, expectedVersion(request));
@@ -48,6 +49,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/api-keys/:id', {
+      config: { ifMatch: true },
       schema: {
         operationId: 'revokeApiKey', tags, summary: 'Revoke an API key',
         description: 'The key stops working at once. Revoking a revoked key is a no-op that returns it.',

@@ -62,7 +62,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/billing/subscription', {
-      config: manage,
+      config: { ...manage, ifMatch: true },
       schema: {
         operationId: 'cancelSubscription', tags, summary: 'Cancel the subscription',
         description: 'A scheduled subscription ends at once; an active one stops renewing and serves until the end of the paid period, after which backups are suspended.',
@@ -85,7 +85,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.put('/v1/billing/details', {
-      config: rescue,
+      config: { ...rescue, ifMatch: true },
       schema: {
         operationId: 'putBillingDetails', tags, summary: 'Set the billing details',
         description: 'Replaces every field. The company tax id is mandatory for Israel (country IL).',

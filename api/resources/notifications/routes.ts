@@ -28,7 +28,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/notifications/settings', {
-      config: { permission },
+      config: { permission, ifMatch: true },
       schema: { operationId: 'updateNotificationSettings', tags, summary: 'Change the notification settings', body: ref(NotificationSettingsUpdate), response: { 200: ref(NotificationSettings) } },
     }, async (request, reply) => {
       const { settings, version } = await service.updateSettings(deps, requireCtx(request.ctx), request.body, expectedVersion(request));
@@ -103,7 +103,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/notifications/recipients/:id', {
-      config: { permission },
+      config: { permission, ifMatch: true },
       schema: { operationId: 'updateNotificationRecipient', tags, summary: 'Change a notification recipient', params: Params, body: ref(NotificationRecipientUpdate), response: { 200: ref(NotificationRecipient) } },
     }, async (request, reply) => {
       const { recipient, version } = await service.updateRecipient(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));

@@ -29,7 +29,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.put('/v1/security/saml', {
-      config: { permission: 'security:manage' },
+      config: { permission: 'security:manage', ifMatch: true },
       schema: {
         operationId: 'updateSamlSettings', tags, summary: 'Configure, activate or deactivate SAML single sign-on',
         description: [

@@ -20,7 +20,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/security/policy', {
-      config: { permission: 'security:manage' },
+      config: { permission: 'security:manage', ifMatch: true },
       schema: {
         operationId: 'updateSecurityPolicy', tags, summary: 'Change the security policy (enforce 2FA, password expiration)',
         description: 'Accepts If-Match with the ETag of GET /v1/security/policy.',

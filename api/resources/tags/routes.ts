@@ -36,7 +36,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/tags/:id', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', ifMatch: true },
       schema: { operationId: 'updateTag', tags, summary: 'Rename a tag', params: Params, body: ref(TagUpdate), response: { 200: ref(Tag) } },
     }, async (request, reply) => {
       const { tag, version } = await service.renameTag(deps, requireCtx(request.ctx), request.params.id, request.body.name, expectedVersion(request));

@@ -45,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/tasks/:id', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', ifMatch: true },
       schema: { operationId: 'updateTask', tags, summary: 'Change a task\'s name and backup settings', params: Params, body: ref(TaskUpdate), response: { 200: ref(Task) } },
     }, async (request, reply) => {
       const { task, version } = await service.updateTask(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
@@ -54,7 +54,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/tasks/:id', {
-      config: { permission: 'tasks:delete' },
+      config: { permission: 'tasks:delete', ifMatch: true },
       schema: {
         operationId: 'deleteTask', tags, summary: 'Delete a backup task (7-day grace period)',
         description: 'The task and its backups are kept for 7 days (`state: deleted`, `purge_time`), during which `POST /v1/tasks/{id}/undelete` restores it; then they are erased.',

@@ -61,7 +61,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/users/:id', {
-      config: { permission: 'users:manage' },
+      config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'updateUser', tags, summary: 'Change a user\'s name, role, permissions or services',
         description: 'The last active administrator cannot be demoted (409 `last_administrator`).',
@@ -74,7 +74,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/users/:id/deactivate', {
-      config: { permission: 'users:manage' },
+      config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'deactivateUser', tags, summary: 'Deactivate a user',
         description: 'The user\'s API keys and sessions stop working at once. The last active administrator cannot be deactivated.',
@@ -87,7 +87,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/users/:id/reactivate', {
-      config: { permission: 'users:manage' },
+      config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'reactivateUser', tags, summary: 'Reactivate a user',
         description: 'The user\'s API keys work again; sessions revoked at deactivation do not come back.',
@@ -109,7 +109,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.resendConfirmation(deps, requireCtx(request.ctx), request.params.id)));
 
     app.delete('/v1/users/:id', {
-      config: { permission: 'users:manage' },
+      config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'deleteUser', tags, summary: 'Remove a user',
         description: 'Removes the user with their API keys and sessions. The last active administrator cannot be removed.',

@@ -40,7 +40,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/webhooks/:id', {
-      config: { permission },
+      config: { permission, ifMatch: true },
       schema: { operationId: 'updateWebhookEndpoint', tags, summary: 'Change a webhook endpoint (URL, events, description; enable or disable it)', params: Params, body: ref(WebhookEndpointUpdate), response: { 200: ref(WebhookEndpoint) } },
     }, async (request, reply) => {
       const { endpoint, version } = await service.updateEndpoint(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
