@@ -5,6 +5,9 @@ import { startRecoveryFixture, dropboxHash, type RecoveryFixture } from '../help
 import type { Member } from '../dropbox-emulator/state.ts';
 import { runRestore } from '../../workers/recovery/restore.ts';
 import { latestRevision } from '../dropbox-emulator/state.ts';
+import { DropboxTeam } from '../../workers/dropbox/client.ts';
+import { REFRESH_TOKEN_CONTEXT } from '../../workers/dropbox/connection.ts';
+import { requestUrl } from '../../workers/dropbox/transport.ts';
 
 const MiB = 1024 * 1024;
 const FILES = {
@@ -222,6 +225,45 @@ t.test('a worker killed mid-job resumes from its last committed batch; cancel st
   const c = await fx.post(`/v1/jobs/${pending.body.id}/cancel`, {});
   t.equal(c.body.state, 'canceled');
   t.equal(await runRestore(fx.app.deps, pending.body.id), 'skipped');
+});
+
+t.test('bytes corrupted on the way up: Dropbox commits them, the content_hash check fails those files and the job is partially succeeded', async (t) => {
+  const big = Buffer.alloc(2 * MiB, 9);
+  const { member, runId } = await memberWith({ '/bad.txt': 'bytes flipped in transit', '/good.txt': 'arrives intact', '/large.bin': big });
+  // The first byte of every append body is flipped: in append_batch that is /bad.txt (the first
+  // file in path order; /good.txt follows it in the same body), in append_v2 the large file's first chunk.
+  const corrupting = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = requestUrl(input);
+    if ((url.endsWith('/2/files/upload_session/append_batch') || url.endsWith('/2/files/upload_session/append_v2')) && init?.body) {
+      const body = Buffer.from(init.body as Uint8Array);
+      body[0] = body[0]! ^ 0xff;
+      return fetch(input, { ...init, body });
+    }
+    return fetch(input, init);
+  };
+  const [task] = await fx.app.deps.sql<{ refresh_token: string }[]>`select refresh_token from tasks where id = ${fx.taskId}`;
+  const client = new DropboxTeam({
+    config: fx.app.deps.config.dropbox,
+    refreshToken: fx.app.deps.keyring.openSecret(task!.refresh_token, REFRESH_TOKEN_CONTEXT),
+    fetch: corrupting,
+  });
+  const res = await fx.post('/v1/restores', { source: { snapshot_id: runId }, destination: { mode: 'non_destructive', path: '/Corrupted' } });
+  t.equal(res.status, 202, res.text);
+  t.equal(await runRestore(fx.app.deps, res.body.id, { ...LARGE, client }), 'partially_succeeded');
+  t.ok((client.calls.get('files/upload_session/append_v2') ?? 0) >= 1, 'the large file went through append_v2');
+
+  const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
+  t.equal(job.state, 'partially_succeeded');
+  t.equal(job.items_done, 1);
+  t.equal(job.items_failed, 2);
+  t.equal(job.bytes_done, Buffer.byteLength('arrives intact'));
+  t.match(job.reason, /^2 of 3 files could not be restored into \/Corrupted; see errors\.$/);
+  const errors = new Map(job.errors.map((e: { path: string; error: string }) => [e.path, e.error]));
+  t.same([...errors.keys()].sort(), ['/bad.txt', '/large.bin'], 'exactly the corrupted files are reported');
+  const flipped = (b: Buffer) => Buffer.concat([Buffer.from([b[0]! ^ 0xff]), b.subarray(1)]);
+  t.equal(errors.get('/bad.txt'), `content_hash after upload is ${dropboxHash(flipped(Buffer.from('bytes flipped in transit')))}, expected ${dropboxHash(Buffer.from('bytes flipped in transit'))}`);
+  t.equal(errors.get('/large.bin'), `content_hash after upload is ${dropboxHash(flipped(big))}, expected ${dropboxHash(big)}`);
+  t.equal(fx.emu.state.readFile(member, '/Corrupted/good.txt').toString(), 'arrives intact');
 });
 
 t.test('tenant isolation and permissions', async (t) => {
