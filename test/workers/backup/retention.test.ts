@@ -197,3 +197,55 @@ t.test('archived entities past retain_archived_days are purged', async (t) => {
   await f.assertSnapshot(t, recentId, recentRun.runId, f.dropboxState(recent.homeNsId), 'recently archived entity keeps its backups');
   await assertClean(t, f, 'after purging the archived entity');
 });
+
+t.test('a running backup\'s blocks, stored before their content rows, outlive the grace even with its host\'s clock ahead', async (t) => {
+  const f = await startBackupFixture(t);
+  const { clock } = f.app;
+  const sql = f.app.deps.sql;
+  const bob = f.emu.state.addMember({ email: 'bob@coffer-emu.test' });
+  f.emu.state.putFile(bob, '/a.bin', randomBytes(300_000));
+  f.emu.state.putFile(bob, '/b.bin', randomBytes(5 * 1024 * 1024)); // two blocks
+  const bobId = await f.memberEntity(bob);
+  const run = await f.backup(bobId);
+  if (run.outcome !== 'succeeded') throw new Error('backup failed');
+  const blocksBefore = (await inventory(f)).stored;
+  t.equal(blocksBefore.size, 3);
+
+  // Turn that run back into one still running: its blocks are stored (packs written, block rows
+  // recorded) but its contents and versions are not committed yet. It started at the same moment
+  // as the first sweep below, as its own host's clock (5 minutes ahead of this one) says.
+  await sql`create table held_versions as select * from item_versions where entity_id = ${bobId}`;
+  await sql`create table held_contents as select * from contents where account_id = ${f.accountId}`;
+  await sql`delete from search_documents where entity_id = ${bobId}`;
+  await sql`delete from item_versions where entity_id = ${bobId}`;
+  await sql`delete from contents where account_id = ${f.accountId}`;
+  const skewedStart = new Date(clock.now().getTime() + 5 * 60_000).toISOString();
+  await sql`update backup_runs set state = 'running', finished_at = null, started_at = ${skewedStart} where id = ${run.runId}`;
+  const conn = await sql.reserve();
+  t.teardown(() => conn.release());
+  await conn`select pg_advisory_lock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`; // what a running backup holds
+
+  const first = await sweepAccount(f.app.deps, f.accountId);
+  t.equal(first.mode, 'concurrent');
+  t.equal(first.condemned, 3, 'nothing references the blocks yet: condemned');
+  t.equal(first.blocksDeleted, 0);
+
+  // A day later the backup is still running: what it stored before the condemnation is kept.
+  clock.advance(DAY);
+  const second = await sweepAccount(f.app.deps, f.accountId);
+  t.same([second.contentsDeleted, second.blocksDeleted, second.packsDeleted], [0, 0, 0], 'the running backup\'s blocks are not deleted');
+  t.same((await inventory(f)).stored, blocksBefore, 'every block row is still there');
+
+  // The backup commits its contents and versions, and ends.
+  await sql`insert into contents select * from held_contents`;
+  await sql`insert into item_versions select * from held_versions`;
+  await sql`update backup_runs set state = 'succeeded', finished_at = ${clock.now().toISOString()} where id = ${run.runId}`;
+  await sql`drop table held_versions`;
+  await sql`drop table held_contents`;
+  await conn`select pg_advisory_unlock_shared(hashtextextended(${`account:${f.accountId}`}, 0))`;
+  const third = await sweepAccount(f.app.deps, f.accountId);
+  t.equal(third.mode, 'exclusive');
+  t.same([third.contentsDeleted, third.blocksDeleted], [0, 0]);
+  await f.assertSnapshot(t, bobId, run.runId, f.dropboxState(bob.homeNsId), 'the snapshot the running backup committed');
+  await assertClean(t, f, 'after the backup committed');
+});
