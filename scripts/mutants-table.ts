@@ -1,0 +1,120 @@
+// The mutants `npm run mutants` applies (scripts/mutants.ts): one-line breaks of the behaviours
+// that matter most, each with the test files that must notice it. `search` must occur exactly once
+// in `file`; when the code it names changes, update the entry (the run fails until then).
+
+export interface Mutant {
+  name: string;
+  file: string;
+  search: string;
+  replace: string;
+  /** Test files that must fail with the mutant applied. */
+  tests: string[];
+}
+
+export const MUTANTS: Mutant[] = [
+  {
+    name: 'idempotency: a retry while the first request runs is not refused with 409',
+    file: 'api/plugins/idempotency.ts',
+    search: 'if (!existing.completed) {',
+    replace: 'if (false) {',
+    tests: ['test/api/conventions.test.ts'],
+  },
+  {
+    name: 'restore: the content_hash of a committed file is not compared',
+    file: 'workers/recovery/restore.ts',
+    search: 'else if (r.contentHash !== f.content_hash)',
+    replace: 'else if (false)',
+    tests: ['test/api/restores.test.ts'],
+  },
+  {
+    name: 'tags: If-Match is not checked',
+    file: 'api/resources/tags/service.ts',
+    search: 'if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Tag ${id}',
+    replace: 'if (false) throw preconditionFailed(`Tag ${id}',
+    tests: ['test/api/if-match.test.ts'],
+  },
+  {
+    name: 'API keys: If-Match is not checked',
+    file: 'api/resources/api-keys/service.ts',
+    search: 'if (expected !== undefined && expected !== current.version) throw preconditionFailed(`API key ${id}',
+    replace: 'if (false) throw preconditionFailed(`API key ${id}',
+    tests: ['test/api/if-match.test.ts'],
+  },
+  {
+    name: 'storage target: If-Match is not checked',
+    file: 'api/resources/storage/service.ts',
+    search: 'if (expected !== undefined && expected !== version) throw preconditionFailed(`The storage target',
+    replace: 'if (false) throw preconditionFailed(`The storage target',
+    tests: ['test/api/if-match.test.ts'],
+  },
+  {
+    name: 'OpenAPI: the If-Match header is not documented',
+    file: 'api/plugins/openapi.ts',
+    search: "if (config.ifMatch) {\n    extraHeaders['if-match']",
+    replace: "if (false) {\n    extraHeaders['if-match']",
+    tests: ['test/api/if-match.test.ts'],
+  },
+  {
+    name: 'GC: no clock-skew margin before deleting condemned rows while a backup runs',
+    file: 'workers/jobs/retention.ts',
+    search: 'Math.min(start, now.getTime()) - CONDEMNED_GRACE_MS',
+    replace: 'Math.min(start, now.getTime())',
+    tests: ['test/workers/backup/retention.test.ts'],
+  },
+  {
+    name: 'GC: running backups are ignored when deleting condemned rows',
+    file: 'workers/jobs/retention.ts',
+    search: 'const start = oldest?.started_at ? new Date(oldest.started_at).getTime() : now.getTime();',
+    replace: 'const start = now.getTime();',
+    tests: ['test/workers/backup/retention.test.ts'],
+  },
+  {
+    name: 'audit: verify does not recompute each event\'s hash',
+    file: 'api/resources/audit/service.ts',
+    search: 'storedPrev !== prevHash || eventHash(storedPrev, rest) !== hash',
+    replace: 'storedPrev !== prevHash',
+    tests: ['test/api/audit.test.ts'],
+  },
+  {
+    name: 'backup: mounted folders are listed inside member homes',
+    file: 'workers/dropbox/files.ts',
+    search: 'recursive: true, include_deleted: false, include_mounted_folders: false',
+    replace: 'recursive: true, include_deleted: false, include_mounted_folders: true',
+    tests: ['test/workers/backup/listing.test.ts'],
+  },
+  {
+    name: 'tenant isolation: an API key is looked up by id alone',
+    file: 'api/resources/api-keys/service.ts',
+    search: '.select().from(apiKeys).where(and(visible(ctx), eq(apiKeys.id, id)))',
+    replace: '.select().from(apiKeys).where(eq(apiKeys.id, id))',
+    tests: ['test/api/tenant-isolation.test.ts'],
+  },
+  {
+    name: 'auth: the route\'s permission is not checked',
+    file: 'api/plugins/auth.ts',
+    search: 'if (needed && !request.ctx.permissions.has(needed)) {',
+    replace: 'if (false) {',
+    tests: ['test/api/permissions.test.ts'],
+  },
+  {
+    name: 'storage: a block\'s AES-GCM tag is not verified (final() skipped)',
+    file: 'workers/storage/block-codec.ts',
+    search: 'body = Buffer.concat([decipher.update(stored.subarray(1 + NONCE_BYTES, stored.length - TAG_BYTES)), decipher.final()]);',
+    replace: 'body = decipher.update(stored.subarray(1 + NONCE_BYTES, stored.length - TAG_BYTES));',
+    tests: ['test/workers/storage/block-codec.test.ts'],
+  },
+  {
+    name: 'keys: a sealed key\'s AES-GCM tag is not verified (final() skipped)',
+    file: 'workers/storage/keys.ts',
+    search: 'return Buffer.concat([decipher.update(ciphertext), decipher.final()]);',
+    replace: 'return decipher.update(ciphertext);',
+    tests: ['test/workers/storage/keys.test.ts'],
+  },
+  {
+    name: 'invoice PDF: a line\'s total is drawn below its row',
+    file: 'api/resources/billing/pdf.ts',
+    search: 'pdf.text(money(line.total), cols[4]!.x + 2, y,',
+    replace: 'pdf.text(money(line.total), cols[4]!.x + 2, pdf.y,',
+    tests: ['test/api/billing-invoices.test.ts'],
+  },
+];
