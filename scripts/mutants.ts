@@ -6,6 +6,7 @@
 //   npm run mutants                    every mutant
 //   npm run mutants -- --only GC       mutants whose name contains "GC"
 //   npm run mutants -- --no-baseline   skip the unmutated run
+//   npm run mutants -- --check         only check that the table still matches the code
 // Ends with `N caught, M survived`; the exit code is 0 only when nothing survived. A search string
 // that is not found exactly once stops the run before anything is tested.
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MUTANTS, type Mutant } from './mutants-table.ts';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, 'no-baseline': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, 'no-baseline': { type: 'boolean', default: false }, check: { type: 'boolean', default: false } } });
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const SKIP = new Set(['.git', 'node_modules', '.tap', '.data', 'tmp']);
 const TIMEOUT_MS = 15 * 60_000;
@@ -42,6 +43,10 @@ if (problems.length) {
   for (const p of problems) console.error(`mutants table: ${p}`);
   console.error('Update scripts/mutants-table.ts to the current code.');
   process.exit(2);
+}
+if (values.check) {
+  console.log(`mutants table: ${chosen.length} mutants match the code`);
+  process.exit(0);
 }
 
 const logs = await mkdtemp(join(tmpdir(), 'coffer-mutants-'));
