@@ -35,6 +35,14 @@ t.test('the served OpenAPI document is the committed one and describes every ope
     }
   }
   t.ok(operationIds.has('signUp') && operationIds.has('createApiKey'));
+
+  // Every tag an operation uses is described once, and every described tag is used.
+  const used = new Set<string>();
+  for (const item of Object.values<Record<string, any>>(res.body.paths)) for (const op of Object.values<any>(item)) for (const tag of op.tags ?? []) used.add(tag);
+  const described = new Map<string, string>((res.body.tags ?? []).map((tag: { name: string; description: string }) => [tag.name, tag.description]));
+  for (const tag of used) t.ok(described.get(tag), `tag ${tag} has a description`);
+  for (const tag of described.keys()) t.ok(used.has(tag), `described tag ${tag} is used`);
+  t.equal(described.size, (res.body.tags ?? []).length, 'each tag is described once');
   for (const name of ['Problem', 'Account', 'ApiKey', 'ApiKeyList']) t.ok(res.body.components.schemas[name], `component ${name}`);
 });
 
