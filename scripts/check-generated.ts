@@ -1,12 +1,14 @@
-// Fails when openapi/openapi.json or sdk/schema.d.ts is not what the code renders now.
-import { OPENAPI_PATH, SDK_TYPES_PATH, readCommitted, renderOpenApi, renderSdkTypes } from './contract.ts';
+// Fails when openapi/openapi.json or the SDK's generated files are not what the code renders now.
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OPENAPI_PATH, readCommitted, renderOpenApi, renderSdk } from './contract.ts';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const openapi = await renderOpenApi();
-const stale: string[] = [];
-if (readCommitted(OPENAPI_PATH) !== openapi) stale.push('openapi/openapi.json');
-if (readCommitted(SDK_TYPES_PATH) !== (await renderSdkTypes(openapi))) stale.push('sdk/schema.d.ts');
+const expected = { [OPENAPI_PATH]: openapi, ...(await renderSdk(openapi)) };
+const stale = Object.entries(expected).filter(([path, text]) => readCommitted(path) !== text).map(([path]) => relative(root, path));
 if (stale.length) {
   console.error(`stale generated files: ${stale.join(', ')} — run \`npm run generate\` and commit the result`);
   process.exit(1);
 }
-console.log('generated files are up to date: openapi/openapi.json, sdk/schema.d.ts');
+console.log(`generated files are up to date: ${Object.keys(expected).map((p) => relative(root, p)).join(', ')}`);

@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { OPENAPI_PATH, SDK_TYPES_PATH, renderSdkTypes } from './contract.ts';
+import { OPENAPI_PATH, renderSdk } from './contract.ts';
 
-writeFileSync(SDK_TYPES_PATH, await renderSdkTypes(readFileSync(OPENAPI_PATH, 'utf8')));
-console.log(`wrote ${SDK_TYPES_PATH}`);
+for (const [path, text] of Object.entries(await renderSdk(readFileSync(OPENAPI_PATH, 'utf8')))) {
+  writeFileSync(path, text);
+  console.log(`wrote ${path}`);
+}

@@ -1,29 +1,18 @@
-// The Coffer SDK: a typed client generated from the OpenAPI document (sdk/schema.d.ts), with API
-// key auth, retries (sdk/retry.ts), automatic Idempotency-Key on POST, async iteration over every
-// paginated list, and CofferError for every failure.
+// The Coffer client: one namespace per resource of the API, generated from its OpenAPI document
+// (resources.ts), plus typed calls by path as an escape hatch.
 //
 //   const coffer = new Coffer({ baseUrl: 'https://coffer.example.com', apiKey: process.env.COFFER_API_KEY });
+//   for await (const tag of coffer.tags.list()) console.log(tag.name);
+//   const tag = await coffer.tags.create({ name: 'finance' });
 //   const me = await coffer.get('/v1/me');
-//   for await (const key of coffer.paginate('/v1/api-keys', { limit: 100 })) console.log(key.name);
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import { randomUUID } from 'node:crypto';
+import type { Client } from 'openapi-fetch';
 import type { paths } from './schema.d.ts';
-import { CofferError, type ProblemDocument } from './errors.ts';
-import { DEFAULT_RETRY, retryingFetch, type RetryPolicy } from './retry.ts';
+import { CofferResources } from './resources.ts';
+import { Transport, type CofferOptions, type RawInit } from './transport.ts';
+import type { RequestOptions, UpdateOptions } from './types.ts';
 
-export { CofferError, type ProblemDocument } from './errors.ts';
-export { verifyWebhookSignature, parseWebhookEvent, computeWebhookSignature, WebhookVerificationError, type VerifyResult, type WebhookEvent } from './webhooks.ts';
-export type { paths, components, operations } from './schema.d.ts';
-
-export interface CofferOptions {
-  baseUrl: string;
-  /** An API key (`cfk_…`) or session token (`cfs_…`). */
-  apiKey?: string;
-  retry?: Partial<RetryPolicy>;
-  /** Defaults to the global fetch. */
-  fetch?: (request: Request) => Promise<Response>;
-  userAgent?: string;
-}
+export * from './errors.ts';
+export type { CofferOptions } from './transport.ts';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 type Operation<P extends keyof paths, M extends Method> = paths[P][M & keyof paths[P]];
@@ -41,11 +30,11 @@ type Body<Op> = Op extends { requestBody: { content: { 'application/json': infer
   ? B
   : Op extends { requestBody?: { content: { 'application/json': infer B } } } ? B | undefined : never;
 
-export interface CallOptions<Op> {
+/** The options of a call by path: its path and query parameters, its body, and the per-request options. */
+export interface CallOptions<Op> extends RequestOptions {
   params?: { path?: Params<Op> extends { path?: infer X } ? X : never; query?: Params<Op> extends { query?: infer X } ? X : never };
   body?: Body<Op>;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
+  ifMatch?: UpdateOptions['ifMatch'];
 }
 
 /** Paths whose GET answers `{ data: [...], next_cursor }`. */
@@ -55,45 +44,47 @@ type ListPaths = {
 type ListItem<P extends ListPaths> = SuccessData<Operation<P, 'get'>> extends { data: (infer I)[] } ? I : never;
 type ListQuery<P extends ListPaths> = Omit<NonNullable<Params<Operation<P, 'get'>> extends { query?: infer Q } ? Q : never>, 'cursor'>;
 
-export class Coffer {
-  /** The underlying openapi-fetch client; non-2xx answers throw CofferError, so `data` is always set. */
-  readonly api: Client<paths>;
+export class Coffer extends CofferResources {
+  readonly #transport: Transport;
 
   constructor(options: CofferOptions) {
-    const policy = { ...DEFAULT_RETRY, ...options.retry };
-    const base = options.fetch ?? ((request: Request) => fetch(request));
-    this.api = createClient<paths>({
-      baseUrl: options.baseUrl.replace(/\/+$/, ''),
-      fetch: retryingFetch(base, policy),
-      headers: {
-        ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-        'user-agent': options.userAgent ?? 'coffer-sdk/1',
-      },
-    });
-    this.api.use(idempotencyKeys, throwOnError);
+    const transport = new Transport(options);
+    super(transport);
+    this.#transport = transport;
+  }
+
+  /** The underlying openapi-fetch client; non-2xx answers throw CofferError, so `data` is always set. */
+  get api(): Client<paths> {
+    return this.#transport.api;
+  }
+
+  /** The same client acting on another account (the `Coffer-Account` header), e.g. a partner's customer. */
+  withAccount(accountId: string): Coffer {
+    return new Coffer({ ...this.#transport.options, account: accountId });
   }
 
   get<P extends PathsWith<'get'>>(path: P, options?: CallOptions<Operation<P, 'get'>>) {
-    return this.call<SuccessData<Operation<P, 'get'>>>('GET', path, options);
+    return this.#call<SuccessData<Operation<P, 'get'>>>('GET', path, options);
   }
   post<P extends PathsWith<'post'>>(path: P, options?: CallOptions<Operation<P, 'post'>>) {
-    return this.call<SuccessData<Operation<P, 'post'>>>('POST', path, options);
+    return this.#call<SuccessData<Operation<P, 'post'>>>('POST', path, options);
   }
   patch<P extends PathsWith<'patch'>>(path: P, options?: CallOptions<Operation<P, 'patch'>>) {
-    return this.call<SuccessData<Operation<P, 'patch'>>>('PATCH', path, options);
+    return this.#call<SuccessData<Operation<P, 'patch'>>>('PATCH', path, options);
   }
   put<P extends PathsWith<'put'>>(path: P, options?: CallOptions<Operation<P, 'put'>>) {
-    return this.call<SuccessData<Operation<P, 'put'>>>('PUT', path, options);
+    return this.#call<SuccessData<Operation<P, 'put'>>>('PUT', path, options);
   }
   delete<P extends PathsWith<'delete'>>(path: P, options?: CallOptions<Operation<P, 'delete'>>) {
-    return this.call<SuccessData<Operation<P, 'delete'>>>('DELETE', path, options);
+    return this.#call<SuccessData<Operation<P, 'delete'>>>('DELETE', path, options);
   }
 
-  /** Every item of a paginated list, fetching pages as the loop consumes them. */
-  async *paginate<P extends ListPaths>(path: P, query?: ListQuery<P>, pathParams?: Record<string, string>): AsyncGenerator<ListItem<P>> {
+  /** Every item of a paginated list by path, fetching pages as the loop consumes them. */
+  async *paginate<P extends ListPaths>(path: P, query?: ListQuery<P>, pathParams?: Record<string, string>, options?: RequestOptions): AsyncGenerator<ListItem<P>> {
     let cursor: string | undefined;
     do {
-      const page = (await this.call('GET', path, {
+      const page = (await this.#call('GET', path, {
+        ...options,
         params: { path: pathParams, query: { ...(query as object), ...(cursor ? { cursor } : {}) } },
       })) as { data: ListItem<P>[]; next_cursor: string | null };
       yield* page.data;
@@ -101,44 +92,8 @@ export class Coffer {
     } while (cursor);
   }
 
-  private async call<T>(method: string, path: string, options: CallOptions<unknown> = {}): Promise<T> {
-    const init = { params: options.params, body: options.body, headers: options.headers, signal: options.signal };
-    const result = await (this.api.request as (m: string, p: string, i: unknown) => Promise<{ data?: unknown; response: Response }>)(
-      method.toLowerCase(),
-      path,
-      init,
-    );
-    return result.data as T;
+  async #call<T>(method: string, path: string, options: CallOptions<unknown> = {}): Promise<T> {
+    const { data } = await this.#transport.request(method, path, options as RawInit);
+    return data as T;
   }
 }
-
-const idempotencyKeys: Middleware = {
-  onRequest({ request }) {
-    if (request.method === 'POST' && !request.headers.has('idempotency-key')) {
-      request.headers.set('idempotency-key', randomUUID());
-    }
-    return request;
-  },
-};
-
-const throwOnError: Middleware = {
-  async onResponse({ request, response }) {
-    if (response.ok) return response;
-    let problem: ProblemDocument | undefined;
-    try {
-      problem = (await response.clone().json()) as ProblemDocument;
-    } catch {
-      problem = undefined;
-    }
-    throw new CofferError({
-      status: response.status,
-      problem,
-      requestId: response.headers.get('x-request-id') ?? undefined,
-      method: request.method,
-      url: request.url,
-    });
-  },
-  onError({ request, error }) {
-    return new CofferError({ status: 0, method: request.method, url: request.url, message: `${request.method} ${request.url} failed: ${String((error as Error)?.message ?? error)}` });
-  },
-};

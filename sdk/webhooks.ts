@@ -12,10 +12,13 @@
 // carry several `v1=` values; one match is enough. Deliveries are retried, so handle an event id
 // you have already seen as a duplicate (the `Coffer-Event-Id` header and the body's `id`).
 //
-//   import { verifyWebhookSignature } from 'coffer/sdk/webhooks';
-//   const result = verifyWebhookSignature(process.env.COFFER_WEBHOOK_SECRET!, req.headers['coffer-signature'], rawBody);
+//   import { verifyWebhookSignature } from '@coffer/sdk/webhooks';
+//   const result = await verifyWebhookSignature(process.env.COFFER_WEBHOOK_SECRET!, req.headers['coffer-signature'], rawBody);
 //   if (!result.valid) return res.writeHead(400).end(result.reason);
-import { createHmac, timingSafeEqual } from 'node:crypto';
+//
+// WebCrypto (`crypto.subtle`) does the HMAC, so this runs on Node 20+, browsers' service workers,
+// Deno, Bun and edge runtimes alike; that makes these functions async. `crypto.subtle.verify`
+// compares in constant time.
 
 export const SIGNATURE_HEADER = 'coffer-signature';
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -31,18 +34,37 @@ export type VerifyResult =
   | { valid: true; timestamp: number }
   | { valid: false; reason: 'missing_header' | 'malformed_header' | 'timestamp_out_of_tolerance' | 'signature_mismatch'; timestamp?: number };
 
-export function computeWebhookSignature(secret: string, timestamp: number, rawBody: string | Uint8Array): string {
-  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : Buffer.from(rawBody);
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
+const encoder = new TextEncoder();
+
+function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
+  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
 }
 
-/** Checks a `Coffer-Signature` header against the raw body. Never throws. */
-export function verifyWebhookSignature(
+/** The signed bytes: `<timestamp>.` followed by the raw body. */
+function signedPayload(timestamp: number, rawBody: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  const prefix = encoder.encode(`${timestamp}.`);
+  const body = typeof rawBody === 'string' ? encoder.encode(rawBody) : rawBody;
+  const out = new Uint8Array(prefix.length + body.length);
+  out.set(prefix, 0);
+  out.set(body, prefix.length);
+  return out;
+}
+
+const toHex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
+
+/** The hex HMAC-SHA256 a `v1=` value carries (for tests and for signing your own fixtures). */
+export async function computeWebhookSignature(secret: string, timestamp: number, rawBody: string | Uint8Array): Promise<string> {
+  return toHex(await globalThis.crypto.subtle.sign('HMAC', await hmacKey(secret, 'sign'), signedPayload(timestamp, rawBody)));
+}
+
+/** Checks a `Coffer-Signature` header against the raw body. Never rejects. */
+export async function verifyWebhookSignature(
   secret: string,
   header: string | string[] | null | undefined,
   rawBody: string | Uint8Array,
   options: VerifyOptions = {},
-): VerifyResult {
+): Promise<VerifyResult> {
   const value = Array.isArray(header) ? header.join(',') : header;
   if (!value) return { valid: false, reason: 'missing_header' };
   let timestamp: number | undefined;
@@ -59,8 +81,12 @@ export function verifyWebhookSignature(
   const now = options.now === undefined ? Date.now() : typeof options.now === 'number' ? options.now : options.now.getTime();
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (Math.abs(Math.floor(now / 1000) - timestamp) > tolerance) return { valid: false, reason: 'timestamp_out_of_tolerance', timestamp };
-  const expected = Buffer.from(computeWebhookSignature(secret, timestamp, rawBody), 'hex');
-  const match = signatures.some((s) => timingSafeEqual(Buffer.from(s, 'hex'), expected));
+  const key = await hmacKey(secret, 'verify');
+  const payload = signedPayload(timestamp, rawBody);
+  let match = false;
+  for (const signature of signatures) {
+    if (await globalThis.crypto.subtle.verify('HMAC', key, fromHex(signature), payload)) match = true;
+  }
   return match ? { valid: true, timestamp } : { valid: false, reason: 'signature_mismatch', timestamp };
 }
 
@@ -81,14 +107,14 @@ export class WebhookVerificationError extends Error {
   }
 }
 
-/** Verifies the signature and parses the event; throws WebhookVerificationError when it is not genuine. */
-export function parseWebhookEvent<T = Record<string, unknown>>(
+/** Verifies the signature and parses the event; rejects with WebhookVerificationError when it is not genuine. */
+export async function parseWebhookEvent<T = Record<string, unknown>>(
   secret: string,
   header: string | string[] | null | undefined,
   rawBody: string | Uint8Array,
   options: VerifyOptions = {},
-): WebhookEvent<T> {
-  const result = verifyWebhookSignature(secret, header, rawBody, options);
+): Promise<WebhookEvent<T>> {
+  const result = await verifyWebhookSignature(secret, header, rawBody, options);
   if (!result.valid) throw new WebhookVerificationError(result.reason);
-  return JSON.parse(typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8')) as WebhookEvent<T>;
+  return JSON.parse(typeof rawBody === 'string' ? rawBody : new TextDecoder().decode(rawBody)) as WebhookEvent<T>;
 }

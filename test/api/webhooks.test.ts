@@ -155,8 +155,8 @@ t.test('fan-out by event type; disabled endpoints get nothing; a job attempt run
   t.equal(got.headers['content-type'], 'application/json');
   t.match(got.headers['coffer-signature'], /^t=\d+,v1=[0-9a-f]{64}$/);
   t.same(JSON.parse(got.body), { id: emitted.eventId, type: 'backup.run_failed', created_at: api.clock.now().toISOString(), account_id: a.accountId, data: { run_id: 'run_1', error: 'boom' } });
-  t.equal(verifyWebhookSignature(failures.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() }).valid, true, 'the SDK verifies it');
-  t.equal(verifyWebhookSignature(invoices.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() }).valid, false, 'another endpoint\'s secret does not');
+  t.equal((await verifyWebhookSignature(failures.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() })).valid, true, 'the SDK verifies it');
+  t.equal((await verifyWebhookSignature(invoices.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() })).valid, false, 'another endpoint\'s secret does not');
 
   const log = await api.request('GET', `/v1/webhooks/${failures.id}/deliveries`, { key: a.key });
   t.equal(log.status, 200);
@@ -202,7 +202,7 @@ t.test('endpoint down, then up: retried with back-off through pg-boss, then deli
   t.ok(rx.received[0]!.at - started >= 900, 'the first retry waited its delay');
   t.same(rx.received.map((r) => r.headers['coffer-delivery-attempt']), ['2', '3']);
   for (const r of rx.received) {
-    t.equal(verifyWebhookSignature(hook.secret, r.headers['coffer-signature'], r.body).valid, true, 'each attempt is signed');
+    t.equal((await verifyWebhookSignature(hook.secret, r.headers['coffer-signature'], r.body)).valid, true, 'each attempt is signed');
   }
 
   // An endpoint that never recovers: after the last retry the delivery is failed.
@@ -250,7 +250,7 @@ t.test('through the SDK: create, ping, read the log, verify the delivery with th
   for await (const d of coffer.paginate('/v1/webhooks/{id}/deliveries', { limit: 10 }, { id: endpoint.id })) seen.push(`${d.event_type}:${d.state}`);
   t.same(seen.length, 1);
   const r = rx.received[0]!;
-  const event = parseWebhookEvent(endpoint.secret, r.headers['coffer-signature'], r.body);
+  const event = await parseWebhookEvent(endpoint.secret, r.headers['coffer-signature'], r.body);
   t.match(event, { type: 'ping', account_id: a.accountId, data: { endpoint_id: endpoint.id } });
   const fetched = await coffer.get('/v1/webhooks/{id}', { params: { path: { id: endpoint.id } } });
   t.notOk('secret' in fetched);
@@ -277,7 +277,7 @@ t.test('with workers, a trigger only writes rows and jobs: mail and webhooks go 
   t.match(mail.text, /^Hello On Call,\n\nThe backup of Legal in task Queue Team failed at /);
   t.match(mail.html, /<p>Reason: Dropbox is unavailable\. Nothing from this run was kept/);
   await until('the webhook', async () => rx.received.length > 0);
-  const event = parseWebhookEvent(hook.secret, rx.received[0]!.headers['coffer-signature'], rx.received[0]!.body, { now: api.clock.now() });
+  const event = await parseWebhookEvent(hook.secret, rx.received[0]!.headers['coffer-signature'], rx.received[0]!.body, { now: api.clock.now() });
   t.match(event, { type: 'backup.run_failed', data: { run_id: runId, state: 'failed', entity_name: 'Legal', task_name: 'Queue Team', error: 'Dropbox is unavailable' } });
   t.equal((await notifyRunFinished(api.deps, { id: runId })).notified, false, 'a second call is a no-op');
 });
