@@ -467,6 +467,19 @@ export class Items extends Resource {
   }
 }
 
+/** `coffer.runs` */
+export class Runs extends Resource {
+  /** List every backup run of a user or team folder — `GET /v1/entities/{id}/runs` (listBackupRuns) */
+  list(entityId: string, query?: QueryOf<'listBackupRuns'>, options?: RequestOptions): PagePromise<ItemOf<'listBackupRuns'>> {
+    return this._transport.list(OPERATIONS.listBackupRuns, [entityId], query, options);
+  }
+
+  /** Get a backup run — `GET /v1/runs/{id}` (getBackupRun) */
+  get(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getBackupRun'>>> {
+    return this._transport.call(OPERATIONS.getBackupRun, [id], undefined, options) as Promise<WithResponse<ResultOf<'getBackupRun'>>>;
+  }
+}
+
 /** `coffer.saml` */
 export class Saml extends Resource {
   /** Coffer's SAML service-provider metadata for an account — `GET /v1/saml/{account_id}/metadata` (getSamlServiceProviderMetadata) */
@@ -852,6 +865,7 @@ export class CofferResources {
   readonly audit: Audit;
   readonly snapshots: Snapshots;
   readonly items: Items;
+  readonly runs: Runs;
   readonly saml: Saml;
   readonly notifications: Notifications;
   readonly webhooks: Webhooks;
@@ -882,6 +896,7 @@ export class CofferResources {
     this.audit = new Audit(transport);
     this.snapshots = new Snapshots(transport);
     this.items = new Items(transport);
+    this.runs = new Runs(transport);
     this.saml = new Saml(transport);
     this.notifications = new Notifications(transport);
     this.webhooks = new Webhooks(transport);
