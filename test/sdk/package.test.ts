@@ -81,7 +81,7 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   const packed = await run('npm', ['pack', '-w', '@coffer/sdk', '--pack-destination', dir, '--json'], { cwd: repo, env: systemEnv, maxBuffer: 16 << 20 });
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   const shipped = info!.files.map((f) => f.path).sort();
-  t.ok(shipped.includes('dist/index.js') && shipped.includes('dist/index.d.ts') && shipped.includes('dist/schema.d.ts') && shipped.includes('dist/webhooks.js'), 'the build output ships');
+  t.ok(['dist/index.js', 'dist/index.d.ts', 'dist/schema.d.ts', 'dist/webhooks.js', 'dist/cli/bin.js'].every((p) => shipped.includes(p)), 'the build output ships');
   t.same(shipped.filter((p) => !p.startsWith('dist/')), ['README.md', 'package.json'], 'nothing but dist, the README and package.json');
   t.notOk(shipped.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), 'no TypeScript sources');
 
@@ -110,6 +110,15 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   t.match(out.missing, { notFound: true, cofferError: true, status: 404, code: 'not_found', requestId: /^req_/ });
   t.same(out.invalid, { validation: true, pointers: ['/body/name'] });
   t.same(out.webhook, ['valid', 'signature_mismatch'], 'the webhooks entry point verifies what the server signs, with WebCrypto on Node 20');
+
+  // The `coffer` bin of the installed package, on the system Node too.
+  const cliEnv = { ...systemEnv, XDG_CONFIG_HOME: join(dir, 'config'), COFFER_API_KEY: account.key, COFFER_BASE_URL: api.url };
+  const me = await run(join(dir, 'node_modules/.bin/coffer'), ['api', 'GET', '/v1/me', '--json'], { cwd: dir, env: cliEnv });
+  t.equal(JSON.parse(me.stdout).account.id, account.accountId, 'the installed coffer bin runs');
+  const tags = await run(join(dir, 'node_modules/.bin/coffer'), ['tags', 'list', '--all', '--json'], { cwd: dir, env: cliEnv });
+  t.same(JSON.parse(tags.stdout).map((x: { name: string }) => x.name), ['delta-2', 'gamma', 'beta', 'alpha']);
+  const missing = await run(join(dir, 'node_modules/.bin/coffer'), ['tags', 'get', 'tag_00000000000000000000000000'], { cwd: dir, env: cliEnv }).catch((e: { code: number }) => e);
+  t.equal((missing as { code: number }).code, 4, 'exit code 4 for not found');
 
   await writeFile(join(dir, 'consumer.ts'), consumerTs);
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({

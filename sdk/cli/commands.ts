@@ -1,0 +1,88 @@
+// `coffer <resource> <action> [ID…] [--field value…]`: one command per SDK method, read from the
+// generated operation table (operations.ts), so every API operation is a command too. Names are
+// the SDK's in kebab-case: `coffer api-keys list`, `coffer billing invoices pay inv_…`,
+// `coffer entities apply-action --action exclude --entity-ids ent_1`.
+import { OPERATIONS } from '../operations.ts';
+import type { OperationSpec } from '../types.ts';
+import { UsageError } from './exit-codes.ts';
+
+export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const snake = (s: string) => s.replace(/-/g, '_');
+
+export const SPECS: readonly OperationSpec[] = Object.values(OPERATIONS);
+
+export interface Resolved {
+  spec: OperationSpec;
+  /** The path parameters, in order. */
+  ids: string[];
+}
+
+/** Finds the operation the positional words name: the namespace words, the action, then the ids. */
+export function resolveCommand(words: string[]): Resolved {
+  let best: OperationSpec[] = [];
+  let used = 0;
+  for (const spec of SPECS) {
+    const name = [...spec.namespace.map(kebab), kebab(spec.name)];
+    const n = spec.namespace.length;
+    if (words.length >= n && name.slice(0, n).every((w, i) => w === words[i])) {
+      if (n > used) { best = []; used = n; }
+      if (n === used) best.push(spec);
+    }
+  }
+  if (!best.length) throw new UsageError(`unknown command: ${words.join(' ') || '(none)'} — see \`coffer help\``);
+  const action = words[used];
+  const spec = best.find((s) => kebab(s.name) === action);
+  const prefix = words.slice(0, used).join(' ');
+  if (!spec) {
+    throw new UsageError(`${action ? `unknown action "${action}"` : 'an action is needed'} for ${prefix}; one of: ${best.map((s) => kebab(s.name)).join(', ')}`);
+  }
+  const ids = words.slice(used + 1);
+  if (ids.length !== spec.pathParams.length) {
+    throw new UsageError(`usage: ${usage(spec)}`);
+  }
+  return { spec, ids };
+}
+
+export function usage(spec: OperationSpec): string {
+  const ids = spec.pathParams.map((p) => `<${kebab(p.arg)}>`);
+  const input = spec.input === 'none' ? [] : [spec.input === 'query' ? '[--param value…]' : '[--field value…] [--data JSON]'];
+  return ['coffer', ...spec.namespace.map(kebab), kebab(spec.name), ...ids, ...input].join(' ');
+}
+
+/** Every command, one line each, for `coffer help`. */
+export function helpText(): string {
+  return [...SPECS]
+    .sort((a, b) => [...a.namespace, a.name].join('.').localeCompare([...b.namespace, b.name].join('.')))
+    .map((s) => `  ${usage(s).padEnd(72)} ${s.summary}`)
+    .join('\n');
+}
+
+/**
+ * A value from the command line: JSON literals (numbers, true/false/null, arrays, objects) become
+ * what they spell; anything else stays a string. Quote JSON-like text to keep it a string: '"42"'.
+ */
+export function coerce(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(coerce);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), coerce(v)]));
+  if (typeof value !== 'string') return value;
+  if (/^(-?\d+(\.\d+)?|true|false|null)$/.test(value) || /^[[{"]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+/** The body or query of a command: --data (JSON, or @file) first, then each --field over it. */
+export function buildInput(fields: Record<string, unknown>, data: unknown, query: boolean): Record<string, unknown> | undefined {
+  let input: Record<string, unknown> = {};
+  if (data !== undefined) {
+    const parsed = typeof data === 'string' ? JSON.parse(data) : data;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--data must be a JSON object');
+    input = parsed as Record<string, unknown>;
+  }
+  for (const [key, value] of Object.entries(fields)) input[snake(key)] = query ? (typeof value === 'object' ? value : String(value)) : coerce(value);
+  return Object.keys(input).length || data !== undefined ? input : undefined;
+}
