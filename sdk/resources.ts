@@ -187,6 +187,21 @@ export class Tasks extends Resource {
   discover(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'discoverTask'>>> {
     return this._transport.call(OPERATIONS.discoverTask, [id], undefined, options) as Promise<WithResponse<ResultOf<'discoverTask'>>>;
   }
+
+  /** Pause every backup of a task — `POST /v1/tasks/{id}/pause` (pauseTask) */
+  pause(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'pauseTask'>>> {
+    return this._transport.call(OPERATIONS.pauseTask, [id], undefined, options) as Promise<WithResponse<ResultOf<'pauseTask'>>>;
+  }
+
+  /** Resume a paused task — `POST /v1/tasks/{id}/resume` (resumeTask) */
+  resume(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'resumeTask'>>> {
+    return this._transport.call(OPERATIONS.resumeTask, [id], undefined, options) as Promise<WithResponse<ResultOf<'resumeTask'>>>;
+  }
+
+  /** A task at a glance: entities by status, protected data, failures, alerts — `GET /v1/tasks/{id}/overview` (getTaskOverview) */
+  getOverview(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getTaskOverview'>>> {
+    return this._transport.call(OPERATIONS.getTaskOverview, [id], undefined, options) as Promise<WithResponse<ResultOf<'getTaskOverview'>>>;
+  }
 }
 
 /** `coffer.oauth` */
