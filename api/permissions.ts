@@ -16,6 +16,9 @@ export const PERMISSIONS = {
   'recovery:restore': 'Restore backed-up data to Dropbox',
   'recovery:export': 'Export and download backed-up data',
   'users:manage': 'Manage users, their permissions and API keys',
+  // Needed to mint, rename or revoke a key even for yourself: without it a narrowly scoped key (or
+  // a narrow custom role) could mint a fresh credential and hand it to anyone.
+  'api_keys:manage': 'Create and revoke your own API keys',
   'security:manage': 'Manage security settings (2FA policy, SAML, IP allowlist)',
 } as const;
 

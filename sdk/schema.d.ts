@@ -216,7 +216,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key for yourself
-         * @description The secret is returned once, in this response. Scopes may only narrow your own permissions.
+         * @description The secret is returned once, in this response. A key never holds more than the credential creating it: without `scopes` it gets exactly the permissions that credential holds now (stored on the key), and a scope that credential does not hold is refused (403 `scope_not_held`).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -238,7 +238,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description The key stops working at once. Revoking a revoked key is a no-op that returns it.
+         * @description The key stops working at once. Revoking a revoked key is a no-op that returns it. Another user's key also needs `users:manage`.
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -2098,8 +2098,8 @@ export interface components {
             /** @description The first characters of the secret, to tell keys apart. */
             prefix: string;
             revoked_at: string | null;
-            /** @description null: every permission of the user. */
-            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "security:manage")[] | null;
+            /** @description What the key may do, within what its user may do at each request. null only on keys issued before scopes were always stored: every permission of the user. */
+            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[] | null;
             /** @enum {unknown} */
             state: "active" | "expired" | "revoked";
             user_id: string;
@@ -2111,8 +2111,8 @@ export interface components {
              */
             expires_at?: string;
             name: string;
-            /** @description Narrow the key to these permissions (each must be one the user holds). */
-            scopes?: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "security:manage")[];
+            /** @description Narrow the key to these permissions, each one the creating credential holds (403 `scope_not_held` otherwise). Omitted: every permission that credential holds now. */
+            scopes?: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[];
         };
         ApiKeyList: {
             data: components["schemas"]["ApiKey"][];
@@ -2355,8 +2355,8 @@ export interface components {
             /** @description The first characters of the secret, to tell keys apart. */
             prefix: string;
             revoked_at: string | null;
-            /** @description null: every permission of the user. */
-            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "security:manage")[] | null;
+            /** @description What the key may do, within what its user may do at each request. null only on keys issued before scopes were always stored: every permission of the user. */
+            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[] | null;
             /** @description The key itself. Shown once, in this response only: store it now. */
             secret: string;
             /** @enum {unknown} */
@@ -2995,7 +2995,7 @@ export interface components {
             next_cursor: string | null;
         };
         /** @enum {unknown} */
-        Permission: "account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "security:manage";
+        Permission: "account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage";
         /** @description An RFC 9457 problem document, served as `application/problem+json`. */
         Problem: {
             /** @description Stable, machine-readable error code. */

@@ -60,7 +60,10 @@ export const apiKeys = pgTable(
     prefix: text('prefix').notNull(),
     /** SHA-256 of the whole secret: keys are 190 random bits, so a fast hash is the right one. */
     secretHash: bytea('secret_hash').notNull(),
-    /** null: every permission of the user; otherwise the intersection with the user's. */
+    /**
+     * What the key may do, intersected with its user's permissions at each request. Always stored
+     * since keys stopped inheriting whatever the user holds; null only on keys issued before.
+     */
     scopes: text('scopes').array().$type<Permission[]>(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),

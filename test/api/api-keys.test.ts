@@ -2,6 +2,7 @@ import t from 'tap';
 import { eq } from 'drizzle-orm';
 import { startTestApp } from '../helpers/app.ts';
 import { users } from '../../db/schema.ts';
+import { ALL_PERMISSIONS } from '../../api/permissions.ts';
 
 t.test('create, list, get, rename and revoke a key; the secret is shown once', async (t) => {
   const api = await startTestApp(t);
@@ -93,12 +94,86 @@ t.test('scopes narrow a key to a subset of its user\'s permissions', async (t) =
   t.same(me.body.credential.permissions, ['account:read']);
 
   // A custom-role user can only hand out what they hold.
-  await api.database.db.update(users).set({ role: 'custom', permissions: ['account:read', 'backups:read'] }).where(eq(users.id, userId));
+  await api.database.db.update(users).set({ role: 'custom', permissions: ['account:read', 'backups:read', 'api_keys:manage'] }).where(eq(users.id, userId));
   const tooWide = await api.request('POST', '/v1/api-keys', { key, body: { name: 'wide', scopes: ['backups:read', 'account:manage'] } });
-  t.equal(tooWide.status, 400);
+  t.equal(tooWide.status, 403);
+  t.equal(tooWide.body.code, 'scope_not_held');
   t.same(tooWide.body.errors.map((e: { pointer: string }) => e.pointer), ['/body/scopes/1']);
   const unknownScope = await api.request('POST', '/v1/api-keys', { key, body: { name: 'x', scopes: ['everything'] } });
   t.equal(unknownScope.status, 400);
+});
+
+t.test('attack: a key scoped to backups:read mints an unscoped key that reads /v1/users', async (t) => {
+  const api = await startTestApp(t);
+  const admin = await api.signUp();
+  const scoped = await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'backups reader', scopes: ['backups:read'] } });
+  t.equal(scoped.status, 201);
+  const denied = await api.request('GET', '/v1/users', { key: scoped.body.secret });
+  t.equal(denied.status, 403);
+
+  const minted = await api.request('POST', '/v1/api-keys', { key: scoped.body.secret, body: { name: 'escape' } });
+  t.equal(minted.status, 403, 'creating keys needs its own permission');
+  t.equal(minted.body.code, 'permission_denied');
+  t.match(minted.body.detail, /api_keys:manage/);
+  const widened = await api.request('POST', '/v1/api-keys', { key: scoped.body.secret, body: { name: 'escape', scopes: ['users:manage'] } });
+  t.equal(widened.status, 403);
+  const keys = await api.request('GET', '/v1/api-keys', { key: admin.key });
+  t.same(keys.body.data.map((k: { id: string }) => k.id), [scoped.body.id, admin.keyId], 'no key was minted');
+
+  // Neither may it rename or revoke keys, its own included.
+  const renamed = await api.request('PATCH', `/v1/api-keys/${scoped.body.id}`, { key: scoped.body.secret, body: { name: 'x' } });
+  t.equal(renamed.status, 403);
+  t.equal(renamed.body.code, 'permission_denied');
+  const revoked = await api.request('DELETE', `/v1/api-keys/${admin.keyId}`, { key: scoped.body.secret });
+  t.equal(revoked.status, 403);
+  t.equal(revoked.body.code, 'permission_denied');
+  t.equal((await api.request('GET', '/v1/me', { key: admin.key })).status, 200);
+});
+
+t.test('a key minted without scopes holds exactly what its creating credential holds, stored on the key', async (t) => {
+  const api = await startTestApp(t);
+  const admin = await api.signUp();
+  t.same(admin.body.api_key.scopes, ALL_PERMISSIONS, 'the sign-up key holds every permission, explicitly');
+
+  const minter = await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'minter', scopes: ['api_keys:manage', 'backups:read'] } });
+  t.equal(minter.status, 201);
+  t.same(minter.body.scopes, ['backups:read', 'api_keys:manage'], 'stored in the order of the permission list');
+  const child = await api.request('POST', '/v1/api-keys', { key: minter.body.secret, body: { name: 'child' } });
+  t.equal(child.status, 201);
+  t.same(child.body.scopes, ['backups:read', 'api_keys:manage'], 'omitted scopes: the creator\'s own, never null');
+  t.equal((await api.request('GET', '/v1/users', { key: child.body.secret })).status, 403, 'the child reads no more than its creator');
+  const me = await api.request('GET', '/v1/me', { key: child.body.secret });
+  t.same(me.body.credential.permissions, ['backups:read', 'api_keys:manage']);
+
+  const wider = await api.request('POST', '/v1/api-keys', { key: minter.body.secret, body: { name: 'wider', scopes: ['backups:read', 'users:manage', 'account:read'] } });
+  t.equal(wider.status, 403);
+  t.equal(wider.body.code, 'scope_not_held');
+  t.same(wider.body.errors, [
+    { pointer: '/body/scopes/1', detail: '`users:manage` is not held by the credential creating this key' },
+    { pointer: '/body/scopes/2', detail: '`account:read` is not held by the credential creating this key' },
+  ]);
+  const narrower = await api.request('POST', '/v1/api-keys', { key: minter.body.secret, body: { name: 'narrower', scopes: ['backups:read'] } });
+  t.equal(narrower.status, 201);
+  t.same(narrower.body.scopes, ['backups:read']);
+  const list = await api.database.sql`select name, scopes from api_keys where scopes is null`;
+  t.same(list, [], 'no key is stored without scopes');
+});
+
+t.test('a custom role needs api_keys:manage for its own keys; permissions granted later do not reach them', async (t) => {
+  const api = await startTestApp(t);
+  const admin = await api.signUp();
+  await api.database.db.update(users).set({ role: 'custom', permissions: ['backups:read'] }).where(eq(users.id, admin.userId));
+  const refused = await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'mine' } });
+  t.equal(refused.status, 403);
+  t.equal(refused.body.code, 'permission_denied');
+
+  await api.database.db.update(users).set({ permissions: ['backups:read', 'api_keys:manage'] }).where(eq(users.id, admin.userId));
+  const mine = await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'mine' } });
+  t.equal(mine.status, 201);
+  t.same(mine.body.scopes, ['backups:read', 'api_keys:manage']);
+  await api.database.db.update(users).set({ role: 'administrator', permissions: [] }).where(eq(users.id, admin.userId));
+  t.equal((await api.request('GET', '/v1/users', { key: mine.body.secret })).status, 403, 'promoting the user does not widen the key');
+  t.equal((await api.request('GET', '/v1/users', { key: admin.key })).status, 200);
 });
 
 t.test('pagination walks every key exactly once, newest first, across pages', async (t) => {

@@ -34,7 +34,7 @@ t.test('a deactivated user\'s keys and sessions stop working; reactivation bring
   const smtp = await startSmtpServer(t);
   const api = await startTestApp(t, { config: { smtpUrl: smtp.url } });
   const admin = await api.signUp();
-  const user = await inviteAndConfirm(api, smtp, admin.key, { permissions: ['backups:read'] });
+  const user = await inviteAndConfirm(api, smtp, admin.key, { permissions: ['backups:read', 'api_keys:manage'] });
   const session = await sessionFor(api, user.email);
   const key = await api.request('POST', '/v1/api-keys', { key: session, body: { name: 'script' } });
   t.equal(key.status, 201);

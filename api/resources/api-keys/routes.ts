@@ -13,9 +13,14 @@ const Params = IdParam('key');
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/api-keys', {
+      config: { permission: 'api_keys:manage' },
       schema: {
         operationId: 'createApiKey', tags, summary: 'Create an API key for yourself',
-        description: 'The secret is returned once, in this response. Scopes may only narrow your own permissions.',
+        description: [
+          'The secret is returned once, in this response.',
+          'A key never holds more than the credential creating it: without `scopes` it gets exactly the permissions that credential holds now (stored on the key),',
+          'and a scope that credential does not hold is refused (403 `scope_not_held`).',
+        ].join(' '),
         body: ref(ApiKeyCreate), response: { 201: ref(CreatedApiKey) },
       },
     }, async (request, reply) => {
@@ -40,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/api-keys/:id', {
-      config: { ifMatch: true },
+      config: { permission: 'api_keys:manage', ifMatch: true },
       schema: { operationId: 'updateApiKey', tags, summary: 'Rename an API key', params: Params, body: ref(ApiKeyUpdate), response: { 200: ref(ApiKey) } },
     }, async (request, reply) => {
       const { key, version } = await service.renameApiKey(deps, requireCtx(request.ctx), request.params.id, request.body.name, expectedVersion(request));
@@ -49,10 +54,10 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/api-keys/:id', {
-      config: { ifMatch: true },
+      config: { permission: 'api_keys:manage', ifMatch: true },
       schema: {
         operationId: 'revokeApiKey', tags, summary: 'Revoke an API key',
-        description: 'The key stops working at once. Revoking a revoked key is a no-op that returns it.',
+        description: 'The key stops working at once. Revoking a revoked key is a no-op that returns it. Another user\'s key also needs `users:manage`.',
         params: Params, response: { 200: ref(ApiKey) },
       },
     }, async (request, reply) => {

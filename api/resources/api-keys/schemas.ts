@@ -10,7 +10,9 @@ export const ApiKey = Type.Object(
     name: Type.String(),
     user_id: Type.String(),
     prefix: Type.String({ description: 'The first characters of the secret, to tell keys apart.' }),
-    scopes: Type.Union([Type.Array(Scope), Type.Null()], { description: 'null: every permission of the user.' }),
+    scopes: Type.Union([Type.Array(Scope), Type.Null()], {
+      description: 'What the key may do, within what its user may do at each request. null only on keys issued before scopes were always stored: every permission of the user.',
+    }),
     expires_at: NullableTimestamp(),
     last_used_at: NullableTimestamp(),
     revoked_at: NullableTimestamp(),
@@ -34,7 +36,7 @@ export const ApiKeyCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'When the key stops working; omit for no expiry.' })),
-    scopes: Type.Optional(Type.Array(Scope, { maxItems: 50, uniqueItems: true, description: 'Narrow the key to these permissions (each must be one the user holds).' })),
+    scopes: Type.Optional(Type.Array(Scope, { maxItems: 50, uniqueItems: true, description: 'Narrow the key to these permissions, each one the creating credential holds (403 `scope_not_held` otherwise). Omitted: every permission that credential holds now.' })),
   },
   { $id: 'ApiKeyCreate', additionalProperties: false },
 );

@@ -4,10 +4,10 @@ import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
 import { apiKeys } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
-import { forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { ApiError, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../../credentials.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
-import type { Permission } from '../../permissions.ts';
+import { ALL_PERMISSIONS, type Permission } from '../../permissions.ts';
 import type { ApiKey, ApiKeyCreate, CreatedApiKey } from './schemas.ts';
 import { audit } from '../audit/service.ts';
 
@@ -28,19 +28,23 @@ export function serializeApiKey(row: Row, now: Date): ApiKey {
   };
 }
 
-/** Issues a key for a user; `held` is what the user may do, which the scopes may only narrow. */
+/**
+ * Issues a key for a user. `held` is what the issuing credential may do right now: a key never
+ * holds more. Omitted scopes mean all of `held`, stored explicitly, so a key minted by a narrow
+ * credential stays narrow and permissions granted to the user later do not reach existing keys.
+ */
 export async function issueApiKey(
   tx: Tx,
   owner: { accountId: string; userId: string; held: ReadonlySet<Permission> },
   input: ApiKeyCreate,
   now: Date,
 ): Promise<CreatedApiKey> {
-  if (input.scopes) {
-    const index = input.scopes.findIndex((s) => !owner.held.has(s));
-    if (index >= 0) {
-      throw invalidField(`/body/scopes/${index}`, `a key cannot be granted \`${input.scopes[index]}\`, which its user does not hold`);
-    }
+  const errors = (input.scopes ?? []).flatMap((scope, i) =>
+    owner.held.has(scope) ? [] : [{ pointer: `/body/scopes/${i}`, detail: `\`${scope}\` is not held by the credential creating this key` }]);
+  if (errors.length) {
+    throw new ApiError(403, 'scope_not_held', 'Forbidden', 'A key cannot be granted a permission the credential creating it does not hold.', { errors });
   }
+  const scopes = ALL_PERMISSIONS.filter((p) => (input.scopes ?? [...owner.held]).includes(p));
   let expiresAt: Date | null = null;
   if (input.expires_at !== undefined) {
     expiresAt = new Date(input.expires_at);
@@ -56,7 +60,7 @@ export async function issueApiKey(
       name: input.name,
       prefix: displayPrefix(secret),
       secretHash: hashSecret(secret),
-      scopes: input.scopes ?? null,
+      scopes,
       expiresAt,
       createdAt: now,
       updatedAt: now,
