@@ -4148,7 +4148,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -4337,7 +4337,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -4436,7 +4436,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -4531,7 +4531,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -4722,7 +4722,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -5048,7 +5048,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -6069,7 +6069,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -6167,7 +6167,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -6483,7 +6483,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -6752,7 +6752,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -7193,7 +7193,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -7928,7 +7928,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -8026,7 +8026,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -8134,7 +8134,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -8485,7 +8485,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -9124,7 +9124,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -9299,7 +9299,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -9592,7 +9592,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -9774,7 +9774,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -9882,7 +9882,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -10060,7 +10060,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -10685,7 +10685,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -10890,7 +10890,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -11029,7 +11029,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -11164,7 +11164,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -11349,7 +11349,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -12018,7 +12018,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -12742,7 +12742,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -13205,7 +13205,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -13608,7 +13608,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -13881,7 +13881,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -14077,7 +14077,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -14247,7 +14247,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -14648,7 +14648,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
                 /** @description The ETag of the version you expect to change; 412 if it is stale. */
                 "if-match"?: string;
@@ -14757,7 +14757,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
                 /** @description The ETag of the version you expect to change; 412 if it is stale. */
                 "if-match"?: string;
@@ -14866,7 +14866,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -15013,7 +15013,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -15173,7 +15173,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -15645,7 +15645,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -15745,7 +15745,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {
@@ -15843,7 +15843,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it. */
                 "idempotency-key"?: string;
             };
             path: {

@@ -3,8 +3,15 @@
 // same key and the same body gets that stored response again; the same key with another body is a
 // 422, and a retry while the first is still running is a 409. A 5xx is not stored, so it can be
 // retried for real.
-import { createHash } from 'node:crypto';
-import { and, eq, lte } from 'drizzle-orm';
+//
+// A record belongs to the credential that made the request (account, user and API key or session),
+// and that credential is part of the request hash: the stored response may hold a secret (a new
+// API key, a TOTP seed), so nobody else may ever receive it, whatever key string they send; another
+// credential with the same key simply gets its own processing. Unauthenticated requests (sign-up,
+// sign-in, password reset) prove nothing a record could be bound to, so their responses are never
+// stored: their key only refuses a duplicate while the first is running.
+import { createHmac, hkdfSync } from 'node:crypto';
+import { and, eq, lte, or } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, badRequest, conflict, unprocessable } from '../errors.ts';
@@ -17,8 +24,18 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency: { scope: string; key: string; stored: boolean } | null;
+    idempotency: { scope: string; key: string; stored: boolean; anonymous: boolean } | null;
   }
+}
+
+/**
+ * Whose record this is. Authenticated: `<account>/<user>/<credential>` (account first, so an
+ * account's records can be found by prefix). Unauthenticated: `public:<ip>`.
+ */
+export function idempotencyScope(request: FastifyRequest): { scope: string; anonymous: boolean } {
+  const ctx = request.ctx;
+  if (ctx) return { scope: `${ctx.accountId}/${ctx.userId}/${ctx.credentialId}`, anonymous: false };
+  return { scope: `public:${request.ip}`, anonymous: true };
 }
 
 function canonical(value: unknown): unknown {
@@ -29,15 +46,17 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-function requestHash(request: FastifyRequest): string {
+/** Keyed, because bodies hold passwords: a stored plain SHA-256 of one would be a fast offline guess. */
+function requestHash(hashKey: Buffer, scope: string, request: FastifyRequest): string {
   const path = request.url.split('?')[0];
-  return createHash('sha256')
-    .update(`${request.method} ${path}\n${JSON.stringify(canonical(request.body ?? null))}`)
+  return createHmac('sha256', hashKey)
+    .update(`${scope}\n${request.method} ${path}\n${JSON.stringify(canonical(request.body ?? null))}`)
     .digest('hex');
 }
 
 export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
   app.decorateRequest('idempotency', null);
+  const hashKey = Buffer.from(hkdfSync('sha256', deps.keyring.current.key, Buffer.alloc(0), 'coffer/idempotency-request/v1', 32));
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
@@ -46,8 +65,8 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–255 visible ASCII characters.');
     }
-    const scope = request.ctx?.accountId ?? `public:${request.ip}`;
-    const hash = requestHash(request);
+    const { scope, anonymous } = idempotencyScope(request);
+    const hash = requestHash(hashKey, scope, request);
     const now = deps.clock.now();
 
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -60,7 +79,7 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
         .onConflictDoNothing()
         .returning({ key: idempotencyKeys.key });
       if (inserted.length) {
-        request.idempotency = { scope, key, stored: false };
+        request.idempotency = { scope, key, stored: false, anonymous };
         return;
       }
       const [existing] = await deps.db
@@ -68,10 +87,11 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
         .from(idempotencyKeys)
         .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
       if (!existing) continue; // removed between the two statements: try to claim it again
-      if (existing.expiresAt <= now) {
+      // Expired, or an unauthenticated response stored before they stopped being stored: forget it.
+      if (existing.expiresAt <= now || (anonymous && existing.completed)) {
         await deps.db
           .delete(idempotencyKeys)
-          .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), lte(idempotencyKeys.expiresAt, now)));
+          .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), or(lte(idempotencyKeys.expiresAt, now), anonymous ? eq(idempotencyKeys.completed, true) : undefined)));
         continue;
       }
       if (existing.requestHash !== hash) {
@@ -93,7 +113,7 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
     if (!claim || claim.stored) return payload;
     claim.stored = true;
     const where = and(eq(idempotencyKeys.scope, claim.scope), eq(idempotencyKeys.key, claim.key));
-    if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
+    if (claim.anonymous || reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
       await deps.db.delete(idempotencyKeys).where(where);
       return payload;
     }

@@ -68,7 +68,12 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   const extraHeaders: Record<string, TSchema> = {};
   if (methods.includes('POST')) {
     extraHeaders['idempotency-key'] = Type.Optional(
-      Type.String({ minLength: 1, maxLength: 255, description: 'Makes a retry of this POST safe: the same key and body return the first response.' }),
+      Type.String({
+        minLength: 1, maxLength: 255,
+        description: config.public
+          ? 'Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed.'
+          : 'Makes a retry of this POST safe: the same key and body from the same credential (API key or session) return the first response for 24 hours; another credential is never answered with it.',
+      }),
     );
   }
   if (config.ifMatch) {

@@ -79,7 +79,7 @@ export const apiKeys = pgTable(
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
-    /** The caller's account, or `public:<ip>` for unauthenticated POSTs such as sign-up. */
+    /** `<account>/<user>/<credential>` of the caller, or `public:<ip>` while an unauthenticated POST runs. */
     scope: text('scope').notNull(),
     key: text('key').notNull(),
     method: text('method').notNull(),

@@ -101,18 +101,6 @@ t.test('Idempotency-Key: replay, mismatch, and keys scoped per account', async (
   t.equal(purge.idempotency_keys_removed, 2, 'the maintenance job removes expired keys');
 });
 
-t.test('a request still running with the same key gets 409', async (t) => {
-  const api = await startTestApp(t);
-  const { key } = await api.signUp();
-  await api.database.sql`
-    insert into idempotency_keys (scope, key, method, path, request_hash, expires_at)
-    select id, 'busy', 'POST', '/v1/api-keys', 'whatever', now() + interval '1 hour' from accounts`;
-  const res = await api.request('POST', '/v1/api-keys', { key, body: { name: 'x' }, headers: { 'idempotency-key': 'busy' } });
-  t.equal(res.status, 422, 'a different body is a mismatch even while running');
-  const hash = await api.database.sql`select request_hash from idempotency_keys where key = 'busy'`;
-  t.equal(hash[0]!.request_hash, 'whatever');
-});
-
 t.test('rate limits per API key, with RateLimit headers and Retry-After', async (t) => {
   const api = await startTestApp(t, { config: { rateLimitPerMinute: 3 } });
   const a = await api.signUp();

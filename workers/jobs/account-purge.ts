@@ -9,7 +9,7 @@
 // An undo that races the job wins: the row is re-checked under lock before anything is deleted.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { accounts, idempotencyKeys, loginThrottle, users } from '../../db/schema.ts';
 import { resolveAccountStore } from '../backup/storage.ts';
@@ -83,7 +83,8 @@ export async function purgeAccount(deps: AppDeps, accountId: string, now: Date):
     }
     const emails = await tx.select({ email: users.email }).from(users).where(eq(users.accountId, accountId));
     if (emails.length) await tx.delete(loginThrottle).where(inArray(loginThrottle.email, emails.map((e) => e.email.toLowerCase())));
-    await tx.delete(idempotencyKeys).where(eq(idempotencyKeys.scope, accountId));
+    // Records are scoped `<account>/<user>/<credential>` (api/plugins/idempotency.ts); bare `<account>` ones are older.
+    await tx.delete(idempotencyKeys).where(or(eq(idempotencyKeys.scope, accountId), sql`starts_with(${idempotencyKeys.scope}, ${accountId + '/'})`));
     await tx.delete(accounts).where(eq(accounts.id, accountId));
     counts.accounts = 1;
     return counts;

@@ -36,7 +36,9 @@ t.test('purge erases backed-up blobs, blocks, packs and versions, and the data k
   const explicit = await tablesWithoutCascade(api.deps);
   for (const table of ['blocks', 'packs', 'item_versions']) t.ok(explicit.includes(table), `${table} is purged explicitly`);
 
-  t.equal((await api.request('POST', '/v1/account/removal', { key: f.account.key, body: { approve_data_removal: true } })).status, 202);
+  const idempotent = { 'idempotency-key': 'purge-me' };
+  t.equal((await api.request('POST', '/v1/account/removal', { key: f.account.key, body: { approve_data_removal: true }, headers: idempotent })).status, 202);
+  t.equal((await api.request('POST', '/v1/api-keys', { key: other.key, body: { name: 'kept' }, headers: idempotent })).status, 201);
   api.clock.advance(7 * DAY + 1);
   const job = await accountPurgeJob(api.deps);
   t.equal(job.purged.length, 1);
@@ -45,5 +47,7 @@ t.test('purge erases backed-up blobs, blocks, packs and versions, and the data k
   t.same(await rowsOf(api, f.accountId), {}, 'no row left, the data key went with the account row');
   t.same(await listFiles(root), [], 'no blob left');
   t.ok((await rowsOf(api, other.accountId)).users, 'the other account is untouched');
+  const records = await api.database.sql`select scope from idempotency_keys`;
+  t.same(records.map((r) => r.scope), [`${other.accountId}/${other.userId}/${other.keyId}`], 'its idempotency records went too, the other account\'s stayed');
 });
 
