@@ -1,8 +1,8 @@
 // Sign-in with email and password (and a TOTP code when the user has 2FA): answers a session token
 // (`cfs_…`) that authenticates exactly like an API key. Failures are generic (no user enumeration)
-// and counted per email: after 5 within 15 minutes the email is locked (429 `login_locked` with
-// Retry-After), for 15 minutes the first time and twice as long each time after, up to a day,
-// until a sign-in succeeds. Every success and failure of a known user is audited.
+// and counted per email, before the password is checked (./lockout.ts): after 5 within 15 minutes
+// the email is locked (429 `login_locked` with Retry-After). Every success and failure of a known
+// user is audited.
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
@@ -21,12 +21,9 @@ import type { Session, SessionCreate, SessionInfo } from './schemas.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { notFound } from '../../errors.ts';
 import { samlEnabled, samlLoginUrl } from '../saml/state.ts';
+import { clearAttempts, refundAttempt, reserveAttempt, settleFailure } from './lockout.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
-export const LOCKOUT_THRESHOLD = 5;
-export const LOCKOUT_WINDOW_MS = 15 * 60_000;
-export const LOCKOUT_BASE_MS = 15 * 60_000;
-export const LOCKOUT_MAX_MS = 24 * 3600_000;
 
 type UserRow = typeof users.$inferSelect;
 export interface Meta { ip: string; userAgent: string | undefined }
@@ -46,43 +43,6 @@ function browser(userAgent: string | undefined): string {
   return userAgent.slice(0, 40);
 }
 
-function lockDuration(lockouts: number) {
-  return Math.min(LOCKOUT_BASE_MS * 2 ** Math.max(0, lockouts - 1), LOCKOUT_MAX_MS);
-}
-
-/** Counts a failure; answers when the email is now locked until (or null). */
-async function recordFailure(deps: AppDeps, email: string): Promise<Date | null> {
-  const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
-    await tx.insert(loginThrottle).values({ email, updatedAt: now }).onConflictDoNothing();
-    const [t] = await tx.select().from(loginThrottle).where(eq(loginThrottle.email, email)).for('update');
-    let lockouts = t!.lockouts;
-    if (t!.lockedUntil && now.getTime() - t!.lockedUntil.getTime() > LOCKOUT_MAX_MS) lockouts = 0; // a day of quiet forgives
-    let failures = t!.failures + 1;
-    let windowStartedAt = t!.windowStartedAt;
-    if (!windowStartedAt || now.getTime() - windowStartedAt.getTime() >= LOCKOUT_WINDOW_MS) {
-      failures = 1;
-      windowStartedAt = now;
-    }
-    let lockedUntil = t!.lockedUntil;
-    if (failures >= LOCKOUT_THRESHOLD) {
-      lockouts += 1;
-      lockedUntil = new Date(now.getTime() + lockDuration(lockouts));
-      failures = 0;
-      windowStartedAt = null;
-    }
-    await tx.update(loginThrottle).set({ failures, windowStartedAt, lockedUntil, lockouts, updatedAt: now }).where(eq(loginThrottle.email, email));
-    return lockedUntil && lockedUntil > now ? lockedUntil : null;
-  });
-}
-
-function lockedProblem(until: Date, now: Date) {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new ApiError(429, 'login_locked', 'Too Many Requests', `Too many failed sign-in attempts for this email; try again in ${seconds} seconds.`, {
-    headers: { 'retry-after': String(seconds) },
-  });
-}
-
 const GENERIC = () => unauthorized('invalid_credentials', 'The email, password or code is not correct.');
 
 export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): Promise<Session> {
@@ -99,17 +59,22 @@ export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): P
     }
   };
 
-  const [throttle] = await deps.db.select().from(loginThrottle).where(eq(loginThrottle.email, email));
-  if (throttle?.lockedUntil && throttle.lockedUntil > now) {
+  const refusal = await reserveAttempt(deps, email);
+  if (refusal) {
     await failed('locked');
-    throw lockedProblem(throttle.lockedUntil, now);
+    throw refusal;
   }
 
   const fail = async (reason: string, problem: ApiError = GENERIC()) => {
     await failed(reason);
-    const lockedUntil = await recordFailure(deps, email);
+    const lockedUntil = await settleFailure(deps, email);
     if (lockedUntil && problem.status === 401) problem.extra.locked_until = lockedUntil.toISOString();
     throw problem;
+  };
+  /** Refused after the password proved right: audited, and the attempt does not count. */
+  const refused = async (reason: string) => {
+    await failed(reason);
+    await refundAttempt(deps, email);
   };
 
   const passwordOk = user?.passwordHash ? await verifyPassword(user.passwordHash, input.password) : (await verifyPassword(await dummy(), input.password), false);
@@ -117,7 +82,7 @@ export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): P
   if (user.state !== 'active') return fail(`user ${user.state}`);
   // SAML single sign-on replaces passwords for the whole account (api/resources/saml).
   if (await samlEnabled(deps.db, user.accountId)) {
-    await failed('password sign-in disabled: the account signs in with SAML');
+    await refused('password sign-in disabled: the account signs in with SAML');
     throw forbidden('saml_required', `This account signs in with SAML single sign-on; password sign-in is turned off. Start at ${samlLoginUrl(deps, user.accountId)}.`);
   }
 
@@ -125,7 +90,7 @@ export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): P
   if (policy.ipAllowlistEnabled) {
     const rules = await deps.db.select().from(ipRules).where(eq(ipRules.accountId, user.accountId));
     if (!isAllowed(rules, meta.ip)) {
-      await failed('address not trusted');
+      await refused('address not trusted');
       throw forbidden('access_denied', `Access denied: this account accepts sign-ins only from trusted IP addresses, and ${meta.ip} is not one of them.`);
     }
   }
@@ -133,20 +98,20 @@ export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): P
   const sec = await userSecurityOf(deps.db, user, now);
   if (sec.totpState === 'enabled') {
     if (!input.totp_code) {
-      await failed('two-factor code missing');
+      await refused('two-factor code missing');
       throw unauthorized('totp_required', 'This user signs in with two-factor authentication: send `totp_code` from the authenticator app.');
     }
     const result = await checkTotp(deps, deps.db, sec, input.totp_code);
     if (result !== 'ok') return fail(`two-factor code ${result}`, totpProblem(result, 401));
   } else if (policy.enforce2fa) {
-    await failed('two-factor authentication required by the account');
+    await refused('two-factor authentication required by the account');
     throw forbidden('two_factor_setup_required', 'This account requires two-factor authentication and you have not set it up: set it up with an API key (POST /v1/me/2fa) or ask an administrator.');
   }
 
   if (policy.passwordExpirationDays !== null) {
     const changedAt = sec.passwordChangedAt ?? user.createdAt;
     if (changedAt.getTime() + policy.passwordExpirationDays * 86_400_000 <= now.getTime()) {
-      await failed('password expired');
+      await refused('password expired');
       const { token, expiresAt } = await deps.db.transaction((tx) => issueUserToken(tx, { accountId: user.accountId, userId: user.id }, 'password_change', now));
       throw new ApiError(403, 'password_expired', 'Forbidden', 'Your password has expired: choose a new one with POST /v1/password-reset/complete and `change_token`, then sign in again.', {
         extra: { change_token: token, change_token_expires_at: expiresAt.toISOString() },
@@ -154,7 +119,7 @@ export async function signIn(deps: AppDeps, input: SessionCreate, meta: Meta): P
     }
   }
 
-  await deps.db.delete(loginThrottle).where(eq(loginThrottle.email, email));
+  await clearAttempts(deps, email);
   return startSession(deps, user, meta, { method: 'Native sign in', twoFactorEnabled: sec.totpState === 'enabled' });
 }
 
