@@ -1252,7 +1252,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with a reset link or change token
-         * @description Uses the token once. Every session of the user ends; sign in again with the new password.
+         * @description Uses the token once. Every session of the user ends; sign in again with the new password. Every API key of the user is revoked too unless `revoke_api_keys` is false.
          */
         post: operations["completePasswordReset"];
         delete?: never;
@@ -1807,7 +1807,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a user
-         * @description The user's API keys and sessions stop working at once. The last active administrator cannot be deactivated.
+         * @description The user's API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -1827,7 +1827,7 @@ export interface paths {
         put?: never;
         /**
          * Reactivate a user
-         * @description The user's API keys work again; sessions revoked at deactivation do not come back.
+         * @description The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys.
          */
         post: operations["reactivateUser"];
         delete?: never;
@@ -2930,6 +2930,11 @@ export interface components {
         };
         PasswordResetCompletion: {
             password: string;
+            /**
+             * @description Also revoke every API key of the user (default true: whoever knew the old password may have created keys, and a reset is how the user takes sole control back). Send false to keep keys in use by scripts.
+             * @default true
+             */
+            revoke_api_keys: boolean;
             /** @description The `token` of the reset link, or the `change_token` of a `password_expired` sign-in. */
             token: string;
         };

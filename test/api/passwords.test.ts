@@ -29,12 +29,12 @@ t.test('password reset: always 202, one-time link valid 1 hour, sessions end', a
 
   const weak = await api.request('POST', '/v1/password-reset/complete', { body: { token, password: 'short' } });
   t.equal(weak.status, 400);
-  const done = await api.request('POST', '/v1/password-reset/complete', { body: { token, password: NEW } });
+  const done = await api.request('POST', '/v1/password-reset/complete', { body: { token, password: NEW, revoke_api_keys: false } });
   t.equal(done.status, 204);
   t.equal((await api.request('GET', '/v1/me', { key: session })).status, 401, 'existing sessions end');
   t.equal((await signIn(api, email, PASSWORD)).status, 401, 'the old password is gone');
   t.equal((await signIn(api, email, NEW)).status, 201);
-  t.equal((await api.request('GET', '/v1/me', { key: admin.key })).status, 200, 'API keys are not affected');
+  t.equal((await api.request('GET', '/v1/me', { key: admin.key })).status, 200, 'API keys are kept when the request says so');
 
   const reused = await api.request('POST', '/v1/password-reset/complete', { body: { token, password: 'yet another passphrase' } });
   t.equal(reused.status, 400);
@@ -50,6 +50,43 @@ t.test('password reset: always 202, one-time link valid 1 hour, sessions end', a
   const audit = await api.request('GET', '/v1/audit?limit=100', { key: admin.key });
   const types = audit.body.data.map((e: { type: string }) => e.type);
   t.ok(types.includes('password_reset_requested') && types.includes('password_reset'));
+});
+
+t.test('attack: a password reset leaves API keys working (by default it revokes them; sessions end in any case)', async (t) => {
+  const smtp = await startSmtpServer(t);
+  const api = await startTestApp(t, { config: { smtpUrl: smtp.url } });
+  const admin = await api.signUp();
+  const victim = await inviteAndConfirm(api, smtp, admin.key, { permissions: ['backups:read', 'api_keys:manage'] });
+  // Whoever knew the old password signed in and minted a key of their own.
+  const intruder = await sessionFor(api, victim.email);
+  const planted = await api.request('POST', '/v1/api-keys', { key: intruder, body: { name: 'innocent-looking' } });
+  t.equal(planted.status, 201);
+
+  await api.request('POST', '/v1/password-reset', { body: { email: victim.email } });
+  const mail = smtp.last(victim.email);
+  t.match(mail.text, /revokes every API key of yours, unless you send "revoke_api_keys": false/, 'the reset email says what completing it does');
+  const { token } = linkToken(mail);
+  const done = await api.request('POST', '/v1/password-reset/complete', { body: { token, password: NEW } });
+  t.equal(done.status, 204);
+
+  const key = await api.request('GET', '/v1/me', { key: planted.body.secret });
+  t.equal(key.status, 401, 'the planted key is revoked');
+  t.equal(key.body.code, 'api_key_revoked');
+  t.equal((await api.request('GET', '/v1/me', { key: intruder })).status, 401, 'the session ended');
+  t.equal((await api.request('GET', '/v1/me', { key: admin.key })).status, 200, 'other users\' keys are untouched');
+  const audit = await api.request('GET', '/v1/audit?type=password_reset', { key: admin.key });
+  t.equal(audit.body.data[0].description, `Password of ${victim.email} reset by emailed link; 1 API key revoked`);
+  t.same(audit.body.data[0].details, { api_keys_revoked: 1 });
+
+  // An expired password changed with its change token revokes them the same way.
+  const session = await sessionFor(api, victim.email, NEW);
+  const script = await api.request('POST', '/v1/api-keys', { key: session, body: { name: 'script' } });
+  await api.request('PATCH', '/v1/security/policy', { key: admin.key, body: { password_expiration_days: 1 } });
+  api.clock.advance(86_400_000);
+  const expired = await signIn(api, victim.email, NEW);
+  t.equal(expired.body.code, 'password_expired');
+  t.equal((await api.request('POST', '/v1/password-reset/complete', { body: { token: expired.body.change_token, password: 'a third passphrase' } })).status, 204);
+  t.equal((await api.request('GET', '/v1/me', { key: script.body.secret })).body.code, 'api_key_revoked');
 });
 
 t.test('change your own password: needs the current one; other sessions end, this one stays', async (t) => {

@@ -30,7 +30,7 @@ t.test('the last active administrator can be neither demoted, deactivated nor re
   t.equal(lastOne.body.code, 'last_administrator');
 });
 
-t.test('a deactivated user\'s keys and sessions stop working; reactivation brings keys back; delete removes', async (t) => {
+t.test('attack: a reactivated user gets their old keys back (deactivation revokes keys and sessions for good); delete removes', async (t) => {
   const smtp = await startSmtpServer(t);
   const api = await startTestApp(t, { config: { smtpUrl: smtp.url } });
   const admin = await api.signUp();
@@ -45,7 +45,10 @@ t.test('a deactivated user\'s keys and sessions stop working; reactivation bring
   t.equal(deactivated.body.state, 'deactivated');
   const keyRejected = await api.request('GET', '/v1/me', { key: key.body.secret });
   t.equal(keyRejected.status, 401);
-  t.equal(keyRejected.body.code, 'user_inactive');
+  t.equal(keyRejected.body.code, 'api_key_revoked');
+  const revokedKey = await api.request('GET', `/v1/api-keys/${key.body.id}`, { key: admin.key });
+  t.equal(revokedKey.body.state, 'revoked', 'the key is revoked, not merely refused');
+  t.equal((await api.request('GET', `/v1/api-keys/${admin.keyId}`, { key: admin.key })).body.state, 'active', 'other users\' keys are untouched');
   const sessionRejected = await api.request('GET', '/v1/me', { key: session });
   t.equal(sessionRejected.status, 401);
   t.equal((await signIn(api, user.email)).status, 401, 'a deactivated user cannot sign in');
@@ -53,13 +56,20 @@ t.test('a deactivated user\'s keys and sessions stop working; reactivation bring
 
   const reactivated = await api.request('POST', `/v1/users/${user.id}/reactivate`, { key: admin.key });
   t.equal(reactivated.body.state, 'active');
-  t.equal((await api.request('GET', '/v1/me', { key: key.body.secret })).status, 200, 'the key works again');
+  const oldKey = await api.request('GET', '/v1/me', { key: key.body.secret });
+  t.equal(oldKey.status, 401, 'the old key stays revoked');
+  t.equal(oldKey.body.code, 'api_key_revoked');
   t.equal((await api.request('GET', '/v1/me', { key: session })).status, 401, 'the old session stays revoked');
+  const fresh = await sessionFor(api, user.email);
+  const newKey = await api.request('POST', '/v1/api-keys', { key: fresh, body: { name: 'script' } });
+  t.equal(newKey.status, 201, 'the user signs in again and makes new keys');
+  const auditDeactivated = await api.request('GET', '/v1/audit?type=user_deactivated', { key: admin.key });
+  t.same(auditDeactivated.body.data[0].details, { user_id: user.id, api_keys_revoked: 1 });
 
   const removed = await api.request('DELETE', `/v1/users/${user.id}`, { key: admin.key });
   t.equal(removed.status, 204);
   t.equal((await api.request('GET', `/v1/users/${user.id}`, { key: admin.key })).status, 404);
-  t.equal((await api.request('GET', '/v1/me', { key: key.body.secret })).status, 401, 'its keys are gone');
+  t.equal((await api.request('GET', '/v1/me', { key: newKey.body.secret })).status, 401, 'its keys are gone');
 
   const audit = await api.request('GET', '/v1/audit?limit=100', { key: admin.key });
   const types = audit.body.data.map((e: { type: string }) => e.type);

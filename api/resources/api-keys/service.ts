@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
@@ -149,4 +149,14 @@ export async function revokeApiKey(deps: AppDeps, ctx: RequestContext, id: strin
     details: { api_key_id: id, owner_user_id: current.userId },
   });
   return revoked;
+}
+
+/** Revokes every live API key of a user (deactivation, password reset); answers how many. */
+export async function revokeUserApiKeys(tx: Tx, accountId: string, userId: string, now: Date): Promise<number> {
+  const revoked = await tx
+    .update(apiKeys)
+    .set({ revokedAt: now, version: sql`${apiKeys.version} + 1`, updatedAt: now })
+    .where(and(eq(apiKeys.accountId, accountId), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return revoked.length;
 }

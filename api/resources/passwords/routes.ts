@@ -35,7 +35,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { public: true },
       schema: {
         operationId: 'completePasswordReset', tags, summary: 'Set a new password with a reset link or change token',
-        description: 'Uses the token once. Every session of the user ends; sign in again with the new password.',
+        description: 'Uses the token once. Every session of the user ends; sign in again with the new password. Every API key of the user is revoked too unless `revoke_api_keys` is false.',
         body: ref(PasswordResetCompletion), response: { 204: { type: 'null' } },
       },
     }, async (request, reply) => {

@@ -1,6 +1,9 @@
 // Passwords (seed 2.3 and 5.4.1): reset by emailed link (valid 1 hour, once), change your own with
 // the current one, and the change of an expired password with the token sign-in hands out. A new
-// password ends every other session of the user.
+// password ends every other session of the user. Completing a reset (or an expired password's
+// change) also revokes the user's API keys unless the request says `revoke_api_keys: false`: a
+// reset is how a user takes sole control back, and keys minted by whoever knew the old password
+// would otherwise outlive it. The reset email says so.
 import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
@@ -10,6 +13,7 @@ import { hashPassword, verifyPassword } from '../../passwords.ts';
 import { audit } from '../audit/service.ts';
 import { markPasswordChanged } from '../security/service.ts';
 import { consumeUserToken, inspectUserToken, issueUserToken } from '../users/tokens.ts';
+import { revokeUserApiKeys } from '../api-keys/service.ts';
 
 interface Meta { ip: string; userAgent: string | undefined }
 
@@ -36,6 +40,7 @@ export async function requestReset(deps: AppDeps, email: string, meta: Meta) {
       `${deps.config.publicUrl}/v1/password-reset/complete?token=${token}`,
       '',
       'The link works once, within 1 hour: POST the token and a new password to /v1/password-reset/complete.',
+      'Completing the reset signs you out everywhere and also revokes every API key of yours, unless you send "revoke_api_keys": false with it.',
       'If you did not ask for this, ignore this message; your password stays as it is.',
     ].join('\n'),
   });
@@ -45,7 +50,7 @@ export function inspectReset(deps: AppDeps, token: string) {
   return inspectUserToken(deps, ['reset', 'password_change'], token);
 }
 
-export async function completeReset(deps: AppDeps, input: { token: string; password: string }, meta: Meta) {
+export async function completeReset(deps: AppDeps, input: { token: string; password: string; revoke_api_keys?: boolean }, meta: Meta) {
   const passwordHash = await hashPassword(input.password);
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
@@ -53,11 +58,14 @@ export async function completeReset(deps: AppDeps, input: { token: string; passw
     if (user.state !== 'active') throw invalidField('/body/token', 'the user of this link is not active');
     await tx.update(users).set({ passwordHash, version: sql`${users.version} + 1`, updatedAt: now }).where(eq(users.id, user.id));
     await markPasswordChanged(tx, user, now);
-    await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, user.id), isNull(sessions.revokedAt)));
+    await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.accountId, user.accountId), eq(sessions.userId, user.id), isNull(sessions.revokedAt)));
+    const keys = input.revoke_api_keys === false ? 0 : await revokeUserApiKeys(tx, user.accountId, user.id, now);
     await audit(deps, user.accountId, {
       type: token.purpose === 'reset' ? 'password_reset' : 'password_changed', task: user.email,
-      description: token.purpose === 'reset' ? `Password of ${user.email} reset by emailed link` : `Expired password of ${user.email} changed`,
+      description: (token.purpose === 'reset' ? `Password of ${user.email} reset by emailed link` : `Expired password of ${user.email} changed`)
+        + (keys ? `; ${keys} API key${keys === 1 ? '' : 's'} revoked` : ''),
       performedBy: { userId: user.id, email: user.email }, ip: meta.ip, userAgent: meta.userAgent ?? null,
+      details: { api_keys_revoked: keys },
     }, tx);
   });
 }

@@ -77,7 +77,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'deactivateUser', tags, summary: 'Deactivate a user',
-        description: 'The user\'s API keys and sessions stop working at once. The last active administrator cannot be deactivated.',
+        description: 'The user\'s API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated.',
         params: Params, response: { 200: ref(ManagedUser) },
       },
     }, async (request, reply) => {
@@ -90,7 +90,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'reactivateUser', tags, summary: 'Reactivate a user',
-        description: 'The user\'s API keys work again; sessions revoked at deactivation do not come back.',
+        description: 'The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys.',
         params: Params, response: { 200: ref(ManagedUser) },
       },
     }, async (request, reply) => {

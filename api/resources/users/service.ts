@@ -1,7 +1,8 @@
 // User Management (seed 5.3): invite a user by email (administrator, or a custom role with chosen
 // operations and services); the user confirms with a link valid 24 hours and sets a password.
-// Users can be changed, deactivated (their keys and sessions stop working at once), reactivated
-// and removed, except that the account always keeps at least one active administrator.
+// Users can be changed, deactivated (their API keys and sessions are revoked, for good: reactivation
+// does not bring them back), reactivated and removed, except that the account always keeps at
+// least one active administrator.
 import { and, desc, eq, inArray, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
@@ -15,6 +16,7 @@ import { toPage, type PageRequest } from '../../pagination.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { markPasswordChanged } from '../security/service.ts';
 import { consumeUserToken, inspectUserToken, issueUserToken } from './tokens.ts';
+import { revokeUserApiKeys } from '../api-keys/service.ts';
 import { SERVICES, type ManagedUser, type UserInvite, type UserUpdate } from './schemas.ts';
 
 type Row = typeof users.$inferSelect;
@@ -251,8 +253,11 @@ export async function deactivateUser(deps: AppDeps, ctx: RequestContext, id: str
       .set({ state: 'deactivated', version: current.version + 1, updatedAt: now })
       .where(eq(users.id, id))
       .returning();
-    await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, id), isNull(sessions.revokedAt)));
-    await audit(deps, ctx, { type: 'user_deactivated', task: current.email, description: `User ${current.email} deactivated`, details: { user_id: id } }, tx);
+    await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.accountId, ctx.accountId), eq(sessions.userId, id), isNull(sessions.revokedAt)));
+    // Revoked, not merely refused while inactive: reactivating the user must not revive keys that
+    // were handed out (or leaked) before, so the user makes new ones.
+    const keys = await revokeUserApiKeys(tx, ctx.accountId, id, now);
+    await audit(deps, ctx, { type: 'user_deactivated', task: current.email, description: `User ${current.email} deactivated`, details: { user_id: id, api_keys_revoked: keys } }, tx);
     return updated!;
   });
   return { user: await one(deps.db, row), version: row.version };
