@@ -17,7 +17,7 @@ export const MUTANTS: Mutant[] = [
     file: 'api/plugins/idempotency.ts',
     search: 'if (!existing.completed) {',
     replace: 'if (false) {',
-    tests: ['test/api/conventions.test.ts'],
+    tests: ['test/api/idempotency.test.ts'],
   },
   {
     name: 'restore: the content_hash of a committed file is not compared',

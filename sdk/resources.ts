@@ -70,7 +70,7 @@ export class Account extends Resource {
   }
 
   /** Change the account name — `PATCH /v1/account` (updateAccount) */
-  update(body: BodyOf<'updateAccount'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateAccount'>>> {
+  update(body: BodyOf<'updateAccount'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateAccount'>>> {
     return this._transport.call(OPERATIONS.updateAccount, [], body, options) as Promise<WithResponse<ResultOf<'updateAccount'>>>;
   }
 
@@ -263,7 +263,7 @@ export class Tags extends Resource {
   }
 
   /** Delete a tag (it is removed from every entity) — `DELETE /v1/tags/{id}` (deleteTag) */
-  delete(id: string, options?: UpdateOptions): Promise<void> {
+  delete(id: string, options?: RequestOptions): Promise<void> {
     return this._transport.call(OPERATIONS.deleteTag, [id], undefined, options) as Promise<void>;
   }
 }
@@ -306,12 +306,12 @@ export class Users extends Resource {
   }
 
   /** Deactivate a user — `POST /v1/users/{id}/deactivate` (deactivateUser) */
-  deactivate(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'deactivateUser'>>> {
+  deactivate(id: string, options?: UpdateOptions): Promise<WithResponse<ResultOf<'deactivateUser'>>> {
     return this._transport.call(OPERATIONS.deactivateUser, [id], undefined, options) as Promise<WithResponse<ResultOf<'deactivateUser'>>>;
   }
 
   /** Reactivate a user — `POST /v1/users/{id}/reactivate` (reactivateUser) */
-  reactivate(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'reactivateUser'>>> {
+  reactivate(id: string, options?: UpdateOptions): Promise<WithResponse<ResultOf<'reactivateUser'>>> {
     return this._transport.call(OPERATIONS.reactivateUser, [id], undefined, options) as Promise<WithResponse<ResultOf<'reactivateUser'>>>;
   }
 
@@ -339,7 +339,7 @@ export class Sessions extends Resource {
   }
 
   /** End one of your sessions — `DELETE /v1/sessions/{id}` (revokeSession) */
-  delete(id: string, options?: UpdateOptions): Promise<WithResponse<ResultOf<'revokeSession'>>> {
+  delete(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'revokeSession'>>> {
     return this._transport.call(OPERATIONS.revokeSession, [id], undefined, options) as Promise<WithResponse<ResultOf<'revokeSession'>>>;
   }
 }
@@ -370,7 +370,7 @@ export class Security extends Resource {
   }
 
   /** Change the security policy (enforce 2FA, password expiration) — `PATCH /v1/security/policy` (updateSecurityPolicy) */
-  updatePolicy(body: BodyOf<'updateSecurityPolicy'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateSecurityPolicy'>>> {
+  updatePolicy(body: BodyOf<'updateSecurityPolicy'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateSecurityPolicy'>>> {
     return this._transport.call(OPERATIONS.updateSecurityPolicy, [], body, options) as Promise<WithResponse<ResultOf<'updateSecurityPolicy'>>>;
   }
 
@@ -380,7 +380,7 @@ export class Security extends Resource {
   }
 
   /** Configure, activate or deactivate SAML single sign-on — `PUT /v1/security/saml` (updateSamlSettings) */
-  updateSamlSettings(body: BodyOf<'updateSamlSettings'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateSamlSettings'>>> {
+  updateSamlSettings(body: BodyOf<'updateSamlSettings'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateSamlSettings'>>> {
     return this._transport.call(OPERATIONS.updateSamlSettings, [], body, options) as Promise<WithResponse<ResultOf<'updateSamlSettings'>>>;
   }
 }
@@ -428,7 +428,7 @@ export class IpAllowlist extends Resource {
   }
 
   /** Enable or disable IP restrictions — `PATCH /v1/ip-allowlist` (updateIpAllowlist) */
-  update(body: BodyOf<'updateIpAllowlist'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateIpAllowlist'>>> {
+  update(body: BodyOf<'updateIpAllowlist'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateIpAllowlist'>>> {
     return this._transport.call(OPERATIONS.updateIpAllowlist, [], body, options) as Promise<WithResponse<ResultOf<'updateIpAllowlist'>>>;
   }
 }
@@ -544,7 +544,7 @@ export class NotificationsRecipients extends Resource {
   }
 
   /** Remove a notification recipient — `DELETE /v1/notifications/recipients/{id}` (deleteNotificationRecipient) */
-  delete(id: string, options?: UpdateOptions): Promise<void> {
+  delete(id: string, options?: RequestOptions): Promise<void> {
     return this._transport.call(OPERATIONS.deleteNotificationRecipient, [id], undefined, options) as Promise<void>;
   }
 }
@@ -566,7 +566,7 @@ export class Notifications extends Resource {
   }
 
   /** Change the notification settings — `PATCH /v1/notifications/settings` (updateNotificationSettings) */
-  updateSettings(body: BodyOf<'updateNotificationSettings'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateNotificationSettings'>>> {
+  updateSettings(body: BodyOf<'updateNotificationSettings'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateNotificationSettings'>>> {
     return this._transport.call(OPERATIONS.updateNotificationSettings, [], body, options) as Promise<WithResponse<ResultOf<'updateNotificationSettings'>>>;
   }
 
@@ -624,7 +624,7 @@ export class Webhooks extends Resource {
   }
 
   /** Delete a webhook endpoint and its delivery log — `DELETE /v1/webhooks/{id}` (deleteWebhookEndpoint) */
-  delete(id: string, options?: UpdateOptions): Promise<void> {
+  delete(id: string, options?: RequestOptions): Promise<void> {
     return this._transport.call(OPERATIONS.deleteWebhookEndpoint, [id], undefined, options) as Promise<void>;
   }
 
@@ -714,7 +714,7 @@ export class BillingPaymentMethods extends Resource {
   }
 
   /** Delete a card — `DELETE /v1/billing/payment-methods/{id}` (deletePaymentMethod) */
-  delete(id: string, options?: UpdateOptions): Promise<void> {
+  delete(id: string, options?: RequestOptions): Promise<void> {
     return this._transport.call(OPERATIONS.deletePaymentMethod, [id], undefined, options) as Promise<void>;
   }
 
@@ -804,7 +804,7 @@ export class Billing extends Resource {
   }
 
   /** Cancel the subscription — `DELETE /v1/billing/subscription` (cancelSubscription) */
-  cancelSubscription(options?: RequestOptions): Promise<WithResponse<ResultOf<'cancelSubscription'>>> {
+  cancelSubscription(options?: UpdateOptions): Promise<WithResponse<ResultOf<'cancelSubscription'>>> {
     return this._transport.call(OPERATIONS.cancelSubscription, [], undefined, options) as Promise<WithResponse<ResultOf<'cancelSubscription'>>>;
   }
 
@@ -814,7 +814,7 @@ export class Billing extends Resource {
   }
 
   /** Set the billing details — `PUT /v1/billing/details` (putBillingDetails) */
-  updateDetails(body: BodyOf<'putBillingDetails'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'putBillingDetails'>>> {
+  updateDetails(body: BodyOf<'putBillingDetails'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'putBillingDetails'>>> {
     return this._transport.call(OPERATIONS.putBillingDetails, [], body, options) as Promise<WithResponse<ResultOf<'putBillingDetails'>>>;
   }
 
@@ -855,7 +855,7 @@ export class Storage extends Resource {
   }
 
   /** Choose where the account's backups are stored — `PUT /v1/storage` (setStorageTarget) */
-  setTarget(body: BodyOf<'setStorageTarget'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'setStorageTarget'>>> {
+  setTarget(body: BodyOf<'setStorageTarget'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'setStorageTarget'>>> {
     return this._transport.call(OPERATIONS.setStorageTarget, [], body, options) as Promise<WithResponse<ResultOf<'setStorageTarget'>>>;
   }
 }
