@@ -2099,7 +2099,7 @@ export interface components {
             prefix: string;
             revoked_at: string | null;
             /** @description What the key may do, within what its user may do at each request. null only on keys issued before scopes were always stored: every permission of the user. */
-            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[] | null;
+            scopes: components["schemas"]["Permission"][] | null;
             /** @enum {unknown} */
             state: "active" | "expired" | "revoked";
             user_id: string;
@@ -2112,7 +2112,7 @@ export interface components {
             expires_at?: string;
             name: string;
             /** @description Narrow the key to these permissions, each one the creating credential holds (403 `scope_not_held` otherwise). Omitted: every permission that credential holds now. */
-            scopes?: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[];
+            scopes?: components["schemas"]["Permission"][];
         };
         ApiKeyList: {
             data: components["schemas"]["ApiKey"][];
@@ -2356,7 +2356,7 @@ export interface components {
             prefix: string;
             revoked_at: string | null;
             /** @description What the key may do, within what its user may do at each request. null only on keys issued before scopes were always stored: every permission of the user. */
-            scopes: ("account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage")[] | null;
+            scopes: components["schemas"]["Permission"][] | null;
             /** @description The key itself. Shown once, in this response only: store it now. */
             secret: string;
             /** @enum {unknown} */
@@ -2999,7 +2999,27 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
-        /** @enum {unknown} */
+        /**
+         * @description An operation a custom role may be granted and an API key may be narrowed to; an administrator holds every one. Each operation names the one it needs in `x-permission`.
+         *
+         *     - `account:read`: View account settings
+         *     - `account:manage`: Change account settings, remove the account
+         *     - `billing:manage`: View the billing page and manage payment details
+         *     - `billing:notifications`: View billing notification messages
+         *     - `activity:read`: View account activity (system activity and security audit)
+         *     - `notifications:manage`: Manage notifications and webhooks
+         *     - `backups:read`: View backups (tasks, entities, snapshots, items)
+         *     - `tasks:create`: Activate new backup tasks
+         *     - `tasks:modify`: Modify backup tasks and their entities
+         *     - `tasks:delete`: Delete backup tasks and entities
+         *     - `tasks:review`: Review backup tasks: the task overview (entities by status, failing entities, smart alerts)
+         *     - `recovery:restore`: Restore backed-up data to Dropbox
+         *     - `recovery:export`: Export and download backed-up data
+         *     - `users:manage`: Manage users, their permissions and API keys
+         *     - `api_keys:manage`: Create and revoke your own API keys
+         *     - `security:manage`: Manage security settings (2FA policy, SAML, IP allowlist)
+         * @enum {unknown}
+         */
         Permission: "account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage";
         /** @description An RFC 9457 problem document, served as `application/problem+json`. */
         Problem: {

@@ -21,7 +21,12 @@ t.test('create, list, get, rename and revoke a key; the secret is shown once', a
   const works = await api.request('GET', '/v1/me', { key: created.body.secret });
   t.equal(works.status, 200);
   t.equal(works.body.credential.id, created.body.id);
-  const used = await api.request('GET', `/v1/api-keys/${created.body.id}`, { key });
+  // Last use is written after the response (a read never waits for a write): poll for it briefly.
+  let used = await api.request('GET', `/v1/api-keys/${created.body.id}`, { key });
+  for (let i = 0; i < 50 && used.body.last_used_at === null; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    used = await api.request('GET', `/v1/api-keys/${created.body.id}`, { key });
+  }
   t.type(used.body.last_used_at, 'string', 'last use is recorded');
 
   const renamed = await api.request('PATCH', `/v1/api-keys/${created.body.id}`, { key, body: { name: 'deploys' }, headers: { 'if-match': got.headers.get('etag')! } });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { NullableTimestamp, ref, Timestamp } from '../../schemas/common.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../passwords.ts';
-import { ALL_PERMISSIONS } from '../../permissions.ts';
+import { Permission } from '../../schemas/permission.ts';
 import { CreatedApiKey } from '../api-keys/schemas.ts';
 
 export const AccountState = Type.Enum(
@@ -28,7 +28,7 @@ export const Account = Type.Object(
 );
 export type Account = Static<typeof Account>;
 
-export const Permission = Type.Enum(ALL_PERMISSIONS, { $id: 'Permission' });
+export { Permission };
 
 export const User = Type.Object(
   {

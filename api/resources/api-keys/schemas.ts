@@ -1,8 +1,8 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
-import { NullableTimestamp, Page, PageQuery, Timestamp } from '../../schemas/common.ts';
-import { ALL_PERMISSIONS } from '../../permissions.ts';
+import { NullableTimestamp, Page, PageQuery, Timestamp, ref } from '../../schemas/common.ts';
+import { Permission } from '../../schemas/permission.ts';
 
-const Scope = Type.Enum(ALL_PERMISSIONS);
+const Scope = ref(Permission);
 
 export const ApiKey = Type.Object(
   {
