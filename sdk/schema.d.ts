@@ -293,7 +293,7 @@ export interface paths {
         };
         /**
          * Verify the audit log's hash chain
-         * @description Recomputes every event's hash from the first one and reports the first event whose content, order or link to its predecessor was changed.
+         * @description Recomputes every event's hash from the first one and reports the first event whose content, order or link to its predecessor was changed, then checks that the chain ends at the head record written with every event (so removing the newest events is found too). An intact chain comes with a checkpoint signed with Ed25519: keep it (the summary report carries one too), and a later chain without its head event and hash at that position proves tampering.
          */
         get: operations["verifyAuditChain"];
         put?: never;
@@ -2122,6 +2122,34 @@ export interface components {
         ApiKeyUpdate: {
             name?: string;
         };
+        /** @description A signed statement of where the audit chain ended. Keep it: if a later chain lacks `head_event_id` with `head_hash` at position `events`, events were removed or rewritten. */
+        AuditCheckpoint: {
+            account_id: string;
+            /** @enum {unknown} */
+            algorithm: "Ed25519";
+            /** @description How many events the chain had: the head event's `seq` (0 for an empty log). */
+            events: number;
+            /** @description The newest event (null for an empty log). */
+            head_event_id: string | null;
+            /** @description The newest event's `hash` (64 zeros for an empty log). */
+            head_hash: string;
+            /**
+             * @description Which signing key: it changes only when the master key is rotated.
+             * @example master-v1
+             */
+            key_id: string;
+            /** @description The exact text signed: `coffer-audit-checkpoint/v1`, account_id, events, head_event_id, head_hash, signed_at, one per line (joined by `\n`, no trailing newline). */
+            payload: string;
+            /** @description The Ed25519 public key, base64 of its DER SubjectPublicKeyInfo. */
+            public_key: string;
+            /** @description Base64 Ed25519 signature of `payload` (UTF-8). */
+            signature: string;
+            /**
+             * Format: date-time
+             * @description When the checkpoint was signed.
+             */
+            signed_at: string;
+        };
         /** @description A security audit event (append-only, hash-chained). */
         AuditEvent: {
             /**
@@ -2161,11 +2189,16 @@ export interface components {
             next_cursor: string | null;
         };
         AuditVerification: {
+            /** @description A signed checkpoint of the verified chain (null when it is not intact). */
+            checkpoint: components["schemas"]["AuditCheckpoint"] | null;
             /** @description Events examined, up to and including the first broken one. */
             events_checked: number;
+            /** @description The first stored event that does not fit (null when the chain is intact or only its end is missing). */
             first_broken_event_id: string | null;
-            /** @description Every event's hash matches its content and the previous event. */
+            /** @description Every event's hash matches its content and the previous event, and the chain ends where the head record says. */
             intact: boolean;
+            /** @description Why the chain is not intact (null when it is). */
+            reason: string | null;
         };
         BackupRun: {
             bytes_downloaded: number;

@@ -130,3 +130,15 @@ export const auditEvents = pgTable(
   ],
 );
 
+/**
+ * Where each account's audit chain ends: the last event's sequence number, id and hash, updated in
+ * the same transaction as every append. Without it, removing the newest events leaves a shorter
+ * chain that still verifies; with it, /v1/audit/verify sees that events up to `seq` are missing.
+ */
+export const auditHeads = pgTable('audit_heads', {
+  accountId: text('account_id').primaryKey().references(() => accounts.id, { onDelete: 'cascade' }),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  eventId: text('event_id').notNull(),
+  hash: text('hash').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+});

@@ -72,7 +72,7 @@ t.test('events are chained; filters, pagination and CSV on the same endpoint', a
   t.equal(allCsv.headers.get('etag'), null);
 
   const ok = await api.request('GET', '/v1/audit/verify', { key: admin.key });
-  t.same(ok.body, { intact: true, events_checked: 7, first_broken_event_id: null });
+  t.match(ok.body, { intact: true, events_checked: 7, first_broken_event_id: null, reason: null, checkpoint: { events: 7, head_event_id: events[6].id, head_hash: events[6].hash } });
 
   const spec = await api.request('GET', '/openapi.json');
   t.ok(spec.body.paths['/v1/audit'].get.responses['200'].content['text/csv'], 'text/csv is documented');
@@ -84,10 +84,12 @@ t.test('tampering is detected by /v1/audit/verify', async (t) => {
   for (let i = 0; i < 5; i++) await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: `k${i}` } });
   const all = (await api.request('GET', '/v1/audit', { key: admin.key })).body.data.reverse();
   t.equal(all.length, 5);
-  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, { intact: true, events_checked: 5, first_broken_event_id: null });
+  t.match((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, { intact: true, events_checked: 5, first_broken_event_id: null, reason: null });
 
   await api.database.sql`update audit_events set description = 'nothing to see here' where id = ${all[2].id}`;
-  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, { intact: false, events_checked: 3, first_broken_event_id: all[2].id }, 'an edited event');
+  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, {
+    intact: false, events_checked: 3, first_broken_event_id: all[2].id, reason: `event ${all[2].id} (position 3) does not match its hash: its content was changed`, checkpoint: null,
+  }, 'an edited event');
 
   await api.database.sql`update audit_events set description = ${all[2].description} where id = ${all[2].id}`;
   t.equal((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body.intact, true, 'restored');
@@ -102,11 +104,15 @@ t.test('tampering is detected by /v1/audit/verify', async (t) => {
     description: row!.description, details: row!.details,
   });
   await api.database.sql`update audit_events set hash = ${forged} where id = ${all[1].id}`;
-  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, { intact: false, events_checked: 3, first_broken_event_id: all[2].id }, 'a re-hashed row breaks the link after it');
+  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, {
+    intact: false, events_checked: 3, first_broken_event_id: all[2].id, reason: `event ${all[2].id} (position 3) does not link to the event before it`, checkpoint: null,
+  }, 'a re-hashed row breaks the link after it');
 
   await api.database.sql`update audit_events set hash = ${row!.hash}, ip = ${row!.ip} where id = ${all[1].id}`;
   await api.database.sql`delete from audit_events where id = ${all[3].id}`;
-  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, { intact: false, events_checked: 4, first_broken_event_id: all[4].id }, 'a removed event');
+  t.same((await api.request('GET', '/v1/audit/verify', { key: admin.key })).body, {
+    intact: false, events_checked: 4, first_broken_event_id: all[4].id, reason: `event ${all[4].id} has position 5 where 4 was expected: event 4 is missing`, checkpoint: null,
+  }, 'a removed event');
 });
 
 t.test('concurrent events keep one unbroken chain; accounts are isolated', async (t) => {
@@ -116,11 +122,111 @@ t.test('concurrent events keep one unbroken chain; accounts are isolated', async
   await Promise.all(Array.from({ length: 20 }, (_, i) => api.request('POST', '/v1/api-keys', { key: i % 2 ? a.key : b.key, body: { name: `k${i}` } })));
   for (const who of [a, b]) {
     const v = await api.request('GET', '/v1/audit/verify', { key: who.key });
-    t.same(v.body, { intact: true, events_checked: 10, first_broken_event_id: null });
+    t.match(v.body, { intact: true, events_checked: 10, first_broken_event_id: null, reason: null, checkpoint: { account_id: who.accountId, events: 10 } });
   }
   const aEvents = (await api.request('GET', '/v1/audit', { key: a.key })).body.data;
   t.same(aEvents.map((e: { seq: number }) => e.seq), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
   t.equal((await api.request('GET', `/v1/audit/${aEvents[0].id}`, { key: b.key })).status, 404, 'B cannot read A\'s event');
   t.equal((await api.request('GET', `/v1/audit?performed_by=${a.userId}`, { key: b.key })).body.data.length, 0);
   t.equal((await api.request('GET', '/v1/audit/aud_00000000000000000000000000', { key: a.key })).status, 404);
+});
+
+t.test('removing the newest event, the newest events or the head record is detected', async (t) => {
+  const api = await startTestApp(t);
+  const admin = await api.signUp();
+  for (let i = 0; i < 5; i++) await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: `k${i}` } });
+  const all = (await api.request('GET', '/v1/audit', { key: admin.key })).body.data.reverse();
+  const [headRow] = await api.database.sql`select * from audit_heads where account_id = ${admin.accountId}`;
+  t.match(headRow, { seq: '5', event_id: all[4].id, hash: all[4].hash }, 'the head record follows every append');
+  await api.database.sql`create table saved_events as select * from audit_events where account_id = ${admin.accountId}`;
+  await api.database.sql`create table saved_heads as select * from audit_heads where account_id = ${admin.accountId}`;
+  const verify = async () => (await api.request('GET', '/v1/audit/verify', { key: admin.key })).body;
+  const restore = async () => {
+    await api.database.sql`delete from audit_events where account_id = ${admin.accountId}`;
+    await api.database.sql`insert into audit_events select * from saved_events`;
+    await api.database.sql`insert into audit_heads select * from saved_heads on conflict (account_id) do nothing`;
+    t.equal((await verify()).intact, true, 'restored');
+  };
+
+  await api.database.sql`delete from audit_events where id = ${all[4].id}`;
+  t.same(await verify(), {
+    intact: false, events_checked: 4, first_broken_event_id: null, checkpoint: null,
+    reason: `the newest event 5 is missing (of 5): the head record says the chain ends at event ${all[4].id} (position 5), but the last stored event is at position 4`,
+  }, 'the newest event removed');
+  await restore();
+
+  await api.database.sql`delete from audit_events where account_id = ${admin.accountId} and seq >= 3`;
+  t.same(await verify(), {
+    intact: false, events_checked: 2, first_broken_event_id: null, checkpoint: null,
+    reason: `the newest events 3–5 are missing (of 5): the head record says the chain ends at event ${all[4].id} (position 5), but the last stored event is at position 2`,
+  }, 'the newest three events removed');
+
+  // The next event goes on from the head, not from the surviving rows: the gap stays visible.
+  await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'after' } });
+  const [next] = (await api.request('GET', '/v1/audit?limit=1', { key: admin.key })).body.data;
+  t.match(next, { seq: 6, prev_hash: all[4].hash });
+  t.same(await verify(), {
+    intact: false, events_checked: 3, first_broken_event_id: next.id, checkpoint: null,
+    reason: `event ${next.id} has position 6 where 3 was expected: events 3–5 are missing`,
+  }, 'a later event does not paper over the truncation');
+  await api.database.sql`delete from audit_heads where account_id = ${admin.accountId}`;
+  await restore();
+
+  await api.database.sql`delete from audit_heads where account_id = ${admin.accountId}`;
+  t.same(await verify(), {
+    intact: false, events_checked: 5, first_broken_event_id: null, checkpoint: null,
+    reason: `the audit head record is missing: nothing confirms that the chain ends at event ${all[4].id} (position 5), so newer events may have been removed`,
+  }, 'the head record removed');
+  await restore();
+
+  await api.database.sql`delete from audit_events where id = ${all[4].id}`;
+  await api.database.sql`update audit_heads set seq = 4, event_id = ${all[3].id}, hash = 'forged' where account_id = ${admin.accountId}`;
+  t.match(await verify(), { intact: false, first_broken_event_id: all[3].id, reason: /^the last event \(aud_\w+, position 4\) is not the one the head record names/ }, 'a head record that names another hash');
+});
+
+t.test('verify signs a checkpoint of the head that a customer can check offline and keep', async (t) => {
+  const { verifyCheckpoint, checkpointPayload } = await import('../../api/resources/audit/checkpoint.ts');
+  const api = await startTestApp(t, { start: new Date('2026-07-01T12:00:00Z') });
+  const admin = await api.signUp();
+  const empty = (await api.request('GET', '/v1/audit/verify', { key: admin.key })).body;
+  t.match(empty, { intact: true, events_checked: 0, checkpoint: { events: 0, head_event_id: null, head_hash: '0'.repeat(64) } }, 'an empty log has a checkpoint too');
+
+  for (let i = 0; i < 3; i++) await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: `k${i}` } });
+  const newest = (await api.request('GET', '/v1/audit?limit=1', { key: admin.key })).body.data[0];
+  const { checkpoint } = (await api.request('GET', '/v1/audit/verify', { key: admin.key })).body;
+  t.match(checkpoint, {
+    account_id: admin.accountId, events: 3, head_event_id: newest.id, head_hash: newest.hash, signed_at: '2026-07-01T12:00:00.000Z',
+    algorithm: 'Ed25519', key_id: 'master-v1', public_key: /^[A-Za-z0-9+/]+=*$/, signature: /^[A-Za-z0-9+/]+=*$/,
+  });
+  t.equal(checkpoint.payload, `coffer-audit-checkpoint/v1\n${admin.accountId}\n3\n${newest.id}\n${newest.hash}\n2026-07-01T12:00:00.000Z`);
+  t.equal(checkpoint.payload, checkpointPayload(admin.accountId, { events: 3, headEventId: newest.id, headHash: newest.hash }, checkpoint.signed_at));
+  t.equal(verifyCheckpoint(checkpoint), true, 'the signature checks with the public key alone');
+  t.equal(verifyCheckpoint({ ...checkpoint, payload: checkpoint.payload.replace('\n3\n', '\n2\n') }), false, 'a checkpoint claiming a shorter chain does not');
+  const again = (await api.request('GET', '/v1/audit/verify', { key: admin.key })).body.checkpoint;
+  t.equal(again.public_key, checkpoint.public_key, 'one signing key per master key');
+});
+
+t.test('the summary report carries the signed checkpoint, or says the log is broken', async (t) => {
+  const { verifyCheckpoint } = await import('../../api/resources/audit/checkpoint.ts');
+  const { parseMime } = await import('../helpers/mime.ts');
+  const smtp = await startSmtpServer(t);
+  const api = await startTestApp(t, { config: { smtpUrl: smtp.url }, start: new Date('2026-03-11T08:00:00Z') });
+  const admin = await api.signUp();
+  await api.request('POST', '/v1/notifications/recipients', { key: admin.key, body: { email: 'ciso@acme.example', display_name: 'Ciso', types: ['summary_report'] } });
+  await api.request('POST', '/v1/api-keys', { key: admin.key, body: { name: 'k' } });
+  const newest = (await api.request('GET', '/v1/audit?limit=1', { key: admin.key })).body.data[0];
+
+  t.match((await api.request('POST', '/v1/notifications/summary-report', { key: admin.key })).body, { sent: true });
+  const text = parseMime(smtp.last('ciso@acme.example').raw).text!;
+  t.equal(newest.seq, 1);
+  t.match(text, /Security audit log: intact, 1 event\. Keep this signed checkpoint: a later log that does not contain event aud_\w+ with this hash at position 1 was tampered with/);
+  const kept = JSON.parse(/^Audit checkpoint: (\{.*\})$/m.exec(text)![1]!);
+  t.match(kept, { account_id: admin.accountId, events: newest.seq, head_event_id: newest.id, head_hash: newest.hash });
+  t.equal(verifyCheckpoint(kept), true);
+
+  await api.database.sql`delete from audit_events where id = ${newest.id}`;
+  await api.request('POST', '/v1/notifications/summary-report', { key: admin.key });
+  const broken = parseMime(smtp.last('ciso@acme.example').raw).text!;
+  t.match(broken, /Security audit log: NOT intact \(the newest event \d+ is missing/);
+  t.notMatch(broken, /Audit checkpoint:/);
 });

@@ -49,7 +49,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'activity:read' },
       schema: {
         operationId: 'verifyAuditChain', tags, summary: 'Verify the audit log\'s hash chain',
-        description: 'Recomputes every event\'s hash from the first one and reports the first event whose content, order or link to its predecessor was changed.',
+        description: 'Recomputes every event\'s hash from the first one and reports the first event whose content, order or link to its predecessor was changed, then checks that the chain ends at the head record written with every event (so removing the newest events is found too). An intact chain comes with a checkpoint signed with Ed25519: keep it (the summary report carries one too), and a later chain without its head event and hash at that position proves tampering.',
         response: { 200: ref(AuditVerification) },
       },
     }, async (request) => service.verifyAuditChain(deps, requireCtx(request.ctx).accountId));

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
-import { Page, PageQuery, Timestamp } from '../../schemas/common.ts';
+import { Page, PageQuery, Timestamp, ref } from '../../schemas/common.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
@@ -41,13 +41,37 @@ export const AuditListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const AuditCheckpoint = Type.Object(
+  {
+    account_id: Type.String(),
+    events: Type.Integer({ minimum: 0, description: 'How many events the chain had: the head event\'s `seq` (0 for an empty log).' }),
+    head_event_id: Type.Union([Type.String(), Type.Null()], { description: 'The newest event (null for an empty log).' }),
+    head_hash: Type.String({ description: 'The newest event\'s `hash` (64 zeros for an empty log).' }),
+    signed_at: Timestamp('When the checkpoint was signed.'),
+    algorithm: Type.Enum(['Ed25519']),
+    key_id: Type.String({ description: 'Which signing key: it changes only when the master key is rotated.', examples: ['master-v1'] }),
+    public_key: Type.String({ description: 'The Ed25519 public key, base64 of its DER SubjectPublicKeyInfo.' }),
+    payload: Type.String({ description: 'The exact text signed: `coffer-audit-checkpoint/v1`, account_id, events, head_event_id, head_hash, signed_at, one per line (joined by `\\n`, no trailing newline).' }),
+    signature: Type.String({ description: 'Base64 Ed25519 signature of `payload` (UTF-8).' }),
+  },
+  {
+    $id: 'AuditCheckpoint',
+    additionalProperties: false,
+    description: 'A signed statement of where the audit chain ended. Keep it: if a later chain lacks `head_event_id` with `head_hash` at position `events`, events were removed or rewritten.',
+  },
+);
+export type AuditCheckpoint = Static<typeof AuditCheckpoint>;
+
 export const AuditVerification = Type.Object(
   {
-    intact: Type.Boolean({ description: 'Every event\'s hash matches its content and the previous event.' }),
+    intact: Type.Boolean({ description: 'Every event\'s hash matches its content and the previous event, and the chain ends where the head record says.' }),
     events_checked: Type.Integer({ description: 'Events examined, up to and including the first broken one.' }),
-    first_broken_event_id: Type.Union([Type.String(), Type.Null()]),
+    first_broken_event_id: Type.Union([Type.String(), Type.Null()], { description: 'The first stored event that does not fit (null when the chain is intact or only its end is missing).' }),
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'Why the chain is not intact (null when it is).' }),
+    checkpoint: Type.Union([ref(AuditCheckpoint), Type.Null()], { description: 'A signed checkpoint of the verified chain (null when it is not intact).' }),
   },
   { $id: 'AuditVerification', additionalProperties: false },
 );
+export type AuditVerification = Static<typeof AuditVerification>;
 
-export const schemas = [AuditEvent, AuditEventList, AuditVerification];
+export const schemas = [AuditEvent, AuditEventList, AuditCheckpoint, AuditVerification];

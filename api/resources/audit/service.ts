@@ -1,19 +1,23 @@
 // The security audit log (seed 5.1.2). Append-only and hash-chained per account: every event
 // stores the previous event's hash and its own, SHA-256(prev_hash ‖ canonical JSON of the event),
 // so changing or removing any row breaks the chain from that row on, which /v1/audit/verify finds.
-// Inserts for one account are serialised with a transaction-scoped advisory lock, so the chain
-// never forks under concurrency.
+// The newest rows have no successor to break, so a head record (audit_heads: last seq, id and hash)
+// is moved in the same transaction as every append, and verify checks that the chain reaches it;
+// verify also returns a signed checkpoint (checkpoint.ts) the customer can keep against an attacker
+// who rewrites the head too. Inserts for one account are serialised with a transaction-scoped
+// advisory lock, so the chain never forks under concurrency.
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { stringify } from 'csv-stringify/sync';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Db } from '../../../db/client.ts';
-import { auditEvents, users } from '../../../db/schema.ts';
+import { auditEvents, auditHeads, users } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import { encodeCursor, type PageRequest } from '../../pagination.ts';
-import type { AuditEvent } from './schemas.ts';
+import type { AuditEvent, AuditVerification } from './schemas.ts';
+import { signCheckpoint } from './checkpoint.ts';
 
 export type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
 type Row = typeof auditEvents.$inferSelect;
@@ -80,7 +84,11 @@ export async function audit(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestCon
       const [user] = await t.select({ email: users.email }).from(users).where(eq(users.id, who.userId));
       performedBy = { userId: who.userId, email: user?.email ?? null };
     }
-    const [last] = await t
+    // The head, not the newest surviving row, says where the chain goes on: after a truncation the
+    // next event then leaves a gap that verify reports, instead of papering over it. Only a log
+    // written before heads existed (or whose head was removed) falls back to its newest row.
+    const [head] = await t.select({ seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).where(eq(auditHeads.accountId, accountId));
+    const [last] = head ? [head] : await t
       .select({ seq: auditEvents.seq, hash: auditEvents.hash })
       .from(auditEvents)
       .where(eq(auditEvents.accountId, accountId))
@@ -103,7 +111,10 @@ export async function audit(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestCon
       description: event.description,
       details: event.details ?? null,
     };
-    const [inserted] = await t.insert(auditEvents).values({ ...row, prevHash, hash: eventHash(prevHash, row) }).returning();
+    const hash = eventHash(prevHash, row);
+    const [inserted] = await t.insert(auditEvents).values({ ...row, prevHash, hash }).returning();
+    const moved = { seq: row.seq, eventId: row.id, hash, updatedAt: row.occurredAt };
+    await t.insert(auditHeads).values({ accountId, ...moved }).onConflictDoUpdate({ target: auditHeads.accountId, set: moved });
     return serializeAuditEvent(inserted!);
   };
   return tx ? run(tx) : deps.db.transaction(run);
@@ -184,30 +195,64 @@ export async function getAuditEvent(deps: AppDeps, ctx: RequestContext, id: stri
   return serializeAuditEvent(row);
 }
 
-/** Recomputes the account's chain from the first event; reports the first event that does not fit. */
-export async function verifyAuditChain(deps: Pick<AppDeps, 'db'>, accountId: string) {
+const span = (from: number, to: number) => (from >= to ? `event ${from} is` : `events ${from}–${to} are`);
+
+type Verdict = Omit<AuditVerification, 'checkpoint'>;
+
+/**
+ * Recomputes the account's chain from the first event, reports the first event that does not fit,
+ * then checks that the chain ends exactly at the head record. Runs on one snapshot (repeatable
+ * read), so an event appended meanwhile cannot look like a mismatch.
+ */
+async function checkChain(t: Transaction, accountId: string): Promise<{ verdict: Verdict; head: { seq: number; eventId: string; hash: string } | null }> {
+  const [head] = await t.select().from(auditHeads).where(eq(auditHeads.accountId, accountId));
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
   let checked = 0;
-  let lastSeq = 0;
+  let last = null as Row | null;
   for (;;) {
-    const batch = await deps.db
+    const batch = await t
       .select()
       .from(auditEvents)
-      .where(and(eq(auditEvents.accountId, accountId), gt(auditEvents.seq, lastSeq)))
+      .where(and(eq(auditEvents.accountId, accountId), gt(auditEvents.seq, last?.seq ?? 0)))
       .orderBy(asc(auditEvents.seq))
       .limit(1000);
     for (const row of batch) {
       checked++;
       const { prevHash: storedPrev, hash, ...rest } = row;
-      if (row.seq !== expectedSeq || storedPrev !== prevHash || eventHash(storedPrev, rest) !== hash) {
-        return { intact: false, events_checked: checked, first_broken_event_id: row.id };
-      }
+      const broken = row.seq !== expectedSeq ? `event ${row.id} has position ${row.seq} where ${expectedSeq} was expected: ${span(expectedSeq, row.seq - 1)} missing`
+        : storedPrev !== prevHash ? `event ${row.id} (position ${row.seq}) does not link to the event before it`
+        : eventHash(storedPrev, rest) !== hash ? `event ${row.id} (position ${row.seq}) does not match its hash: its content was changed`
+        : null;
+      if (broken) return { verdict: { intact: false, events_checked: checked, first_broken_event_id: row.id, reason: broken }, head: head ?? null };
       prevHash = hash;
       expectedSeq++;
-      lastSeq = row.seq;
+      last = row;
     }
     if (batch.length < 1000) break;
   }
-  return { intact: true, events_checked: checked, first_broken_event_id: null };
+  const fail = (reason: string, id: string | null = null) => ({ verdict: { intact: false, events_checked: checked, first_broken_event_id: id, reason }, head: head ?? null });
+  const lastSeq = last?.seq ?? 0;
+  if (!head) {
+    return checked === 0
+      ? { verdict: { intact: true, events_checked: 0, first_broken_event_id: null, reason: null }, head: null }
+      : fail(`the audit head record is missing: nothing confirms that the chain ends at event ${last!.id} (position ${lastSeq}), so newer events may have been removed`);
+  }
+  if (lastSeq < head.seq) {
+    return fail(`the newest ${span(lastSeq + 1, head.seq)} missing (of ${head.seq}): the head record says the chain ends at event ${head.eventId} (position ${head.seq}), but the last stored event is at position ${lastSeq}`);
+  }
+  if (lastSeq > head.seq) return fail(`events after position ${head.seq} were added outside the audit log: the head record says the chain ends at event ${head.eventId}`, last!.id);
+  if (last!.id !== head.eventId || last!.hash !== head.hash) {
+    return fail(`the last event (${last!.id}, position ${lastSeq}) is not the one the head record names (${head.eventId} with hash ${head.hash})`, last!.id);
+  }
+  return { verdict: { intact: true, events_checked: checked, first_broken_event_id: null, reason: null }, head };
+}
+
+/** The verdict, with a signed checkpoint of the head when the chain is intact. */
+export async function verifyAuditChain(deps: Pick<AppDeps, 'db' | 'keyring' | 'clock'>, accountId: string): Promise<AuditVerification> {
+  const { verdict, head } = await deps.db.transaction((t) => checkChain(t, accountId), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+  const checkpoint = verdict.intact
+    ? signCheckpoint(deps.keyring, accountId, { events: head?.seq ?? 0, headEventId: head?.eventId ?? null, headHash: head?.hash ?? GENESIS_HASH }, deps.clock.now())
+    : null;
+  return { ...verdict, checkpoint };
 }

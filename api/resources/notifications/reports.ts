@@ -13,6 +13,7 @@ import { recipientsOf, settingsRow } from './service.ts';
 import { render, type Message } from './templates.ts';
 import { accountName } from './triggers.ts';
 import type { SummaryReportSent } from './schemas.ts';
+import { verifyAuditChain } from '../audit/service.ts';
 
 export const REPORT_LINK_DAYS = 7;
 const DAY = 86_400_000;
@@ -151,6 +152,19 @@ export async function previewReport(deps: AppDeps, accountId: string, format?: R
 
 const FREQ_LABEL: Record<ReportFrequency, string> = { daily: 'Daily', weekly: 'Weekly', monthly: 'Monthly' };
 
+/**
+ * The audit log's state, and its signed checkpoint for the customer to keep: the report reaches
+ * people outside Coffer's database, so a later truncation of the log can be proven against it.
+ */
+async function auditCheckpointParagraphs(deps: AppDeps, accountId: string): Promise<string[]> {
+  const v = await verifyAuditChain(deps, accountId);
+  if (!v.checkpoint) return [`Security audit log: NOT intact (${v.reason}). See GET /v1/audit/verify.`];
+  return [
+    `Security audit log: intact, ${v.checkpoint.events} event${v.checkpoint.events === 1 ? '' : 's'}. Keep this signed checkpoint: a later log that does not contain event ${v.checkpoint.head_event_id ?? '(none yet)'} with this hash at position ${v.checkpoint.events} was tampered with (check the Ed25519 signature of payload with public_key).`,
+    `Audit checkpoint: ${JSON.stringify(v.checkpoint)}`,
+  ];
+}
+
 /** Builds and mails the account's summary report for a period (regardless of whether it was sent before). */
 export async function sendSummaryReport(deps: AppDeps, accountId: string, period?: { start: Date; end: Date }): Promise<SummaryReportSent> {
   const settings = await settingsRow(deps, deps.db, accountId);
@@ -178,6 +192,7 @@ export async function sendSummaryReport(deps: AppDeps, accountId: string, period
       ? { columns: ['Finished', 'Task', 'Entity', 'Status', 'Error'], rows: report.failures.slice(0, 10).map((f) => [f.at, f.task, f.entity, f.state, f.error]) }
       : undefined,
   };
+  message.paragraphs.push(...(await auditCheckpointParagraphs(deps, accountId)));
   if (settings.delivery === 'csv_attachment') {
     message.paragraphs.push(`The full report (${settings.format === 'backup_tasks_overview' ? 'backup tasks overview' : 'backup failure details'}) is attached as ${report.filename}.`);
     message.attachments = [{ filename: report.filename, content: report.csv, contentType: 'text/csv; charset=utf-8' }];
