@@ -35,6 +35,8 @@ export interface Config {
   samlMetadataTrustedHosts?: string[];
   /** Let an account's own storage endpoint be a loopback / private address (COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS; tests, on-premises S3). Optional so that partial test configs need not name it. */
   storageAllowPrivateEndpoints?: boolean;
+  /** What start-up must log at warn level (a configuration that works but should not be left so). */
+  warnings?: string[];
 }
 
 /** Money is in integer minor units (cents) of `currency`. See api/resources/billing/plans.ts. */
@@ -61,6 +63,8 @@ export interface BillingConfig {
   seller: { name: string; address: string; taxId: string; email: string };
   /** The payment provider: `sandbox` (test cards, no payment company) (COFFER_BILLING_PROVIDER). */
   provider: 'sandbox';
+  /** Run the sandbox although NODE_ENV is production (COFFER_BILLING_ALLOW_SANDBOX, default false). */
+  allowSandbox: boolean;
 }
 
 export interface WebhookConfig {
@@ -157,6 +161,12 @@ export function billingConfig(env: Env): BillingConfig {
   if (!knownCurrency) throw new ConfigError('COFFER_BILLING_CURRENCY', `must be an ISO 4217 currency code, got "${env.COFFER_BILLING_CURRENCY}"`);
   const provider = env.COFFER_BILLING_PROVIDER || 'sandbox';
   if (provider !== 'sandbox') throw new ConfigError('COFFER_BILLING_PROVIDER', `unknown payment provider "${provider}" (available: sandbox)`);
+  // The sandbox charges every Luhn-valid card "successfully" and moves no money: in production that
+  // is free service for anyone, so NODE_ENV=production refuses it unless acknowledged.
+  const allowSandbox = bool(env, 'COFFER_BILLING_ALLOW_SANDBOX', false);
+  if (provider === 'sandbox' && env.NODE_ENV === 'production' && !allowSandbox) {
+    throw new ConfigError('COFFER_BILLING_PROVIDER', 'is the sandbox (every valid card number is charged "successfully", no money moves) while NODE_ENV=production: configure a real payment provider, or set COFFER_BILLING_ALLOW_SANDBOX=true to run it anyway');
+  }
   const sellerEmail = env.COFFER_BILLING_SELLER_EMAIL || 'billing@coffer.localhost';
   if (!/^[^@\s]+@[^@\s]+$/.test(sellerEmail)) throw new ConfigError('COFFER_BILLING_SELLER_EMAIL', `must be an email address, got "${sellerEmail}"`);
   return {
@@ -176,7 +186,14 @@ export function billingConfig(env: Env): BillingConfig {
       email: sellerEmail,
     },
     provider,
+    allowSandbox,
   };
+}
+
+/** Outside development (NODE_ENV other than development or test, unset included) the sandbox is worth a warning at every start. */
+export function billingWarnings(env: Env, billing: BillingConfig): string[] {
+  if (billing.provider !== 'sandbox' || env.NODE_ENV === 'development' || env.NODE_ENV === 'test') return [];
+  return [`payment provider is the sandbox: every valid card number is charged "successfully" and no money moves (NODE_ENV=${env.NODE_ENV ?? '(unset)'}; set NODE_ENV=development to silence this on a development machine)`];
 }
 
 function s3Config(env: Env): S3Config | undefined {
@@ -237,6 +254,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     throw new ConfigError('COFFER_MAIL_FROM', `must be an email address or "Name <address>", got "${mailFrom}"`);
   }
   const dropboxApiUrl = url(env, 'COFFER_DROPBOX_API_URL', ['http:', 'https:']);
+  const billing = billingConfig(env);
   // Against the emulator any app credentials are accepted, so local runs need none configured.
   const localDefault = (value: string) => (dropboxApiUrl ? value : undefined);
   return {
@@ -263,7 +281,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     s3: s3Config(env),
     storageAllowPrivateEndpoints: bool(env, 'COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS', false),
     samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
-    billing: billingConfig(env),
+    billing,
     webhooks: webhookConfig(env),
+    warnings: billingWarnings(env, billing),
   };
 }

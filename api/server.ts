@@ -39,6 +39,7 @@ async function main() {
     throw err;
   }
   const log = pino({ level: config.logLevel, base: { role } });
+  for (const warning of config.warnings ?? []) log.warn(warning);
 
   let embedded: EmbeddedPostgres | undefined;
   const cleanup: (() => Promise<unknown>)[] = [];

@@ -62,6 +62,7 @@ t.test('bad configuration stops start-up with one line naming the variable', asy
     [{ DATABASE_URL: 'mysql://x' }, [], /DATABASE_URL: must use postgres: or postgresql:/],
     [{ COFFER_MASTER_KEY: 'c2hvcnQ=' }, [], /COFFER_MASTER_KEY: must be 32 bytes/],
     [{}, ['--role', 'api'], /DATABASE_URL: is required with --role api/],
+    [{ NODE_ENV: 'production' }, [], /^coffer: configuration error: COFFER_BILLING_PROVIDER: is the sandbox .* set COFFER_BILLING_ALLOW_SANDBOX=true to run it anyway\n$/],
   ];
   for (const [vars, args, expected] of cases) {
     const { code, stderr } = await runToExit(baseEnv(vars), args);
@@ -73,7 +74,9 @@ t.test('bad configuration stops start-up with one line naming the variable', asy
 
 t.test('with DATABASE_URL: serves, is ready, and stops cleanly on SIGTERM', async (t) => {
   const db = await freshDatabase(t);
-  const server = await start(baseEnv({ DATABASE_URL: db.url }));
+  const server = await start(baseEnv({ DATABASE_URL: db.url, NODE_ENV: 'production', COFFER_BILLING_ALLOW_SANDBOX: 'true' }));
+  const warning = server.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => /sandbox/.test(l.msg));
+  t.match(warning, { level: 40, msg: /^payment provider is the sandbox: every valid card number is charged "successfully" and no money moves \(NODE_ENV=production;/ }, 'the sandbox is logged at warn level at start-up');
   const ready = await fetch(server.url + '/readyz');
   t.equal(ready.status, 200);
   t.same(await ready.json(), { status: 'ready', database: 'ok', migrations: { applied: shippedMigrationCount(), expected: shippedMigrationCount() } });
@@ -83,7 +86,8 @@ t.test('with DATABASE_URL: serves, is ready, and stops cleanly on SIGTERM', asyn
 
 t.test('API and worker roles run as separate processes on one database', async (t) => {
   const db = await freshDatabase(t);
-  const apiProcess = await start(baseEnv({ DATABASE_URL: db.url }), ['--role', 'api']);
+  const apiProcess = await start(baseEnv({ DATABASE_URL: db.url, NODE_ENV: 'development' }), ['--role', 'api']);
+  t.notMatch(apiProcess.output(), /sandbox/, 'no sandbox warning in development');
   const worker = spawn(process.execPath, [SERVER, '--role', 'worker'], { env: baseEnv({ DATABASE_URL: db.url }), stdio: ['ignore', 'pipe', 'pipe'] });
   let workerOut = '';
   worker.stdout!.on('data', (c: Buffer) => (workerOut += c));

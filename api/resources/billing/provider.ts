@@ -3,7 +3,9 @@
 // token with the brand, last four digits and expiry, and charges the token later. A real provider
 // (a PCI-compliant processor) implements the same interface over its API.
 //
-// The sandbox provider runs the whole flow without a payment company. Its test cards:
+// The sandbox provider runs the whole flow without a payment company, so it must never face real
+// customers: api/config.ts refuses it under NODE_ENV=production unless COFFER_BILLING_ALLOW_SANDBOX
+// is set, and start-up logs a warning whenever it runs outside development. Its test cards:
 //
 //   4242 4242 4242 4242   Visa        every charge succeeds
 //   5555 5555 5555 4444   Mastercard  every charge succeeds
