@@ -105,7 +105,8 @@ t.test('download_zip: contents under the folder name, limits', async (t) => {
     emu.state.putFile(m, '/Photos/2024/Ünï.txt', 'unicode');
     emu.state.mkdir(m, '/Photos/empty');
     emu.state.putFile(m, '/Other/c.txt', 'C');
-    for (let i = 0; i < 10_000; i++) emu.state.putFile(m, `/Big/f${i}.txt`, String(i));
+    // 9,998 files + the top folder = 9,999 entries: the most a zip may have ("fewer than 10,000 … including the top level folder").
+    for (let i = 0; i < 9_998; i++) emu.state.putFile(m, `/Big/f${i}.txt`, String(i));
   });
   const dbx = h.asUser(member);
   const res = await dbx.filesDownloadZip({ path: '/photos' });
@@ -115,14 +116,57 @@ t.test('download_zip: contents under the folder name, limits', async (t) => {
     ['Photos/', ''], ['Photos/2024/', ''], ['Photos/2024/b.txt', 'BB'], ['Photos/2024/Ünï.txt', 'unicode'], ['Photos/a.txt', 'A'], ['Photos/empty/', ''],
   ].sort());
 
+  const most = await dbx.filesDownloadZip({ path: '/Big' });
+  t.equal((await unzip((most.result as unknown as { fileBinary: Buffer }).fileBinary)).size, 9_999, '9,998 files and the top folder: zipped');
+  h.emu.state.putFile(member, '/Big/one-more.txt', 'x');
   const tooMany = await rejection(() => dbx.filesDownloadZip({ path: '/Big' }));
   t.equal(tooMany.status, 409);
-  t.same(tooMany.error.error, { '.tag': 'too_many_files' });
-  h.emu.state.limits.zipMaxBytes = 3;
-  const tooLarge = await rejection(() => dbx.filesDownloadZip({ path: '/Photos' }));
-  t.same(tooLarge.error.error, { '.tag': 'too_large' });
+  t.same(tooMany.error.error, { '.tag': 'too_many_files' }, '9,999 files and the top folder: 10,000 entries, refused');
+
   const notFolder = await rejection(() => dbx.filesDownloadZip({ path: '/Other/c.txt' }));
   t.same(notFolder.error.error, { '.tag': 'path', path: { '.tag': 'not_folder' } });
+  h.emu.state.limits.zipMaxBytes = 3;
+  const tooLarge = await rejection(() => dbx.filesDownloadZip({ path: '/Photos' }));
+  t.same(tooLarge.error.error, { '.tag': 'too_large' }, 'the folder is too large');
+});
+
+t.test('download_zip: a file of 4 GB or more is too large, whatever the folder', async (t) => {
+  let member = '';
+  const h = await harness(t, {}, (emu) => {
+    const m = emu.state.addMember({ email: 'z@x.test', admin: true });
+    member = m.teamMemberId;
+    emu.state.putFile(m, '/Videos/small.txt', 'A');
+    emu.state.putFile(m, '/Videos/film.bin', 'x'.repeat(40));
+  });
+  t.equal(h.emu.state.limits.zipMaxFileBytes, 4 * 1024 ** 3, 'the documented 4 GB by default');
+  const dbx = h.asUser(member);
+  h.emu.state.limits.zipMaxFileBytes = 41; // the test's stand-in for 4 GB
+  t.equal((await dbx.filesDownloadZip({ path: '/Videos' })).status, 200, 'every file under the limit');
+  h.emu.state.limits.zipMaxFileBytes = 40;
+  const tooLarge = await rejection(() => dbx.filesDownloadZip({ path: '/Videos' }));
+  t.equal(tooLarge.status, 409);
+  t.same(tooLarge.error.error, { '.tag': 'too_large' }, 'one file at the limit, the folder well under its own');
+});
+
+t.test('download_zip: the namespace root is refused (its path is a ReadPath, which cannot be "")', async (t) => {
+  let member = '';
+  let nsId = '';
+  const h = await harness(t, {}, (emu) => {
+    const m = emu.state.addMember({ email: 'z@x.test', admin: true });
+    member = m.teamMemberId;
+    nsId = m.homeNsId;
+    emu.state.putFile(m, '/top.txt', 'at the root');
+    emu.state.putFile(m, '/Docs/a.txt', 'A');
+  });
+  const root = await rejection(() => h.asUser(member).filesDownloadZip({ path: '' }));
+  t.equal(root.status, 400);
+  t.equal(root.error, `Error in call to API function "files/download_zip": request body: path: '' did not match pattern '(/(.|[\\r\\n])*|id:.*)|(rev:[0-9a-f]{9,})|(ns:[0-9]+(/.*)?)'`);
+  const asAdmin = await rejection(() => h.asAdmin(member, nsId).filesDownloadZip({ path: '' }));
+  t.equal(asAdmin.status, 400, 'with Dropbox-API-Path-Root naming the namespace too');
+  const byNs = await rejection(() => h.asUser(member).filesDownloadZip({ path: `ns:${nsId}` }));
+  t.equal(byNs.status, 409);
+  t.same(byNs.error.error, { '.tag': 'path', path: { '.tag': 'not_found' } }, 'the root by ns: is refused too (conservative)');
+  t.equal((await h.asAdmin(member, nsId).filesDownloadZip({ path: '/Docs' })).status, 200, 'a top-level folder is fine');
 });
 
 t.test('get_metadata on a file has the documented FileMetadata shape', async (t) => {

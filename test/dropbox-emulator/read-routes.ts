@@ -94,24 +94,42 @@ async function download(ctx: CallContext): Promise<typeof SENT> {
   return SENT;
 }
 
+// DownloadZipArg.path is a ReadPath (SDK types/dropbox_types.d.ts), whose pattern in the API spec
+// (files.stone) has no empty alternative, unlike list_folder's PathR: "" fails argument validation.
+const READ_PATH_PATTERN = '(/(.|[\\r\\n])*|id:.*)|(rev:[0-9a-f]{9,})|(ns:[0-9]+(/.*)?)';
+
+/** The rules and their sources are in README.md, "download_zip". */
 async function downloadZip(ctx: CallContext): Promise<typeof SENT> {
+  if (ctx.arg?.path === '') {
+    throw new ApiError(400, `Error in call to API function "${ctx.route}": request body: path: '' did not match pattern '${READ_PATH_PATTERN}'`);
+  }
   const loc = resolvePath(ctx, ctx.arg?.path, wrapPath);
   if (loc.revision) throw wrapPath(tag('not_folder'));
+  // A namespace root reached another way (`ns:<id>`) is refused too: unknown on real Dropbox, so
+  // the emulator takes the conservative side (no client may rely on zipping a root).
+  if (loc.pathLower === '') throw wrapPath(tag('not_found'));
   const tree = loc.ns.tree;
-  const folder = loc.pathLower === '' ? undefined : tree.get(loc.pathLower);
-  if (loc.pathLower !== '' && !folder) throw wrapPath(tag('not_found'));
-  if (folder && folder.kind !== 'folder') throw wrapPath(tag('not_folder'));
+  const folder = tree.get(loc.pathLower);
+  if (!folder) throw wrapPath(tag('not_found'));
+  if (folder.kind !== 'folder') throw wrapPath(tag('not_folder'));
   const items = tree.descendants(loc.pathLower);
   const limits = ctx.core.state.limits;
-  if (items.length >= limits.zipMaxFiles) throw routeError(tag('too_many_files'));
+  // "fewer than 10,000 total file and folder entries, including the top level folder".
+  if (items.length + 1 >= limits.zipMaxFiles) throw routeError(tag('too_many_files'));
   let total = 0;
-  for (const e of items) if (e.kind === 'file') total += latestRevision(e).size;
+  for (const e of items) {
+    if (e.kind !== 'file') continue;
+    const size = latestRevision(e).size;
+    // "any single file within must be less than 4 GB"; DownloadZipError.too_large is "The folder or a file is too large".
+    if (size >= limits.zipMaxFileBytes) throw routeError(tag('too_large'));
+    total += size;
+  }
   if (total >= limits.zipMaxBytes) throw routeError(tag('too_large'));
 
   // Entries live under the folder's own name, e.g. "Photos/2024/a.jpg".
-  const rootName = folder ? folder.name : loc.ns.name;
-  const prefixLen = folder ? folder.pathDisplay.length : 0;
-  const meta = folder ? folderMetadata(loc.ns, folder, false) : { name: rootName, path_lower: '', path_display: '', id: 'id:root' };
+  const rootName = folder.name;
+  const prefixLen = folder.pathDisplay.length;
+  const meta = folderMetadata(loc.ns, folder, false);
   const entries: ZipInput[] = [{ name: rootName + '/', mtime: new Date() }];
   for (const e of items) {
     const rel = rootName + e.pathDisplay.slice(prefixLen);

@@ -77,8 +77,12 @@ export interface Features {
 }
 
 export interface Limits {
+  /** download_zip: the zip must have fewer entries than this, the top folder included (README.md, "download_zip"). */
   zipMaxFiles: number;
+  /** download_zip: the folder must be smaller than this (20 GB). */
   zipMaxBytes: number;
+  /** download_zip: every file in it must be smaller than this (4 GB). */
+  zipMaxFileBytes: number;
   requestMaxBytes: number;
   /** Upper bound for a longpoll wait, so tests never block for the real 30–480 s. */
   longpollMaxMs: number;
@@ -102,7 +106,7 @@ export class TeamState {
   readonly authCodes = new Map<string, AuthCode>();
   accessTokenTtlSeconds: number;
   readonly features: Features = { uploadApiRateLimit: 'unlimited', hasTeamSharedDropbox: false, hasDistinctMemberHomes: true };
-  readonly limits: Limits = { zipMaxFiles: 10_000, zipMaxBytes: 20 * 1024 ** 3, requestMaxBytes: 150 * MiB, longpollMaxMs: 30_000 };
+  readonly limits: Limits = { zipMaxFiles: 10_000, zipMaxBytes: 20 * 1024 ** 3, zipMaxFileBytes: 4 * 1024 ** 3, requestMaxBytes: 150 * MiB, longpollMaxMs: 30_000 };
   readonly indexes: TreeIndexes;
   private readonly memberById = new Map<string, Member>();
   private readonly memberByEmail = new Map<string, Member>();

@@ -797,15 +797,18 @@ class EntityBackup {
   }
 
   /**
-   * Zips the namespace root; when Dropbox says a folder has too many entries (≥ 10,000), zips its
-   * subfolders instead (a few levels down). Files the zips did not cover are downloaded one by one
-   * later. The next zip downloads while the previous one is being stored, so at most two zip files
-   * exist at once and their bytes together stay within the budget.
+   * Zips the namespace's top-level folders: download_zip takes no root (its path is a ReadPath,
+   * which cannot be ""), so the root costs one non-recursive listing instead, and the files at the
+   * root are left to the per-file downloads. When Dropbox says a folder has too many entries
+   * (≥ 10,000 with the folder itself), zips its subfolders instead (a few levels down). Files the
+   * zips did not cover are downloaded one by one later. The next zip downloads while the previous
+   * one is being stored, so at most two zip files exist at once and their bytes together stay
+   * within the budget.
    */
   async zipFolders(dir: string, onStored: (found: { content_hash: string; size: number; blocks: Buffer }[], zipBytes: number) => void): Promise<void> {
     let bytesLeft = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
     let callsLeft = ZIP_MAX_CALLS;
-    const targets = [{ path: '', depth: 0 }];
+    const targets = (await listChildFolders(this.team, this.scope, '')).map((c) => ({ path: c.pathLower, depth: 1 }));
     let storing: Promise<void> | null = null;
     try {
       while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0 && !this.prepassStop) {

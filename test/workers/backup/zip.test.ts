@@ -1,12 +1,13 @@
-// First backups fetch the namespace as one files/download_zip: one call instead of one per file,
-// the same snapshot byte for byte, blocks still deduplicated across members; when Dropbox refuses
-// the zip (too many files) or it is over the size limit, file-by-file downloads take over.
+// First backups fetch the namespace's top-level folders as files/download_zip (Dropbox zips no
+// namespace root): one call per folder instead of one per file, the same snapshot byte for byte,
+// blocks still deduplicated across members; when Dropbox refuses a zip (too many files) or it is
+// over the size limit, file-by-file downloads take over.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { startBackupFixture } from '../../helpers/backup-fixture.ts';
 import { requestUrl } from '../../../workers/dropbox/transport.ts';
 
-t.test('a first backup of many small files is one download_zip', async (t) => {
+t.test('a first backup of many small files is one download_zip per top-level folder', async (t) => {
   const f = await startBackupFixture(t);
   const s = f.emu.state;
   const bob = s.addMember({ email: 'bob@coffer-emu.test' });
@@ -24,8 +25,8 @@ t.test('a first backup of many small files is one download_zip', async (t) => {
   const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
   t.equal(r.outcome, 'succeeded');
   if (r.outcome !== 'succeeded') return;
-  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'one zip and one listing call, no per-file download');
-  t.equal(r.counts.downloaded, 401, 'every non-empty file came from the zip');
+  t.same(f.emu.counters.routes, { 'files/download_zip': 2, 'files/list_folder': 2 }, 'the listing, the root\'s folders, a zip of each; no per-file download');
+  t.equal(r.counts.downloaded, 401, 'every non-empty file came from the zips');
   await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'zip first backup');
 
   const r2 = await f.backup(eveId, { zipMaxBytes: 64 * 1024 * 1024 });
@@ -42,6 +43,23 @@ t.test('a first backup of many small files is one download_zip', async (t) => {
   if (r3.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r3.runId, f.dropboxState(bob.homeNsId), 'incremental after zip');
 });
 
+t.test('files at the root and in folders: each top-level folder zipped, root files fetched one by one', async (t) => {
+  const f = await startBackupFixture(t);
+  const s = f.emu.state;
+  const bob = s.addMember({ email: 'bob@coffer-emu.test' });
+  for (let i = 0; i < 6; i++) s.putFile(bob, `/root-${i}.txt`, `at the root ${i}\n`.repeat(3 + i));
+  for (const folder of ['Alpha', 'Beta', 'Gamma']) for (let i = 0; i < 15; i++) s.putFile(bob, `/${folder}/sub ${i % 2}/${i}.txt`, `${folder} ${i}\n`.repeat(10 + i));
+  const bobId = await f.memberEntity(bob);
+  f.emu.counters.reset();
+  const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
+  t.equal(r.outcome, 'succeeded');
+  if (r.outcome !== 'succeeded') return;
+  t.same(f.emu.counters.routes, { 'files/list_folder': 2, 'files/download_zip': 3, 'files/download': 6 },
+    'the recursive listing and the root\'s folders; a zip per top-level folder (never the root); the 6 root files one by one');
+  t.equal(r.counts.downloaded, 51);
+  await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'root files and zipped folders');
+});
+
 t.test('a zip bigger than the memory bound is spilled to a temp file, stored the same, and removed', async (t) => {
   const f = await startBackupFixture(t);
   const s = f.emu.state;
@@ -53,7 +71,7 @@ t.test('a zip bigger than the memory bound is spilled to a temp file, stored the
   const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, zipMemoryBytes: 64 * 1024 });
   t.equal(r.outcome, 'succeeded');
   if (r.outcome !== 'succeeded') return;
-  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'everything came from the one zip');
+  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 2 }, 'everything came from the one zip');
   await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'spilled zip');
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
@@ -101,7 +119,7 @@ t.test('too many files or too large: file by file', async (t) => {
   const s = f.emu.state;
   const bob = s.addMember({ email: 'bob@coffer-emu.test' });
   const eve = s.addMember({ email: 'eve@coffer-emu.test' });
-  for (let i = 0; i < 30; i++) s.putFile(bob, `/f${i}.txt`, `file ${i}`);
+  for (let i = 0; i < 30; i++) s.putFile(bob, `/many/f${i}.txt`, `file ${i}`);
   s.putFile(eve, '/big.bin', randomBytes(3 * 1024 * 1024));
   s.putFile(eve, '/small.txt', 'small');
   s.limits.zipMaxFiles = 10;
@@ -135,8 +153,8 @@ t.test('a namespace with too many entries is zipped folder by folder', async (t)
   f.emu.counters.reset();
   const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024 });
   t.equal(r.outcome, 'succeeded');
-  // root (refused) + 4 top folders: 3 fit, "Big Folder" is refused, then its child "a" is refused too.
-  t.equal(f.emu.counters.routes['files/download_zip'], 6);
+  // 4 top folders: 3 fit, "Big Folder" is refused, then its child "a" is refused too.
+  t.equal(f.emu.counters.routes['files/download_zip'], 5);
   t.equal(f.emu.counters.routes['files/download'], 13, 'only the files no zip could cover (top.txt and the 12 in the crowded folder)');
   if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'folder-by-folder zips');
 });
@@ -146,7 +164,6 @@ t.test('pages commit while later zips are still being fetched and stored', async
   const s = f.emu.state;
   const bob = s.addMember({ email: 'bob@coffer-emu.test' });
   for (let d = 0; d < 4; d++) for (let i = 0; i < 24; i++) s.putFile(bob, `/Folder ${d}/doc-${i}.bin`, randomBytes(2000 + i));
-  s.limits.zipMaxFiles = 30; // the root is refused: one zip per folder
   const bobId = await f.memberEntity(bob);
 
   // The last folder's zip is held until a page committed (or 5 s went by): the pages of the first
@@ -159,7 +176,7 @@ t.test('pages commit while later zips are still being fetched and stored', async
   let holding = false;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = requestUrl(input);
-    if (url.endsWith('/2/files/download_zip') && ++zips === 5) {
+    if (url.endsWith('/2/files/download_zip') && ++zips === 4) {
       holding = true;
       heldZipWaited = await Promise.race([gate.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
       holding = false;
@@ -180,7 +197,7 @@ t.test('pages commit while later zips are still being fetched and stored', async
   t.equal(r.outcome, 'succeeded');
   t.ok(heldZipWaited, 'a page committed while the last zip was held');
   t.ok(committedWhileHeld >= 1, `${committedWhileHeld} page(s) committed before the last zip was fetched`);
-  t.equal(f.emu.counters.routes['files/download_zip'], 5, 'root refused, then one zip per folder');
+  t.equal(f.emu.counters.routes['files/download_zip'], 4, 'one zip per folder');
   t.equal(f.emu.counters.routes['files/download'] ?? 0, 0, 'no file fetched on its own');
   if (r.outcome !== 'succeeded') return;
   t.equal(r.counts.downloaded, 96, 'every file counted once, the held zip\'s included');
@@ -192,7 +209,6 @@ t.test('access revoked while the zips are being fetched: the run fails and disco
   const s = f.emu.state;
   const bob = s.addMember({ email: 'bob@coffer-emu.test' });
   for (let d = 0; d < 4; d++) for (let i = 0; i < 24; i++) s.putFile(bob, `/Folder ${d}/doc-${i}.bin`, randomBytes(2000 + i));
-  s.limits.zipMaxFiles = 30;
   const bobId = await f.memberEntity(bob);
   let zips = 0;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -233,7 +249,7 @@ t.test('a zip without Content-Length is read the same; one shorter than its Cont
   const chunked = zipsOnly(async (res) => new Response(res.body, { status: 200, headers: headersWithout(res, 'content-length') }));
   const r = await f.backup(bobId, { zipMaxBytes: 64 * 1024 * 1024, fetch: chunked });
   t.equal(r.outcome, 'succeeded');
-  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 1 }, 'everything from the zip');
+  t.same(f.emu.counters.routes, { 'files/download_zip': 1, 'files/list_folder': 2 }, 'everything from the zip');
   if (r.outcome === 'succeeded') await f.assertSnapshot(t, bobId, r.runId, f.dropboxState(bob.homeNsId), 'zip without a length');
 
   // Announced longer than it is: the zip is dropped and the files are fetched one by one.
