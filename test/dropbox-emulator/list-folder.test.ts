@@ -152,3 +152,48 @@ t.test('errors, path roots, ns: paths and team-folder sharing_info', async (t) =
   const badLimit = await rejection(() => asUser.filesListFolder({ path: '', limit: 2001 }));
   t.equal(badLimit.status, 400);
 });
+
+t.test('a team folder mounted in a member\'s home: its contents are listed only with include_mounted_folders', async (t) => {
+  let member = '';
+  let tfId = '';
+  const h = await harness(t, {}, (emu) => {
+    const m = emu.state.addMember({ email: 'm@x.test', admin: true });
+    member = m.teamMemberId;
+    emu.state.putFile(m, '/own.txt', 'own');
+    const tf = emu.state.addTeamFolder('Marketing');
+    tfId = tf.id;
+    emu.state.putFile(tf.name, '/Plans/q3.md', 'q3');
+    emu.state.mountTeamFolder(m, tf);
+  });
+  const dbx = h.asUser(member);
+  const mounted = await listAll(dbx, { path: '', recursive: true });
+  t.same(mounted.entries, [['file', '/own.txt'], ['folder', '/marketing'], ['folder', '/marketing/plans'], ['file', '/marketing/plans/q3.md']],
+    'include_mounted_folders defaults to true: the mount point, then what is under it');
+  t.same((await listAll(dbx, { path: '', recursive: true, include_mounted_folders: true })).entries, mounted.entries);
+  const own = await listAll(dbx, { path: '', recursive: true, include_mounted_folders: false });
+  t.same(own.entries, [['file', '/own.txt'], ['folder', '/marketing']], 'false: the mount point only, nothing under it');
+
+  const res = await dbx.filesListFolder({ path: '', recursive: true });
+  const byPath = new Map(res.result.entries.map((e) => [e.path_lower, e]));
+  t.same(byPath.get('/marketing'), {
+    '.tag': 'folder', name: 'Marketing', path_lower: '/marketing', path_display: '/Marketing', id: (byPath.get('/marketing') as files.FolderMetadataReference).id,
+    shared_folder_id: tfId, sharing_info: { read_only: false, shared_folder_id: tfId, traverse_only: false, no_access: false },
+  }, 'the mount point names the mounted folder (FolderSharingInfo.shared_folder_id)');
+  const q3 = byPath.get('/marketing/plans/q3.md') as files.FileMetadataReference;
+  t.equal(q3.path_display, '/Marketing/Plans/q3.md');
+  t.match(q3.sharing_info, { read_only: false, parent_shared_folder_id: tfId }, 'what is under it says which shared folder holds it');
+  t.equal(q3.parent_shared_folder_id, tfId);
+
+  // Changes in the mounted folder reach cursors that include mounts, and only those.
+  h.emu.state.putFile('Marketing', '/Plans/q4.md', 'q4');
+  h.emu.state.delete('Marketing', '/Plans/q3.md');
+  t.same((await continueAll(dbx, mounted.cursor)).entries, [['file', '/marketing/plans/q4.md'], ['deleted', '/marketing/plans/q3.md']]);
+  t.same((await continueAll(dbx, own.cursor)).entries, []);
+  const latest = await dbx.filesListFolderGetLatestCursor({ path: '', recursive: true });
+  h.emu.state.putFile('Marketing', '/late.txt', 'late');
+  t.same((await continueAll(dbx, latest.result.cursor)).entries, [['file', '/marketing/late.txt']], 'get_latest_cursor starts mounts at their end too');
+
+  const inside = await listAll(dbx, { path: '/marketing' });
+  t.same(inside.entries, [['folder', '/marketing/plans'], ['file', '/marketing/late.txt']], 'listing the mount point itself shows the mounted folder\'s top level');
+  t.same((await listAll(dbx, { path: '/marketing', include_mounted_folders: false })).entries, []);
+});

@@ -1,7 +1,9 @@
 // files/list_folder, /continue, /get_latest_cursor, /longpoll.
 // A cursor is an opaque base64url JSON {ns, path, options, pos (journal index), snap, epoch}:
 // records up to `snap` form the initial listing (deleted paths skipped unless include_deleted);
-// later records are changes and deletions are always reported.
+// later records are changes and deletions are always reported. With include_mounted_folders (the
+// default), namespaces mounted in the listed one (a team folder in a member's home) are listed too,
+// after its own entries, under their mount point; the cursor keeps a position per mounted namespace.
 import { ApiError, nest, routeError, tag } from './api-error.ts';
 import type { CallContext, RouteSpec } from './call-context.ts';
 import { entryMetadata, deletedMetadata } from './metadata.ts';
@@ -18,6 +20,19 @@ interface CursorData {
   pos: number;
   snap: number;
   epoch: number;
+  /** include_mounted_folders (default true). */
+  mounted?: boolean;
+  /** Per mounted namespace id: [journal position, snapshot seq]. */
+  mounts?: Record<string, [number, number]>;
+}
+
+/** One journal to walk: the listed namespace itself (prefix '') or one mounted in it. */
+interface Stream {
+  ns: Namespace;
+  prefixLower: string;
+  prefixDisplay: string;
+  pos: number;
+  snap: number;
 }
 
 export function encodeCursor(c: CursorData): string {
@@ -40,27 +55,55 @@ function inScope(c: CursorData, pathLower: string): boolean {
   return pathLower !== c.path && parentOf(pathLower) === c.path;
 }
 
-/** Whether journal record i would produce an entry for this cursor. */
-function emits(ns: Namespace, c: CursorData, i: number): boolean {
-  const rec = ns.tree.journal[i]!;
-  if (ns.tree.lastSeqByPath.get(rec.pathLower) !== rec.seq || !inScope(c, rec.pathLower)) return false;
-  return ns.tree.entries.has(rec.pathLower) || rec.seq > c.snap || c.includeDeleted;
+/** The listed namespace, then (with include_mounted_folders) each namespace mounted in it at a folder that still exists. */
+function streams(ctx: CallContext, ns: Namespace, c: CursorData): Stream[] {
+  const out: Stream[] = [{ ns, prefixLower: '', prefixDisplay: '', pos: c.pos, snap: c.snap }];
+  if (c.mounted === false) return out;
+  for (const [mountLower, id] of ns.mounts) {
+    const point = ns.tree.get(mountLower);
+    const mounted = ctx.core.state.namespaces.get(id);
+    if (!point || point.kind !== 'folder' || !mounted) continue;
+    // A mount first seen by this cursor: everything in it so far is its initial listing.
+    const [pos, snap] = c.mounts?.[id] ?? [0, mounted.tree.seq];
+    out.push({ ns: mounted, prefixLower: mountLower, prefixDisplay: point.pathDisplay, pos, snap });
+  }
+  return out;
 }
 
-function page(ns: Namespace, c: CursorData): { entries: unknown[]; cursor: string; has_more: boolean } {
-  const journal = ns.tree.journal;
+/** Whether journal record i of a stream would produce an entry for this cursor. */
+function emits(s: Stream, c: CursorData, i: number): boolean {
+  const tree = s.ns.tree;
+  const rec = tree.journal[i]!;
+  if (s.prefixLower !== '' && rec.pathLower === '') return false; // the mount point is the listed namespace's own entry
+  if (tree.lastSeqByPath.get(rec.pathLower) !== rec.seq || !inScope(c, s.prefixLower + rec.pathLower)) return false;
+  return tree.entries.has(rec.pathLower) || rec.seq > s.snap || c.includeDeleted;
+}
+
+function metadataAt(s: Stream, p: string): Record<string, unknown> {
+  const entry = s.ns.tree.entries.get(p);
+  const meta = entry ? entryMetadata(s.ns, entry) : deletedMetadata(s.ns, p);
+  if (s.prefixLower === '') return meta;
+  return { ...meta, path_lower: s.prefixLower + String(meta.path_lower), path_display: s.prefixDisplay + String(meta.path_display) };
+}
+
+function page(ctx: CallContext, ns: Namespace, c: CursorData): { entries: unknown[]; cursor: string; has_more: boolean } {
+  const all = streams(ctx, ns, c);
   const entries: unknown[] = [];
-  let i = c.pos;
-  for (; i < journal.length && entries.length < c.limit; i++) {
-    if (!emits(ns, c, i)) continue;
-    const p = journal[i]!.pathLower;
-    const entry = ns.tree.entries.get(p);
-    entries.push(entry ? entryMetadata(ns, entry) : deletedMetadata(ns, p));
+  for (const s of all) {
+    const journal = s.ns.tree.journal;
+    for (; s.pos < journal.length && entries.length < c.limit; s.pos++) {
+      if (emits(s, c, s.pos)) entries.push(metadataAt(s, journal[s.pos]!.pathLower));
+    }
   }
   // Look ahead so has_more is only true when another entry really follows.
   let more = false;
-  for (let j = i; j < journal.length; j++) if (emits(ns, c, j)) { more = true; break; }
-  return { entries, cursor: encodeCursor({ ...c, pos: more ? i : journal.length }), has_more: more };
+  for (const s of all) {
+    for (let j = s.pos; j < s.ns.tree.journal.length && !more; j++) if (emits(s, c, j)) more = true;
+  }
+  const [home, ...mounted] = all;
+  const next: CursorData = { ...c, pos: home!.pos };
+  if (mounted.length) next.mounts = Object.fromEntries(mounted.map((s) => [s.ns.id, [s.pos, s.snap]]));
+  return { entries, cursor: encodeCursor(next), has_more: more };
 }
 
 function cursorFromArgs(ctx: CallContext, atEnd: boolean): { c: CursorData; ns: Namespace } {
@@ -78,13 +121,18 @@ function cursorFromArgs(ctx: CallContext, atEnd: boolean): { c: CursorData; ns: 
   const seq = loc.ns.tree.seq;
   const c: CursorData = {
     ns: loc.ns.id, path: loc.pathLower, recursive: a.recursive === true, includeDeleted: a.include_deleted === true,
-    limit, pos: atEnd ? seq : 0, snap: seq, epoch: loc.ns.tree.cursorEpoch,
+    limit, pos: atEnd ? seq : 0, snap: seq, epoch: loc.ns.tree.cursorEpoch, mounted: a.include_mounted_folders !== false,
   };
+  if (atEnd && c.mounted) {
+    c.mounts = Object.fromEntries(streams(ctx, loc.ns, c).slice(1).map((s) => [s.ns.id, [s.ns.tree.seq, s.ns.tree.seq]]));
+  }
   return { c, ns: loc.ns };
 }
 
-function hasChanges(ns: Namespace, c: CursorData): boolean {
-  for (let i = c.pos; i < ns.tree.journal.length; i++) if (inScope(c, ns.tree.journal[i]!.pathLower)) return true;
+function hasChanges(ctx: CallContext, ns: Namespace, c: CursorData): boolean {
+  for (const s of streams(ctx, ns, c)) {
+    for (let i = s.pos; i < s.ns.tree.journal.length; i++) if (inScope(c, s.prefixLower + s.ns.tree.journal[i]!.pathLower)) return true;
+  }
   return false;
 }
 
@@ -92,7 +140,7 @@ async function longpoll(ctx: CallContext): Promise<unknown> {
   const { c, ns } = decodeCursor(ctx, ctx.arg?.cursor);
   const timeout = ctx.arg?.timeout ?? 30;
   if (!Number.isInteger(timeout) || timeout < 30 || timeout > 480) throw new ApiError(400, `Error in call to API function "${ctx.route}": request body: timeout: ${timeout} is not within range [30, 480]`);
-  if (hasChanges(ns, c)) return { changes: true };
+  if (hasChanges(ctx, ns, c)) return { changes: true };
   const waitMs = Math.min(timeout * 1000, ctx.core.state.limits.longpollMaxMs);
   const changed = await new Promise<boolean>((resolve) => {
     const done = (v: boolean) => { clearTimeout(timer); unsubscribe(); ctx.core.pendingLongpolls.delete(abort); resolve(v); };
@@ -109,8 +157,8 @@ async function longpoll(ctx: CallContext): Promise<unknown> {
 }
 
 export const listFolderRoutes: Record<string, RouteSpec> = {
-  'files/list_folder': { style: 'rpc', auth: 'user', handler: (ctx) => { const { c, ns } = cursorFromArgs(ctx, false); return page(ns, c); } },
-  'files/list_folder/continue': { style: 'rpc', auth: 'user', handler: (ctx) => { const { c, ns } = decodeCursor(ctx, ctx.arg?.cursor); return page(ns, c); } },
+  'files/list_folder': { style: 'rpc', auth: 'user', handler: (ctx) => { const { c, ns } = cursorFromArgs(ctx, false); return page(ctx, ns, c); } },
+  'files/list_folder/continue': { style: 'rpc', auth: 'user', handler: (ctx) => { const { c, ns } = decodeCursor(ctx, ctx.arg?.cursor); return page(ctx, ns, c); } },
   'files/list_folder/get_latest_cursor': { style: 'rpc', auth: 'user', handler: (ctx) => ({ cursor: encodeCursor(cursorFromArgs(ctx, true).c) }) },
   'files/list_folder/longpoll': { style: 'rpc', auth: 'noauth', handler: longpoll },
 };

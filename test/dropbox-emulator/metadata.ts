@@ -30,6 +30,10 @@ export function fileMetadata(ns: Namespace, entry: TreeEntry, revision: FileRevi
 
 export function folderMetadata(ns: Namespace, entry: TreeEntry, tagged = true): Record<string, unknown> {
   const shared = isShared(ns);
+  // A mount point carries the mounted folder's id: FolderSharingInfo.shared_folder_id ("If this
+  // folder is a shared folder mount point, the ID of the shared folder mounted at this location"),
+  // and the deprecated FolderMetadata.shared_folder_id.
+  const mounted = ns.mounts.get(entry.pathLower);
   return {
     ...(tagged ? { '.tag': 'folder' } : {}),
     name: entry.name,
@@ -37,7 +41,10 @@ export function folderMetadata(ns: Namespace, entry: TreeEntry, tagged = true): 
     path_display: entry.pathDisplay,
     ...(shared ? { parent_shared_folder_id: ns.id } : {}),
     id: entry.id,
-    ...(shared ? { sharing_info: { read_only: false, parent_shared_folder_id: ns.id, traverse_only: false, no_access: false } } : {}),
+    ...(mounted ? { shared_folder_id: mounted } : {}),
+    ...(shared || mounted
+      ? { sharing_info: { read_only: false, ...(shared ? { parent_shared_folder_id: ns.id } : {}), ...(mounted ? { shared_folder_id: mounted } : {}), traverse_only: false, no_access: false } }
+      : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface Namespace {
   name: string;
   teamMemberId?: string;
   tree: NamespaceTree;
+  /** Namespaces mounted inside this one (a team folder in a member's home): mount point path_lower → namespace id. */
+  mounts: Map<string, string>;
 }
 
 export interface AccessTokenRecord {
@@ -186,6 +188,21 @@ export class TeamState {
     return folder;
   }
 
+  /**
+   * Mounts a team folder inside a member's home, as Dropbox does in the team-folders configuration:
+   * a folder at `path` (default `/<name>`) whose list_folder entry is a mount point
+   * (`sharing_info.shared_folder_id`), and whose contents list_folder shows only with
+   * include_mounted_folders (the default). The contents stay in the team folder's namespace.
+   */
+  mountTeamFolder(member: string | Member, folder: TeamFolder | string, path?: string): TreeEntry {
+    const home = this.memberNamespace(member);
+    const tf = typeof folder === 'string' ? this.teamFolders.find((f) => f.id === folder || f.name === folder) : folder;
+    if (!tf) throw new Error(`no team folder ${String(folder)}`);
+    const entry = home.tree.mkdirp(normalizePath(path ?? `/${tf.name}`));
+    home.mounts.set(entry.pathLower, tf.id);
+    return entry;
+  }
+
   archiveTeamFolder(id: string): TeamFolder {
     const f = this.teamFolders.find((x) => x.id === id || x.name === id);
     if (!f) throw new Error(`no team folder ${id}`);
@@ -195,7 +212,7 @@ export class TeamState {
 
   addNamespace(type: NamespaceType, name: string, teamMemberId?: string): Namespace {
     const id = this.ids.nextNamespaceId();
-    const ns: Namespace = { id, type, name, teamMemberId, tree: new NamespaceTree(id, this.indexes) };
+    const ns: Namespace = { id, type, name, teamMemberId, tree: new NamespaceTree(id, this.indexes), mounts: new Map() };
     this.namespaces.set(id, ns);
     return ns;
   }

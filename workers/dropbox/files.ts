@@ -279,12 +279,19 @@ export async function downloadZip(team: DropboxTeam, scope: CallScope, path: str
   }
 }
 
-/** The folders directly inside `path` (non-recursive listing, every page). */
+/**
+ * The folders directly inside `path` (non-recursive listing, every page), but not mount points
+ * (`sharing_info.shared_folder_id`): a team folder mounted in a member's home is its own entity,
+ * and a zip of its mount point would fetch its contents for nothing.
+ */
 export async function listChildFolders(team: DropboxTeam, scope: CallScope, path: string): Promise<{ pathLower: string; name: string }[]> {
   const out: { pathLower: string; name: string }[] = [];
   let page = await team.call('files/list_folder', (d) => d.filesListFolder({ path, recursive: false, include_mounted_folders: false, limit: LIST_LIMIT }), scope);
   for (;;) {
-    for (const e of page.entries) if (e['.tag'] === 'folder' && e.path_lower) out.push({ pathLower: e.path_lower, name: e.name });
+    for (const e of page.entries) {
+      if (e['.tag'] !== 'folder' || !e.path_lower || e.sharing_info?.shared_folder_id) continue;
+      out.push({ pathLower: e.path_lower, name: e.name });
+    }
     if (!page.has_more) return out;
     const cursor = page.cursor;
     page = await team.call('files/list_folder/continue', (d) => d.filesListFolderContinue({ cursor }), scope);
