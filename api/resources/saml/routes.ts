@@ -4,7 +4,7 @@ import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { ref } from '../../schemas/common.ts';
 import { Session } from '../sessions/schemas.ts';
-import { AccountIdParam, SamlAcsForm, SamlLoginQuery, SamlSettings, SamlSettingsUpdate } from './schemas.ts';
+import { AccountIdParam, ACS_BODY_LIMIT, SamlAcsForm, SamlLoginQuery, SamlSettings, SamlSettingsUpdate } from './schemas.ts';
 import * as service from './service.ts';
 
 const tags = ['saml'];
@@ -15,7 +15,7 @@ const problem = (description: string) => ({ description, content: { 'application
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     // The identity provider posts the response as an HTML form (HTTP-POST binding). Scoped to this plugin.
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_048_576 }, (_request, body, done) => {
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: ACS_BODY_LIMIT }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
 
@@ -77,6 +77,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     app.post('/v1/saml/:account_id/acs', {
       config: { public: true },
+      bodyLimit: ACS_BODY_LIMIT,
       schema: {
         operationId: 'consumeSamlResponse', tags, summary: 'Assertion consumer service: sign in with the identity provider\'s SAML response',
         description: [
@@ -85,6 +86,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
           'The NameID (or the `email` attribute) must be the email of an active user of the account. Answers a session token, like POST /v1/sessions.',
           'Failures are 401 with `saml_invalid_signature`, `saml_expired`, `saml_not_yet_valid`, `saml_wrong_audience`, `saml_wrong_issuer`, `saml_wrong_recipient`, `saml_invalid_in_response_to`, `saml_replayed`, `saml_unknown_user`, `user_inactive`, `saml_invalid_response`;',
           '409 `saml_not_enabled`; 403 `access_denied` outside an enabled IP allowlist. Every success and failure is audited.',
+          'A body over 256 KiB is refused unread: 413 `body_too_large`.',
         ].join(' '),
         consumes: ['application/x-www-form-urlencoded'],
         params: AccountIdParam, body: ref(SamlAcsForm),

@@ -47,9 +47,15 @@ export const SamlSettingsUpdate = Type.Object(
 );
 export type SamlSettingsUpdate = Static<typeof SamlSettingsUpdate>;
 
+/**
+ * The most the ACS reads. A real response is a few kilobytes (an assertion, a signature, a
+ * certificate); the ACS is public, so anything bigger is refused before it is parsed.
+ */
+export const ACS_BODY_LIMIT = 256 * 1024;
+
 export const SamlAcsForm = Type.Object(
   {
-    SAMLResponse: Type.String({ minLength: 1, maxLength: 1_000_000, description: 'The base64 SAML Response (HTTP-POST binding).' }),
+    SAMLResponse: Type.String({ minLength: 1, maxLength: ACS_BODY_LIMIT, description: 'The base64 SAML Response (HTTP-POST binding).' }),
     RelayState: Type.Optional(Type.String({ maxLength: 2048 })),
   },
   { $id: 'SamlAcsForm', additionalProperties: false },

@@ -8,6 +8,7 @@
 // assertion id was never accepted before. A matching active user gets a session token from the
 // sessions module. Every ACS success and failure is audited.
 import { SAML, ValidateInResponseTo, generateServiceProviderMetadata, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import { DOMParser } from '@xmldom/xmldom';
 import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
@@ -216,13 +217,34 @@ function first(node: unknown, ...path: string[]): any {
   return Array.isArray(cur) ? cur[0] : cur;
 }
 
-/** The assertion id read without verification: used only to explain a rejection as a replay. */
-function unverifiedAssertionId(samlResponse: string): string | null {
+const PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const ASSERTION_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
+
+type Doc = { documentElement: { localName: string; namespaceURI: string | null } | null; getElementsByTagNameNS(ns: string, name: string): ArrayLike<{ getAttribute(n: string): string | null }> };
+
+/**
+ * The decoded response as a DOM, or null when it is not a well-formed SAML Response. Parsed once,
+ * linearly: a regular expression over an unauthenticated body is a denial-of-service waiting for
+ * a hostile input (nested lazy quantifiers go quadratic).
+ */
+function parseResponse(decoded: string): Doc | null {
+  if (/<!DOCTYPE/i.test(decoded)) return null;
+  let failed = false;
+  let doc: Doc;
   try {
-    return /<(?:[\w-]+:)?Assertion\b[^>]*?\sID="([^"]{1,256})"/.exec(Buffer.from(samlResponse, 'base64').toString('utf8'))?.[1] ?? null;
+    doc = new DOMParser({ errorHandler: { warning: () => {}, error: () => { failed = true; }, fatalError: () => { failed = true; } } }).parseFromString(decoded, 'text/xml') as unknown as Doc;
   } catch {
     return null;
   }
+  const root = doc.documentElement;
+  if (failed || root?.localName !== 'Response' || root.namespaceURI !== PROTOCOL_NS) return null;
+  return doc;
+}
+
+/** The assertion id read without verification: used only to explain a rejection as a replay. */
+function unverifiedAssertionId(doc: Doc): string | null {
+  const id = doc.getElementsByTagNameNS(ASSERTION_NS, 'Assertion')[0]?.getAttribute('ID');
+  return id && id.length <= 256 ? id : null;
 }
 
 /** Assertion consumer service: validates the IdP's response and starts a session for its user. */
@@ -242,8 +264,8 @@ export async function consumeResponse(deps: AppDeps, accountId: string, form: Sa
     return failed('SAML is not enabled for this account', 'saml_not_enabled', null, 409, 'This account does not sign in with SAML; use POST /v1/sessions.');
   }
 
-  const decoded = Buffer.from(form.SAMLResponse, 'base64').toString('utf8');
-  if (!/<(?:[\w-]+:)?Response\b/.test(decoded)) {
+  const doc = parseResponse(Buffer.from(form.SAMLResponse, 'base64').toString('utf8'));
+  if (!doc) {
     return failed('not a SAML Response document', 'saml_invalid_response', null, 401, 'The SAMLResponse field does not hold a base64-encoded SAML Response.');
   }
 
@@ -256,7 +278,7 @@ export async function consumeResponse(deps: AppDeps, accountId: string, form: Sa
     const message = (err as Error).message ?? String(err);
     let { code, detail } = classify(message);
     if (code === 'saml_invalid_in_response_to') {
-      const id = unverifiedAssertionId(form.SAMLResponse);
+      const id = unverifiedAssertionId(doc);
       const [seen] = id ? await deps.db.select({ id: samlAssertions.assertionId }).from(samlAssertions).where(and(eq(samlAssertions.accountId, accountId), eq(samlAssertions.assertionId, id))) : [];
       if (seen) ({ code, detail } = { code: 'saml_replayed', detail: 'This SAML assertion was already used to sign in; an assertion is accepted only once.' });
     }
