@@ -11,6 +11,8 @@ export interface RequestContext {
   credentialId: string;
   credentialKind: 'api_key' | 'session';
   permissions: ReadonlySet<Permission>;
+  /** The user's role: some changes (SAML, the security policy, anything about an administrator) need an administrator. */
+  role: 'administrator' | 'custom';
   ip: string;
   userAgent: string | undefined;
   requestId: string;

@@ -511,6 +511,11 @@ export class Saml extends Resource {
   consumeResponse(accountId: string, body: BodyOf<'consumeSamlResponse'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'consumeSamlResponse'>>> {
     return this._transport.call(OPERATIONS.consumeSamlResponse, [accountId], body, options) as Promise<WithResponse<ResultOf<'consumeSamlResponse'>>>;
   }
+
+  /** Finish a SAML sign-in with a TOTP code — `POST /v1/saml/{account_id}/two-factor` (completeSamlTwoFactor) */
+  completeTwoFactor(accountId: string, body: BodyOf<'completeSamlTwoFactor'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'completeSamlTwoFactor'>>> {
+    return this._transport.call(OPERATIONS.completeSamlTwoFactor, [accountId], body, options) as Promise<WithResponse<ResultOf<'completeSamlTwoFactor'>>>;
+  }
 }
 
 /** `coffer.notifications.reports` */

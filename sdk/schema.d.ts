@@ -1326,7 +1326,7 @@ export interface paths {
         put?: never;
         /**
          * Assertion consumer service: sign in with the identity provider's SAML response
-         * @description The identity provider posts `SAMLResponse` (application/x-www-form-urlencoded). The assertion must be signed by a certificate from the metadata, name this account's entity id as audience, be inside NotBefore / NotOnOrAfter (60 s of skew), answer a request from GET …/login (InResponseTo) and never have been used before. The NameID (or the `email` attribute) must be the email of an active user of the account. Answers a session token, like POST /v1/sessions. Failures are 401 with `saml_invalid_signature`, `saml_expired`, `saml_not_yet_valid`, `saml_wrong_audience`, `saml_wrong_issuer`, `saml_wrong_recipient`, `saml_invalid_in_response_to`, `saml_replayed`, `saml_unknown_user`, `user_inactive`, `saml_invalid_response`; 409 `saml_not_enabled`; 403 `access_denied` outside an enabled IP allowlist. Every success and failure is audited. A body over 256 KiB is refused unread: 413 `body_too_large`.
+         * @description The identity provider posts `SAMLResponse` (application/x-www-form-urlencoded). The assertion must be signed by a certificate from the metadata, name this account's entity id as audience, be inside NotBefore / NotOnOrAfter (60 s of skew), answer a request from GET …/login (InResponseTo) and never have been used before. The NameID (or the `email` attribute) must be the email of an active user of the account. Answers a session token, like POST /v1/sessions, except for a user with two-factor authentication when the identity provider is not trusted for MFA (`idp_performs_mfa`): 401 `totp_required` with a `two_factor_token` for POST /v1/saml/{account_id}/two-factor; when the account enforces 2FA and the user has none: 403 `two_factor_setup_required`. Failures are 401 with `saml_invalid_signature`, `saml_expired`, `saml_not_yet_valid`, `saml_wrong_audience`, `saml_wrong_issuer`, `saml_wrong_recipient`, `saml_invalid_in_response_to`, `saml_replayed`, `saml_unknown_user`, `user_inactive`, `saml_invalid_response`; 409 `saml_not_enabled`; 403 `access_denied` outside an enabled IP allowlist. Every success and failure is audited. A body over 256 KiB is refused unread: 413 `body_too_large`.
          */
         post: operations["consumeSamlResponse"];
         delete?: never;
@@ -1375,6 +1375,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/saml/{account_id}/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a SAML sign-in with a TOTP code
+         * @description After the ACS answered 401 `totp_required`: the `two_factor_token` from that answer (valid 5 minutes, three attempts, one session) and the current TOTP code. Answers the session token. 401 `invalid_two_factor_token` (unknown, expired or used up: sign in through the identity provider again), `invalid_totp_code`, `totp_code_reused`, `user_inactive`; 403 `access_denied` outside an enabled IP allowlist. Audited.
+         */
+        post: operations["completeSamlTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/security/policy": {
         parameters: {
             query?: never;
@@ -1391,7 +1411,7 @@ export interface paths {
         head?: never;
         /**
          * Change the security policy (enforce 2FA, password expiration)
-         * @description Accepts If-Match with the ETag of GET /v1/security/policy.
+         * @description Only an administrator may change it (403 `administrator_required`); `security:manage` alone reads it. Accepts If-Match with the ETag of GET /v1/security/policy.
          */
         patch: operations["updateSecurityPolicy"];
         trace?: never;
@@ -1407,7 +1427,7 @@ export interface paths {
         get: operations["getSamlSettings"];
         /**
          * Configure, activate or deactivate SAML single sign-on
-         * @description Give the identity provider by `metadata_url` (fetched once, server-side: https only, public addresses only, no redirects, 5 s, 1 MiB; 400 `metadata_url_forbidden` / `metadata_fetch_failed`) or by uploaded `metadata_xml`; the entity id, the HTTP-Redirect single sign-on URL and the signing certificates are read from it (400 `invalid_metadata`). Activating (`enabled: true`) needs `confirm: true` (400 `confirmation_required`) and disables email & password sign-in: POST /v1/sessions then answers 403 `saml_required`; API keys keep working. Accepts If-Match with the ETag of GET /v1/security/saml. Audited.
+         * @description Give the identity provider by `metadata_url` (fetched once, server-side: https only, public addresses only, no redirects, 5 s, 1 MiB; 400 `metadata_url_forbidden` / `metadata_fetch_failed`) or by uploaded `metadata_xml`; the entity id, the HTTP-Redirect single sign-on URL and the signing certificates are read from it (400 `invalid_metadata`). Only an administrator may change it (403 `administrator_required`), and only with a fresh proof of who they are (step-up), whether the request comes with a session or an API key: `totp_code` when the caller has two-factor authentication, else `current_password` (403 `step_up_required` without it, `step_up_failed` when wrong; failures are audited). Activating (`enabled: true`) needs `confirm: true` (400 `confirmation_required`) and disables email & password sign-in: POST /v1/sessions then answers 403 `saml_required`; API keys keep working. Users with two-factor authentication still enter a TOTP code after the identity provider unless `idp_performs_mfa` is true. Accepts If-Match with the ETag of GET /v1/security/saml. Audited.
          */
         put: operations["updateSamlSettings"];
         post?: never;
@@ -1762,7 +1782,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a user
-         * @description Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold; only a caller with every permission can invite an administrator.
+         * @description Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold (403 `cannot_grant`); only an administrator can invite an administrator.
          */
         post: operations["inviteUser"];
         delete?: never;
@@ -1784,14 +1804,14 @@ export interface paths {
         post?: never;
         /**
          * Remove a user
-         * @description Removes the user with their API keys and sessions. The last active administrator cannot be removed.
+         * @description Removes the user with their API keys and sessions. The last active administrator cannot be removed. Only an administrator may act on an administrator (403 `administrator_required`), and only a caller holding every permission of a custom user on that user (403 `cannot_manage`); granted permissions must be held by the caller (403 `cannot_grant`).
          */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change a user's name, role, permissions or services
-         * @description The last active administrator cannot be demoted (409 `last_administrator`).
+         * @description The last active administrator cannot be demoted (409 `last_administrator`). Only an administrator may act on an administrator (403 `administrator_required`), and only a caller holding every permission of a custom user on that user (403 `cannot_manage`); granted permissions must be held by the caller (403 `cannot_grant`).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -1807,7 +1827,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a user
-         * @description The user's API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated.
+         * @description The user's API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated. Only an administrator may act on an administrator (403 `administrator_required`), and only a caller holding every permission of a custom user on that user (403 `cannot_manage`); granted permissions must be held by the caller (403 `cannot_grant`).
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -1827,7 +1847,7 @@ export interface paths {
         put?: never;
         /**
          * Reactivate a user
-         * @description The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys.
+         * @description The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys. Only an administrator may act on an administrator (403 `administrator_required`), and only a caller holding every permission of a custom user on that user (403 `cannot_manage`); granted permissions must be held by the caller (403 `cannot_grant`).
          */
         post: operations["reactivateUser"];
         delete?: never;
@@ -3141,6 +3161,8 @@ export interface components {
             enabled: boolean;
             idp_certificates: components["schemas"]["SamlCertificate"][];
             idp_entity_id: string | null;
+            /** @description The identity provider performs multi-factor authentication, so SAML sign-in skips Coffer's TOTP. When false (the default), a user with two-factor authentication enters a TOTP code after the identity provider (POST /v1/saml/{account_id}/two-factor). */
+            idp_performs_mfa: boolean;
             idp_sso_url: string | null;
             metadata_source: ("url" | "upload") | null;
             metadata_url: string | null;
@@ -3163,8 +3185,12 @@ export interface components {
         SamlSettingsUpdate: {
             /** @description Must be true to activate: activating SAML disables email & password sign-in for every user of the account. */
             confirm?: boolean;
+            /** @description Step-up: the caller's password, required when the caller has no two-factor authentication. */
+            current_password?: string;
             /** @description true activates SAML (and disables password sign-in); false returns to email & password. */
             enabled: boolean;
+            /** @description Trust the identity provider for multi-factor authentication (skip Coffer's TOTP after SAML sign-in). Unchanged when omitted; false on first configuration. */
+            idp_performs_mfa?: boolean;
             /**
              * Format: uri
              * @description The identity provider's metadata URL (Okta: the app's metadata link); fetched once, server-side.
@@ -3174,6 +3200,14 @@ export interface components {
             metadata_xml?: string;
             /** @enum {unknown} */
             provider?: "okta";
+            /** @description Step-up: a code from the caller's authenticator app, required when the caller has two-factor authentication. */
+            totp_code?: string;
+        };
+        SamlTwoFactor: {
+            /** @description The current code of the user's authenticator app. */
+            totp_code: string;
+            /** @description From the ACS's 401 `totp_required` answer. */
+            two_factor_token: string;
         };
         SearchItem: {
             /** @description Who last modified it (Dropbox account id, team folders only). */
@@ -11449,7 +11483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `access_denied`: the client address is outside the account's enabled IP allowlist. */
+            /** @description `access_denied`: the client address is outside the account's enabled IP allowlist; `two_factor_setup_required`. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11628,6 +11662,117 @@ export interface operations {
             };
             /** @description No such resource in the caller's account. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    completeSamlTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The account's id (`acct_…`). */
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SamlTwoFactor"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token or the code was refused; `code` says why. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

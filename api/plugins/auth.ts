@@ -43,13 +43,14 @@ interface Resolved {
   ipAllowlistEnabled: boolean;
 }
 
-function contextOf(request: FastifyRequest, row: { accountId: string; accountState: AccountState; userId: string; role: string; granted: string[] }, credentialId: string, kind: 'api_key' | 'session', scopes: readonly string[] | null): RequestContext {
+function contextOf(request: FastifyRequest, row: { accountId: string; accountState: AccountState; userId: string; role: 'administrator' | 'custom'; granted: string[] }, credentialId: string, kind: 'api_key' | 'session', scopes: readonly string[] | null): RequestContext {
   return {
     accountId: row.accountId,
     userId: row.userId,
     credentialId,
     credentialKind: kind,
     permissions: effectivePermissions(row.role, row.granted, scopes),
+    role: row.role,
     ip: request.ip,
     userAgent: request.headers['user-agent'],
     requestId: String(request.id),

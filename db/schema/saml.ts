@@ -15,6 +15,11 @@ export const samlConfigs = pgTable('saml_configs', {
   /** PEM bodies (base64 DER, no armour) of the IdP's signing certificates. */
   idpCertificates: text('idp_certificates').array().notNull(),
   enabled: boolean('enabled').notNull().default(false),
+  /**
+   * The identity provider performs multi-factor authentication itself: SAML sign-in then skips
+   * Coffer's TOTP. Off by default, so a user with TOTP still enters a code after SAML.
+   */
+  idpPerformsMfa: boolean('idp_performs_mfa').notNull().default(false),
   activatedAt: timestamp('activated_at', { withTimezone: true }),
   version: integer('version').notNull().default(1),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),

@@ -10,7 +10,7 @@ import type { TestApp } from '../helpers/app.ts';
 function hostileResponse(base: string, xmlBytes: number): string {
   const xml = Buffer.from(base, 'base64').toString('utf8');
   const padding = `<!--${' <Assertion'.repeat(Math.floor(xmlBytes / 11))} -->`;
-  const at = xml.indexOf('>', xml.indexOf('<samlp:Response')) + 1;
+  const at = xml.indexOf('>', xml.indexOf('<saml2p:Response')) + 1;
   return Buffer.from(xml.slice(0, at) + padding + xml.slice(at)).toString('base64');
 }
 

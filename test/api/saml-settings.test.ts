@@ -10,7 +10,7 @@ t.test('metadata: uploaded XML, invalid documents, SSRF guard', async (t) => {
   const api = await startTestApp(t);
   const idp = await startTestIdp(t);
   const admin = await api.signUp();
-  const put = (body: object) => api.request('PUT', '/v1/security/saml', { key: admin.key, body });
+  const put = (body: object) => api.request('PUT', '/v1/security/saml', { key: admin.key, body: { current_password: PASSWORD, ...body } });
 
   // 127.0.0.1 is not trusted in this app: the metadata URL is refused before any request.
   const local = await put({ metadata_url: idp.metadataUrl, enabled: false });
@@ -78,7 +78,7 @@ t.test('tenant isolation and permissions', async (t) => {
   t.equal((await api.request('GET', `/v1/saml/${other.accountId}/login`)).body.code, 'saml_not_enabled');
 
   // B trusts the same IdP: A's assertion is still not for B (audience), and A's user is not B's.
-  const onB = await api.request('PUT', '/v1/security/saml', { key: other.key, body: { metadata_xml: idp.metadataXml, enabled: true, confirm: true } });
+  const onB = await api.request('PUT', '/v1/security/saml', { key: other.key, body: { metadata_xml: idp.metadataXml, enabled: true, confirm: true, current_password: PASSWORD } });
   t.equal(onB.status, 200);
   const authnB0 = await startLogin(api, idp, other.accountId);
   const crossed = await acs(api, other.accountId, idp.response({ inResponseTo: authnB0.id, nameId: other.body.user.email, audience: urls.entityId, recipient: otherUrls.acsUrl }));
@@ -117,10 +117,10 @@ t.test('through the SDK: configure and read the SAML settings', async (t) => {
   const idp = await startTestIdp(t);
   const a = await api.signUp();
   const coffer = new Coffer({ baseUrl: api.url, apiKey: a.key });
-  const err = (await coffer.put('/v1/security/saml', { body: { metadata_xml: idp.metadataXml, enabled: true } }).catch((e: unknown) => e)) as CofferError;
+  const err = (await coffer.put('/v1/security/saml', { body: { metadata_xml: idp.metadataXml, enabled: true, current_password: PASSWORD } }).catch((e: unknown) => e)) as CofferError;
   t.ok(err instanceof CofferError);
   t.equal(err.code, 'confirmation_required');
-  const on = await coffer.put('/v1/security/saml', { body: { metadata_xml: idp.metadataXml, enabled: true, confirm: true } });
+  const on = await coffer.put('/v1/security/saml', { body: { metadata_xml: idp.metadataXml, enabled: true, confirm: true, current_password: PASSWORD } });
   t.equal(on.sign_in_method, 'saml');
   const read = await coffer.get('/v1/security/saml');
   t.equal(read.idp_entity_id, idp.entityId);

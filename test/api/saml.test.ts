@@ -17,17 +17,17 @@ t.test('configure by metadata URL, confirm activation, sign in through the IdP',
   t.match(before.body, { configured: false, enabled: false, sign_in_method: 'password', metadata_source: null, idp_entity_id: null, sp_entity_id: urls.entityId, sp_acs_url: urls.acsUrl });
   t.equal(before.headers.get('etag'), '"v0"');
 
-  const noConfirm = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true } });
+  const noConfirm = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, current_password: PASSWORD } });
   t.equal(noConfirm.status, 400);
   t.equal(noConfirm.body.code, 'confirmation_required');
   t.same(noConfirm.body.errors, [{ pointer: '/body/confirm', detail: 'must be true to activate SAML' }]);
   const stillPassword = await api.request('POST', '/v1/sessions', { body: { email: admin.body.user.email, password: PASSWORD } });
   t.equal(stillPassword.status, 201, 'nothing changed without confirmation');
 
-  const stale = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true }, headers: { 'if-match': '"v7"' } });
+  const stale = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true, current_password: PASSWORD }, headers: { 'if-match': '"v7"' } });
   t.equal(stale.status, 412);
 
-  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true }, headers: { 'if-match': '"v0"' } });
+  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true, current_password: PASSWORD }, headers: { 'if-match': '"v0"' } });
   t.equal(on.status, 200, on.text);
   t.match(on.body, {
     provider: 'okta', configured: true, enabled: true, sign_in_method: 'saml', metadata_source: 'url', metadata_url: idp.metadataUrl,
@@ -90,7 +90,7 @@ t.test('configure by metadata URL, confirm activation, sign in through the IdP',
   t.ok(events.find((e) => e.type === 'settings_changed' && /SAML activated/.test(e.description)), 'activation audited');
 
   // Deactivating brings password sign-in back; the ACS then refuses.
-  const off = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { enabled: false } });
+  const off = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { enabled: false, current_password: PASSWORD } });
   t.equal(off.status, 200);
   t.match(off.body, { enabled: false, configured: true, sign_in_method: 'password', idp_entity_id: idp.entityId, activated_at: null });
   t.equal((await api.request('POST', '/v1/sessions', { body: { email: admin.body.user.email, password: PASSWORD } })).status, 201);

@@ -100,7 +100,7 @@ try {
   console.log(`search index: ${n} item versions loaded in ${loadS.toFixed(1)} s, indexed in ${indexS.toFixed(1)} s`);
 
   const vocab = (await deps.sql<{ i: number; w: string }[]>`select i, w from bench_vocab order by i`).map((r) => r.w);
-  const ctx: RequestContext = { accountId, userId: 'usr_bench', credentialId: 'key_bench', credentialKind: 'api_key', permissions: new Set(), ip: '127.0.0.1', userAgent: undefined, requestId: 'bench', accountState: 'active' };
+  const ctx: RequestContext = { accountId, userId: 'usr_bench', credentialId: 'key_bench', credentialKind: 'api_key', permissions: new Set(), role: 'custom', ip: '127.0.0.1', userAgent: undefined, requestId: 'bench', accountState: 'active' };
   const queries: string[] = [];
   for (let i = 0; i < 200; i++) {
     const pick = () => vocab[Math.floor(vocab.length * Math.random() ** 2)]!;

@@ -3,6 +3,7 @@
 import type { Test } from 'tap';
 import { startTestApp, type TestApp } from './app.ts';
 import { startTestIdp, type TestIdp } from './saml-idp.ts';
+import { PASSWORD } from './security.ts';
 
 export const UA = 'Mozilla/5.0 Chrome/120.0 Safari/537.36';
 
@@ -29,7 +30,7 @@ export async function setUpSaml(t: Test) {
   const idp = await startTestIdp(t);
   const admin = await api.signUp();
   const email = admin.body.user.email as string;
-  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true } });
+  const on = await api.request('PUT', '/v1/security/saml', { key: admin.key, body: { metadata_url: idp.metadataUrl, enabled: true, confirm: true, current_password: PASSWORD } });
   if (on.status !== 200) throw new Error(`saml: ${on.status} ${on.text}`);
   return { api, idp, admin, email, urls: sp(api, admin.accountId) };
 }

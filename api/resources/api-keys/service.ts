@@ -9,6 +9,7 @@ import { API_KEY_PREFIX, displayPrefix, hashSecret, newSecret } from '../../cred
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { ALL_PERMISSIONS, type Permission } from '../../permissions.ts';
 import type { ApiKey, ApiKeyCreate, CreatedApiKey } from './schemas.ts';
+import { assertMayManageUser } from '../users/guard.ts';
 import { audit } from '../audit/service.ts';
 
 type Row = typeof apiKeys.$inferSelect;
@@ -124,6 +125,8 @@ export async function getApiKey(deps: AppDeps, ctx: RequestContext, id: string) 
 
 async function change(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<Row>) {
   const current = await find(deps, ctx, id);
+  // A user manager sees every key, but may change only those of users no more privileged than they are.
+  await assertMayManageUser(deps.db, ctx, current.userId);
   if (expected !== undefined && expected !== current.version) throw preconditionFailed(`API key ${id} is at version ${current.version}.`);
   const now = deps.clock.now();
   const [row] = await deps.db

@@ -27,7 +27,7 @@ export const AUDIT_TYPES = [
   'sign_in', 'sign_in_failed', 'sign_out', 'user_invited', 'user_confirmed', 'user_updated', 'permissions_changed',
   'user_deactivated', 'user_reactivated', 'user_deleted', 'password_changed', 'password_reset_requested', 'password_reset',
   'settings_changed', 'api_key_created', 'api_key_revoked', 'ip_allowlist_changed', '2fa_enabled', '2fa_disabled',
-  'backup_deleted', 'notification',
+  'backup_deleted', 'notification', 'step_up_failed',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -4,7 +4,8 @@ import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { ref } from '../../schemas/common.ts';
 import { Session } from '../sessions/schemas.ts';
-import { AccountIdParam, ACS_BODY_LIMIT, SamlAcsForm, SamlLoginQuery, SamlSettings, SamlSettingsUpdate } from './schemas.ts';
+import { AccountIdParam, ACS_BODY_LIMIT, SamlAcsForm, SamlLoginQuery, SamlSettings, SamlSettingsUpdate, SamlTwoFactor } from './schemas.ts';
+import { completeSecondFactor } from './second-factor.ts';
 import * as service from './service.ts';
 
 const tags = ['saml'];
@@ -35,7 +36,10 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: [
           'Give the identity provider by `metadata_url` (fetched once, server-side: https only, public addresses only, no redirects, 5 s, 1 MiB; 400 `metadata_url_forbidden` / `metadata_fetch_failed`) or by uploaded `metadata_xml`;',
           'the entity id, the HTTP-Redirect single sign-on URL and the signing certificates are read from it (400 `invalid_metadata`).',
+          'Only an administrator may change it (403 `administrator_required`), and only with a fresh proof of who they are (step-up), whether the request comes with a session or an API key:',
+          '`totp_code` when the caller has two-factor authentication, else `current_password` (403 `step_up_required` without it, `step_up_failed` when wrong; failures are audited).',
           'Activating (`enabled: true`) needs `confirm: true` (400 `confirmation_required`) and disables email & password sign-in: POST /v1/sessions then answers 403 `saml_required`; API keys keep working.',
+          'Users with two-factor authentication still enter a TOTP code after the identity provider unless `idp_performs_mfa` is true.',
           'Accepts If-Match with the ETag of GET /v1/security/saml. Audited.',
         ].join(' '),
         body: ref(SamlSettingsUpdate), response: { 200: ref(SamlSettings), 412: problem('If-Match does not name the current version of the SAML settings.') },
@@ -83,7 +87,9 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: [
           'The identity provider posts `SAMLResponse` (application/x-www-form-urlencoded). The assertion must be signed by a certificate from the metadata,',
           'name this account\'s entity id as audience, be inside NotBefore / NotOnOrAfter (60 s of skew), answer a request from GET …/login (InResponseTo) and never have been used before.',
-          'The NameID (or the `email` attribute) must be the email of an active user of the account. Answers a session token, like POST /v1/sessions.',
+          'The NameID (or the `email` attribute) must be the email of an active user of the account. Answers a session token, like POST /v1/sessions,',
+          'except for a user with two-factor authentication when the identity provider is not trusted for MFA (`idp_performs_mfa`): 401 `totp_required` with a `two_factor_token` for POST /v1/saml/{account_id}/two-factor;',
+          'when the account enforces 2FA and the user has none: 403 `two_factor_setup_required`.',
           'Failures are 401 with `saml_invalid_signature`, `saml_expired`, `saml_not_yet_valid`, `saml_wrong_audience`, `saml_wrong_issuer`, `saml_wrong_recipient`, `saml_invalid_in_response_to`, `saml_replayed`, `saml_unknown_user`, `user_inactive`, `saml_invalid_response`;',
           '409 `saml_not_enabled`; 403 `access_denied` outside an enabled IP allowlist. Every success and failure is audited.',
           'A body over 256 KiB is refused unread: 413 `body_too_large`.',
@@ -93,12 +99,28 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         response: {
           201: ref(Session),
           401: problem('The SAML response was refused; `code` says why (see the description).'),
-          403: problem('`access_denied`: the client address is outside the account\'s enabled IP allowlist.'),
+          403: problem('`access_denied`: the client address is outside the account\'s enabled IP allowlist; `two_factor_setup_required`.'),
           409: problem('`saml_not_enabled`: the account does not sign in with SAML.'),
         },
       },
     }, async (request, reply) => {
       const session = await service.consumeResponse(deps, request.params.account_id, request.body, { ip: request.ip, userAgent: request.headers['user-agent'] });
+      return reply.code(201).header('cache-control', 'no-store').send(session);
+    });
+
+    app.post('/v1/saml/:account_id/two-factor', {
+      config: { public: true },
+      schema: {
+        operationId: 'completeSamlTwoFactor', tags, summary: 'Finish a SAML sign-in with a TOTP code',
+        description: [
+          'After the ACS answered 401 `totp_required`: the `two_factor_token` from that answer (valid 5 minutes, three attempts, one session) and the current TOTP code.',
+          'Answers the session token. 401 `invalid_two_factor_token` (unknown, expired or used up: sign in through the identity provider again), `invalid_totp_code`, `totp_code_reused`, `user_inactive`; 403 `access_denied` outside an enabled IP allowlist. Audited.',
+        ].join(' '),
+        params: AccountIdParam, body: ref(SamlTwoFactor),
+        response: { 201: ref(Session), 401: problem('The token or the code was refused; `code` says why.') },
+      },
+    }, async (request, reply) => {
+      const session = await completeSecondFactor(deps, request.params.account_id, request.body, { ip: request.ip, userAgent: request.headers['user-agent'] });
       return reply.code(201).header('cache-control', 'no-store').send(session);
     });
   };

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { NullableTimestamp, ref, Timestamp } from '../../schemas/common.ts';
+import { PASSWORD_MAX } from '../../passwords.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
@@ -28,6 +29,7 @@ export const SamlSettings = Type.Object(
     sp_acs_url: Type.String({ description: 'The assertion consumer service URL (HTTP-POST binding).' }),
     sp_metadata_url: Type.String(),
     sp_login_url: Type.String({ description: 'Starts an SP-initiated sign-in (302 to the identity provider).' }),
+    idp_performs_mfa: Type.Boolean({ description: 'The identity provider performs multi-factor authentication, so SAML sign-in skips Coffer\'s TOTP. When false (the default), a user with two-factor authentication enters a TOTP code after the identity provider (POST /v1/saml/{account_id}/two-factor).' }),
     activated_at: NullableTimestamp(),
     updated_at: NullableTimestamp(),
   },
@@ -42,6 +44,9 @@ export const SamlSettingsUpdate = Type.Object(
     metadata_xml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_048_576, description: 'The uploaded metadata document, instead of `metadata_url`.' })),
     enabled: Type.Boolean({ description: 'true activates SAML (and disables password sign-in); false returns to email & password.' }),
     confirm: Type.Optional(Type.Boolean({ description: 'Must be true to activate: activating SAML disables email & password sign-in for every user of the account.' })),
+    idp_performs_mfa: Type.Optional(Type.Boolean({ description: 'Trust the identity provider for multi-factor authentication (skip Coffer\'s TOTP after SAML sign-in). Unchanged when omitted; false on first configuration.' })),
+    current_password: Type.Optional(Type.String({ minLength: 1, maxLength: PASSWORD_MAX, description: 'Step-up: the caller\'s password, required when the caller has no two-factor authentication.' })),
+    totp_code: Type.Optional(Type.String({ pattern: '^[0-9]{6}$', description: 'Step-up: a code from the caller\'s authenticator app, required when the caller has two-factor authentication.' })),
   },
   { $id: 'SamlSettingsUpdate', additionalProperties: false },
 );
@@ -62,6 +67,15 @@ export const SamlAcsForm = Type.Object(
 );
 export type SamlAcsForm = Static<typeof SamlAcsForm>;
 
+export const SamlTwoFactor = Type.Object(
+  {
+    two_factor_token: Type.String({ minLength: 1, maxLength: 1024, description: 'From the ACS\'s 401 `totp_required` answer.' }),
+    totp_code: Type.String({ pattern: '^[0-9]{6}$', description: 'The current code of the user\'s authenticator app.' }),
+  },
+  { $id: 'SamlTwoFactor', additionalProperties: false },
+);
+export type SamlTwoFactor = Static<typeof SamlTwoFactor>;
+
 export const AccountIdParam = Type.Object({
   account_id: Type.String({ pattern: '^acct_[0-9a-z]{26}$', description: 'The account\'s id (`acct_…`).' }),
 });
@@ -71,4 +85,4 @@ export const SamlLoginQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const schemas = [SamlCertificate, SamlSettings, SamlSettingsUpdate, SamlAcsForm];
+export const schemas = [SamlCertificate, SamlSettings, SamlSettingsUpdate, SamlAcsForm, SamlTwoFactor];

@@ -17,10 +17,13 @@ import { ApiError, conflict, invalidField, notFound, preconditionFailed } from '
 import { audit } from '../audit/service.ts';
 import { accountSecurityOf, userSecurityOf } from '../security/service.ts';
 import { assertClientAllowed } from '../ip-allowlist/service.ts';
+import { verifyStepUp } from '../security/step-up.ts';
+import { assertAdministrator } from '../users/guard.ts';
 import { startSession, type Meta } from '../sessions/service.ts';
 import type { Session } from '../sessions/schemas.ts';
 import { certificateInfo, fetchMetadata, parseIdpMetadata, toPem } from './metadata.ts';
 import { spUrls } from './state.ts';
+import { secondFactorRequired } from './second-factor.ts';
 import type { SamlAcsForm, SamlSettings, SamlSettingsUpdate } from './schemas.ts';
 
 export { samlEnabled, spUrls } from './state.ts';
@@ -51,6 +54,7 @@ function serialize(deps: AppDeps, accountId: string, row: Row | undefined): Saml
     sp_acs_url: urls.acsUrl,
     sp_metadata_url: urls.metadataUrl,
     sp_login_url: urls.loginUrl,
+    idp_performs_mfa: row?.idpPerformsMfa ?? false,
     activated_at: row?.activatedAt?.toISOString() ?? null,
     updated_at: row?.updatedAt.toISOString() ?? null,
   };
@@ -67,6 +71,8 @@ export async function getSettings(deps: AppDeps, ctx: RequestContext) {
 }
 
 export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: SamlSettingsUpdate, expected: number | undefined) {
+  // Whoever sets the identity provider can sign in as anyone, administrators included.
+  assertAdministrator(ctx, 'change the SAML settings');
   const current = await configOf(deps, ctx.accountId);
   const currentVersion = current?.version ?? 0;
   if (expected !== undefined && expected !== currentVersion) throw preconditionFailed(`The SAML settings are at version ${currentVersion}.`);
@@ -80,12 +86,17 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
       { errors: [{ pointer: '/body/confirm', detail: 'must be true to activate SAML' }] });
   }
 
+  if (input.metadata_xml === undefined && input.metadata_url === undefined && !current) {
+    throw invalidField('/body/metadata_url', 'the identity provider is not configured yet: give `metadata_url` or `metadata_xml`');
+  }
+  // Checked before anything is fetched: without the proof, the request causes nothing.
+  const factor = await verifyStepUp(deps, ctx, input, 'change the SAML settings');
+
   let metadata: { xml: string; url: string | null } | null = null;
   if (input.metadata_xml !== undefined) metadata = { xml: input.metadata_xml, url: null };
   else if (input.metadata_url !== undefined) {
     metadata = { xml: await fetchMetadata(input.metadata_url, { trustedHosts: deps.config.samlMetadataTrustedHosts ?? [] }), url: input.metadata_url };
   }
-  if (!metadata && !current) throw invalidField('/body/metadata_url', 'the identity provider is not configured yet: give `metadata_url` or `metadata_xml`');
   const parsed = metadata ? parseIdpMetadata(metadata.xml) : null;
 
   const now = deps.clock.now();
@@ -96,6 +107,7 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
         ? { metadataUrl: metadata.url, metadataXml: metadata.xml, idpEntityId: parsed.entityId, idpSsoUrl: parsed.ssoUrl, idpCertificates: parsed.certificates }
         : {}),
       enabled: input.enabled,
+      ...(input.idp_performs_mfa !== undefined ? { idpPerformsMfa: input.idp_performs_mfa } : {}),
       activatedAt: input.enabled ? (activating ? now : current?.activatedAt ?? now) : null,
       updatedAt: now,
     };
@@ -109,7 +121,7 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
     } else {
       [row] = await tx
         .insert(samlConfigs)
-        .values({ accountId: ctx.accountId, metadataUrl: metadata!.url, metadataXml: metadata!.xml, idpEntityId: parsed!.entityId, idpSsoUrl: parsed!.ssoUrl, idpCertificates: parsed!.certificates, enabled: input.enabled, activatedAt: values.activatedAt, createdAt: now, updatedAt: now })
+        .values({ accountId: ctx.accountId, metadataUrl: metadata!.url, metadataXml: metadata!.xml, idpEntityId: parsed!.entityId, idpSsoUrl: parsed!.ssoUrl, idpCertificates: parsed!.certificates, enabled: input.enabled, idpPerformsMfa: input.idp_performs_mfa ?? false, activatedAt: values.activatedAt, createdAt: now, updatedAt: now })
         .onConflictDoNothing()
         .returning();
     }
@@ -117,11 +129,14 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
     const changes: string[] = [];
     if (parsed) changes.push(`identity provider ${parsed.entityId} (${metadata!.url ? `metadata from ${metadata!.url}` : 'uploaded metadata'})`);
     if (activating) changes.push('SAML activated: email & password sign-in disabled');
+    if (row.idpPerformsMfa !== (current?.idpPerformsMfa ?? false)) {
+      changes.push(row.idpPerformsMfa ? 'the identity provider is trusted for two-factor authentication' : 'users with two-factor authentication enter their code after SAML sign-in');
+    }
     else if (current?.enabled && !input.enabled) changes.push('SAML deactivated: email & password sign-in restored');
     await audit(deps, ctx, {
       type: 'settings_changed',
       description: `SAML single sign-on: ${changes.length ? changes.join('; ') : 'saved without changes'}`,
-      details: { saml: { enabled: row.enabled, idp_entity_id: row.idpEntityId, metadata_url: row.metadataUrl, before_enabled: current?.enabled ?? false } },
+      details: { saml: { enabled: row.enabled, idp_entity_id: row.idpEntityId, metadata_url: row.metadataUrl, idp_performs_mfa: row.idpPerformsMfa, before_enabled: current?.enabled ?? false }, confirmed_with: factor },
     }, tx);
     return { settings: serialize(deps, ctx.accountId, row), version: row.version };
   });
@@ -333,10 +348,20 @@ export async function consumeResponse(deps: AppDeps, accountId: string, form: Sa
       return failed('address not trusted', 'access_denied', subject, 403, (err as ApiError).detail);
     }
   }
+  // The identity provider proves the first factor; a user with TOTP still enters a code unless the
+  // account says the identity provider performs multi-factor authentication itself.
   const sec = await userSecurityOf(deps.db, user, deps.clock.now());
+  if (!row.idpPerformsMfa) {
+    if (sec.totpState === 'enabled') {
+      throw await secondFactorRequired(deps, { accountId, user, assertionId, subject, meta });
+    } else if (policy.enforce2fa) {
+      return failed('two-factor authentication required by the account', 'two_factor_setup_required', subject, 403,
+        'This account requires two-factor authentication and you have not set it up: set it up with an API key (POST /v1/me/2fa) or ask an administrator.');
+    }
+  }
   return startSession(deps, user, meta, {
     method: 'SAML sign in', twoFactorEnabled: sec.totpState === 'enabled',
-    details: { method: 'saml', idp_entity_id: row.idpEntityId, assertion_id: assertionId, name_id: subject },
+    details: { method: 'saml', idp_entity_id: row.idpEntityId, assertion_id: assertionId, name_id: subject, second_factor: sec.totpState === 'enabled' ? 'idp' : null },
   });
 }
 

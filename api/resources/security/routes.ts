@@ -23,7 +23,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'security:manage', ifMatch: true },
       schema: {
         operationId: 'updateSecurityPolicy', tags, summary: 'Change the security policy (enforce 2FA, password expiration)',
-        description: 'Accepts If-Match with the ETag of GET /v1/security/policy.',
+        description: 'Only an administrator may change it (403 `administrator_required`); `security:manage` alone reads it. Accepts If-Match with the ETag of GET /v1/security/policy.',
         body: ref(SecurityPolicyUpdate), response: { 200: ref(SecurityPolicy) },
       },
     }, async (request, reply) => {

@@ -7,6 +7,7 @@ import type { Tx } from '../../../db/client.ts';
 import { accountSecurity, userSecurity } from '../../../db/schema.ts';
 import { preconditionFailed } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
+import { assertAdministrator } from '../users/guard.ts';
 import type { SecurityPolicy, SecurityPolicyUpdate } from './schemas.ts';
 
 export type AccountSecurityRow = typeof accountSecurity.$inferSelect;
@@ -47,6 +48,8 @@ export async function getPolicy(deps: AppDeps, ctx: RequestContext) {
 }
 
 export async function updatePolicy(deps: AppDeps, ctx: RequestContext, patch: SecurityPolicyUpdate, expected: number | undefined) {
+  // 2FA enforcement and password expiry protect the administrators too: only they may loosen them.
+  assertAdministrator(ctx, 'change the security policy');
   const current = await accountSecurityOf(deps.db, ctx.accountId);
   if (expected !== undefined && expected !== current.policyVersion) throw preconditionFailed(`The security policy is at version ${current.policyVersion}.`);
   return deps.db.transaction(async (tx) => {

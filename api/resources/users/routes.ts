@@ -9,6 +9,8 @@ import * as service from './service.ts';
 
 const tags = ['users'];
 const Params = IdParam('usr');
+/** The rule of api/resources/users/guard.ts, as every operation on another user states it. */
+const GUARD = 'Only an administrator may act on an administrator (403 `administrator_required`), and only a caller holding every permission of a custom user on that user (403 `cannot_manage`); granted permissions must be held by the caller (403 `cannot_grant`).';
 
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
@@ -16,7 +18,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage' },
       schema: {
         operationId: 'inviteUser', tags, summary: 'Invite a user',
-        description: 'Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold; only a caller with every permission can invite an administrator.',
+        description: 'Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold (403 `cannot_grant`); only an administrator can invite an administrator.',
         body: ref(UserInvite), response: { 201: ref(ManagedUser) },
       },
     }, async (request, reply) => {
@@ -64,7 +66,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'updateUser', tags, summary: 'Change a user\'s name, role, permissions or services',
-        description: 'The last active administrator cannot be demoted (409 `last_administrator`).',
+        description: 'The last active administrator cannot be demoted (409 `last_administrator`). ' + GUARD,
         params: Params, body: ref(UserUpdate), response: { 200: ref(ManagedUser) },
       },
     }, async (request, reply) => {
@@ -77,7 +79,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'deactivateUser', tags, summary: 'Deactivate a user',
-        description: 'The user\'s API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated.',
+        description: 'The user\'s API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated. ' + GUARD,
         params: Params, response: { 200: ref(ManagedUser) },
       },
     }, async (request, reply) => {
@@ -90,7 +92,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'reactivateUser', tags, summary: 'Reactivate a user',
-        description: 'The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys.',
+        description: 'The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys. ' + GUARD,
         params: Params, response: { 200: ref(ManagedUser) },
       },
     }, async (request, reply) => {
@@ -112,7 +114,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'users:manage', ifMatch: true },
       schema: {
         operationId: 'deleteUser', tags, summary: 'Remove a user',
-        description: 'Removes the user with their API keys and sessions. The last active administrator cannot be removed.',
+        description: 'Removes the user with their API keys and sessions. The last active administrator cannot be removed. ' + GUARD,
         params: Params, response: { 204: { type: 'null' } },
       },
     }, async (request, reply) => {

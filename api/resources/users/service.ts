@@ -9,12 +9,13 @@ import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
 import { sessions, users, userSecurity } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
-import { conflict, forbidden, notFound, preconditionFailed } from '../../errors.ts';
+import { conflict, notFound, preconditionFailed } from '../../errors.ts';
 import { hashPassword } from '../../passwords.ts';
 import { ALL_PERMISSIONS, type Permission } from '../../permissions.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { markPasswordChanged } from '../security/service.ts';
+import { assertMayGrant, assertMayManage } from './guard.ts';
 import { consumeUserToken, inspectUserToken, issueUserToken } from './tokens.ts';
 import { revokeUserApiKeys } from '../api-keys/service.ts';
 import { SERVICES, type ManagedUser, type UserInvite, type UserUpdate } from './schemas.ts';
@@ -89,15 +90,6 @@ async function sendConfirmation(deps: AppDeps, user: Row, token: string, invited
   });
 }
 
-/** What the caller may hand out: only permissions they hold, and administrator only if they hold them all. */
-function assertMayGrant(ctx: RequestContext, role: 'administrator' | 'custom' | undefined, permissions: Permission[] | undefined) {
-  if (role === 'administrator' && ALL_PERMISSIONS.some((p) => !ctx.permissions.has(p))) {
-    throw forbidden('cannot_grant', 'Only a caller holding every permission can make a user an administrator.');
-  }
-  const missing = (permissions ?? []).find((p) => !ctx.permissions.has(p));
-  if (missing) throw forbidden('cannot_grant', `You cannot grant \`${missing}\`, which you do not hold.`);
-}
-
 function isUniqueViolation(err: unknown) {
   return (err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505';
 }
@@ -135,6 +127,7 @@ export async function inviteUser(deps: AppDeps, ctx: RequestContext, input: User
 
 export async function resendConfirmation(deps: AppDeps, ctx: RequestContext, id: string) {
   const row = await find(deps.db, ctx, id);
+  assertMayManage(ctx, row);
   if (row.state !== 'invited') throw conflict('not_invited', 'Only an invited user who has not confirmed yet can be sent a new confirmation.');
   const { token } = await deps.db.transaction((tx) => issueUserToken(tx, { accountId: ctx.accountId, userId: row.id }, 'confirm', deps.clock.now()));
   const [me] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, ctx.userId));
@@ -208,6 +201,7 @@ export async function updateUser(deps: AppDeps, ctx: RequestContext, id: string,
   const row = await deps.db.transaction(async (tx) => {
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
+    assertMayManage(ctx, current);
     if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
     const role = patch.role ?? current.role;
     if (current.role === 'administrator' && role !== 'administrator' && current.state === 'active') {
@@ -244,6 +238,7 @@ export async function deactivateUser(deps: AppDeps, ctx: RequestContext, id: str
   const row = await deps.db.transaction(async (tx) => {
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
+    assertMayManage(ctx, current);
     if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
     if (current.state === 'deactivated') return current;
     if (current.role === 'administrator' && current.state === 'active') await assertNotLastAdministrator(tx, ctx.accountId, id, 'deactivated');
@@ -266,6 +261,7 @@ export async function deactivateUser(deps: AppDeps, ctx: RequestContext, id: str
 export async function reactivateUser(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined) {
   const row = await deps.db.transaction(async (tx) => {
     const current = await find(tx, ctx, id);
+    assertMayManage(ctx, current);
     if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
     if (current.state !== 'deactivated') return current;
     const state = current.passwordHash ? 'active' : 'invited';
@@ -285,6 +281,7 @@ export async function deleteUser(deps: AppDeps, ctx: RequestContext, id: string,
   await deps.db.transaction(async (tx) => {
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
+    assertMayManage(ctx, current);
     if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
     if (current.role === 'administrator' && current.state === 'active') await assertNotLastAdministrator(tx, ctx.accountId, id, 'removed');
     await tx.delete(users).where(and(eq(users.accountId, ctx.accountId), eq(users.id, id)));

@@ -1,0 +1,1 @@
+ALTER TABLE "saml_configs" ADD COLUMN "idp_performs_mfa" boolean DEFAULT false NOT NULL;
