@@ -206,6 +206,16 @@ export class Tasks extends Resource {
 
 /** `coffer.oauth` */
 export class Oauth extends Resource {
+  /** Confirmation page before Dropbox (the task's authorize_url) — `GET /v1/oauth/dropbox/authorize` (confirmDropboxAuthorizationPage) */
+  confirmDropboxAuthorizationPage(query?: QueryOf<'confirmDropboxAuthorizationPage'>, options?: RequestOptions): Promise<Response> {
+    return this._transport.call(OPERATIONS.confirmDropboxAuthorizationPage, [], query, options) as Promise<Response>;
+  }
+
+  /** Continue from the confirmation page to Dropbox — `POST /v1/oauth/dropbox/authorize` (confirmDropboxAuthorization) */
+  confirmDropboxAuthorization(body: BodyOf<'confirmDropboxAuthorization'>, options?: RequestOptions): Promise<Response> {
+    return this._transport.call(OPERATIONS.confirmDropboxAuthorization, [], body, options) as Promise<Response>;
+  }
+
   /** Dropbox OAuth redirect target — `GET /v1/oauth/dropbox/callback` (dropboxOAuthCallback) */
   dropboxCallback(query?: QueryOf<'dropboxOAuthCallback'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'dropboxOAuthCallback'>>> {
     return this._transport.call(OPERATIONS.dropboxOAuthCallback, [], query, options) as Promise<WithResponse<ResultOf<'dropboxOAuthCallback'>>>;

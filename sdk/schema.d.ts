@@ -1197,6 +1197,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/oauth/dropbox/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Confirmation page before Dropbox (the task's authorize_url)
+         * @description An HTML page for the Dropbox team administrator: it names the Coffer account, the user who asked and the task the team would join, and its Continue button leads to Dropbox. Only the browser that continues from this page can complete the connection (the callback checks a cookie it leaves), so a Dropbox link passed on by someone else connects nothing. 400 `invalid_oauth_state`, 410 `authorization_expired`.
+         */
+        get: operations["confirmDropboxAuthorizationPage"];
+        put?: never;
+        /**
+         * Continue from the confirmation page to Dropbox
+         * @description Posted by the page's form only (403 `oauth_confirmation_required` without its CSRF cookie and field); answers 303 to Dropbox's authorize URL.
+         */
+        post: operations["confirmDropboxAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/oauth/dropbox/callback": {
         parameters: {
             query?: never;
@@ -1206,7 +1230,7 @@ export interface paths {
         };
         /**
          * Dropbox OAuth redirect target
-         * @description Dropbox redirects the approving administrator here with `code` and `state`. Not called by API clients.
+         * @description Dropbox redirects the approving administrator here with `code` and `state`. Not called by API clients. 403 `oauth_browser_mismatch` unless the same browser continued from the confirmation page.
          */
         get: operations["dropboxOAuthCallback"];
         put?: never;
@@ -1625,7 +1649,7 @@ export interface paths {
         put?: never;
         /**
          * Create a backup task (connect a Dropbox team)
-         * @description Without `refresh_token` the task starts `pending` with an `authorize_url`: an administrator of the Dropbox team opens it, approves Coffer, and Dropbox redirects to the callback, which connects the task and starts discovery. With `refresh_token` (automation) the task is connected at once.
+         * @description Without `refresh_token` the task starts `pending` with an `authorize_url`: a Coffer page that names this account, you and the task; an administrator of the Dropbox team opens it, continues to Dropbox, approves Coffer, and Dropbox redirects that browser to the callback, which connects the task and starts discovery. With `refresh_token` (automation) the task is connected at once.
          */
         post: operations["createTask"];
         delete?: never;
@@ -3537,7 +3561,7 @@ export interface components {
             name?: string;
         };
         Task: {
-            /** @description Where an administrator approves Coffer in Dropbox; set in the responses of create (without a refresh token) and reconnect. */
+            /** @description Coffer's confirmation page (naming this account, the requesting user and the task), from which an administrator of the Dropbox team continues to approve Coffer in Dropbox; set in the responses of create (without a refresh token) and reconnect. */
             authorize_url: string | null;
             /** @description Activate newly discovered users and team folders automatically. */
             auto_activate: boolean;
@@ -10899,6 +10923,151 @@ export interface operations {
             };
             /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmDropboxAuthorizationPage: {
+        parameters: {
+            query?: {
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The confirmation page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmDropboxAuthorization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    csrf?: string;
+                    state?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description See Other: continue at Dropbox */
+            303: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,6 +22,8 @@ export const tasks = pgTable(
     /** SHA-256 of the OAuth `state` we sent, while an authorization is outstanding. */
     oauthStateHash: text('oauth_state_hash'),
     oauthStateExpiresAt: timestamp('oauth_state_expires_at', { withTimezone: true }),
+    /** The user who asked for the pending authorization: the confirmation page names them. */
+    oauthRequestedBy: text('oauth_requested_by'),
     dropboxTeamId: text('dropbox_team_id'),
     dropboxTeamName: text('dropbox_team_name'),
     /** team_member_id of the admin who authorized us: used for Dropbox-API-Select-Admin. */

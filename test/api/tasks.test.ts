@@ -1,6 +1,13 @@
 import t from 'tap';
 import { startTestApp } from '../helpers/app.ts';
-import { approveInBrowser, dropboxConfig, startDropbox, APP_KEY, PUBLIC_URL } from '../helpers/dropbox.ts';
+import { approveInBrowser, continueToDropbox, CookieJar, dropboxConfig, formFields, startDropbox, APP_KEY, PUBLIC_URL } from '../helpers/dropbox.ts';
+import type { TestApp } from '../helpers/app.ts';
+
+/** Approves in one browser and follows Dropbox's redirect back in it: answers the callback. */
+async function connect(api: TestApp, authorizeUrl: string) {
+  const approval = await approveInBrowser(api, authorizeUrl);
+  return api.request('GET', approval.path, { headers: approval.headers });
+}
 import { discoveryJob } from '../../workers/jobs/discovery.ts';
 import { purgeJob } from '../../workers/jobs/purge.ts';
 
@@ -19,17 +26,20 @@ t.test('OAuth round trip: create → authorize → callback → connected → di
   t.equal(created.body.frequency, 'daily');
   t.same(created.body.retention, { unit: 'unlimited' });
   t.equal(created.body.region, 'eu-west-1');
-  const authorize = new URL(created.body.authorize_url);
+  const confirmation = new URL(created.body.authorize_url);
+  t.equal(confirmation.origin + confirmation.pathname, `${PUBLIC_URL}/v1/oauth/dropbox/authorize`, 'Coffer\'s confirmation page first');
+  const state = confirmation.searchParams.get('state')!;
+  const stored = await api.database.sql`select oauth_state_hash from tasks`;
+  t.not(stored[0]!.oauth_state_hash, state, 'the state is stored only as a hash');
+
+  const callback = await approveInBrowser(api, created.body.authorize_url);
+  const authorize = new URL(callback.dropboxUrl);
   t.equal(authorize.origin + authorize.pathname, `${emu.url}/oauth2/authorize`);
   t.equal(authorize.searchParams.get('client_id'), APP_KEY);
   t.equal(authorize.searchParams.get('token_access_type'), 'offline');
   t.equal(authorize.searchParams.get('redirect_uri'), `${PUBLIC_URL}/v1/oauth/dropbox/callback`);
-  const state = authorize.searchParams.get('state')!;
-  const stored = await api.database.sql`select oauth_state_hash from tasks`;
-  t.not(stored[0]!.oauth_state_hash, state, 'the state is stored only as a hash');
-
-  const callback = await approveInBrowser(created.body.authorize_url);
-  const connected = await api.request('GET', callback);
+  t.equal(authorize.searchParams.get('state'), state);
+  const connected = await api.request('GET', callback.path, { headers: callback.headers });
   t.equal(connected.status, 200);
   t.equal(connected.body.connection_status, 'connected');
   t.match(connected.body.dropbox_team, { id: String });
@@ -38,7 +48,7 @@ t.test('OAuth round trip: create → authorize → callback → connected → di
   t.match(row[0]!.refresh_token, /^s1\./, 'the refresh token is sealed at rest');
   t.equal(row[0]!.dropbox_admin_member_id, admin.teamMemberId);
 
-  const replay = await api.request('GET', callback);
+  const replay = await api.request('GET', callback.path, { headers: callback.headers });
   t.equal(replay.status, 400, 'a callback works once');
   t.equal(replay.body.code, 'invalid_oauth_state');
 
@@ -67,9 +77,9 @@ t.test('OAuth failures: expired state, denied, unknown state, unconfigured app',
   const api = await startTestApp(t, { config: dropboxConfig(emu) });
   const { key } = await api.signUp();
   const created = await api.request('POST', '/v1/tasks', { key, body: { name: 'T' } });
-  const callback = await approveInBrowser(created.body.authorize_url);
+  const callback = await approveInBrowser(api, created.body.authorize_url);
   api.clock.advance(61 * 60_000);
-  const expired = await api.request('GET', callback);
+  const expired = await api.request('GET', callback.path, { headers: callback.headers });
   t.equal(expired.status, 410);
   t.equal(expired.body.code, 'authorization_expired');
 
@@ -113,7 +123,7 @@ t.test('a revoked refresh token disconnects the task; reconnect restores it', as
   const api = await startTestApp(t, { config: dropboxConfig(emu) });
   const { key, accountId } = await api.signUp();
   const created = await api.request('POST', '/v1/tasks', { key, body: { name: 'T' } });
-  await api.request('GET', await approveInBrowser(created.body.authorize_url));
+  await connect(api, created.body.authorize_url);
 
   emu.state.revokeRefreshTokens({ accessTokensToo: true });
   const result = await discoveryJob(api.deps, { accountId, taskId: created.body.id });
@@ -129,7 +139,7 @@ t.test('a revoked refresh token disconnects the task; reconnect restores it', as
   const reconnect = await api.request('POST', `/v1/tasks/${created.body.id}/reconnect`, { key });
   t.equal(reconnect.status, 200);
   t.equal(reconnect.body.connection_status, 'disconnected', 'unchanged until the callback succeeds');
-  const back = await api.request('GET', await approveInBrowser(reconnect.body.authorize_url));
+  const back = await connect(api, reconnect.body.authorize_url);
   t.equal(back.body.connection_status, 'connected');
   t.equal(back.body.connection_error, null);
   t.match(await discoveryJob(api.deps, { accountId, taskId: created.body.id }), { discovered: 1 });
@@ -203,7 +213,7 @@ t.test('with real workers, connecting a task runs discovery through the queue', 
   const api = await startTestApp(t, { config: dropboxConfig(emu), workers: true });
   const { key } = await api.signUp();
   const created = await api.request('POST', '/v1/tasks', { key, body: { name: 'T' } });
-  await api.request('GET', await approveInBrowser(created.body.authorize_url));
+  await connect(api, created.body.authorize_url);
   let entities: { data: unknown[] } = { data: [] };
   for (let i = 0; i < 100 && entities.data.length < 2; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -228,4 +238,65 @@ t.test('tasks of another account are invisible', async (t) => {
     t.equal((await api.request(method, path, { key: b.key, body })).status, 404, `${method} ${path}`);
   }
   t.same((await api.request('GET', '/v1/tasks', { key: b.key })).body.data, []);
+});
+
+t.test('a passed-on Dropbox link does not connect the approver\'s team to the account that started it', async (t) => {
+  const emu = await startDropbox(t);
+  emu.state.addMember({ email: 'admin@victim.test', admin: true });
+  const api = await startTestApp(t, { config: dropboxConfig(emu) });
+  const attacker = await api.signUp({ name: '<b>Mallory</b> & Co' });
+  const created = await api.request('POST', '/v1/tasks', { key: attacker.key, body: { name: 'Totally legit' } });
+  t.equal(created.status, 201);
+
+  // The attacker confirms in their own browser and forwards Dropbox's link to a victim team administrator.
+  const attackerBrowser = new CookieJar();
+  const page = await api.request('GET', new URL(created.body.authorize_url).pathname + new URL(created.body.authorize_url).search);
+  attackerBrowser.take(page);
+  const dropboxUrl = await continueToDropbox(api, attackerBrowser, formFields(page.text));
+  const approved = await fetch(dropboxUrl, { redirect: 'manual' });
+  t.equal(approved.status, 302, 'the victim approves at Dropbox');
+  const back = new URL(approved.headers.get('location')!);
+  const victimCallback = await api.request('GET', back.pathname + back.search);
+  t.equal(victimCallback.status, 403);
+  t.equal(victimCallback.body.code, 'oauth_browser_mismatch');
+  const [row] = await api.database.sql`select connection_status, refresh_token, dropbox_team_id from tasks where id = ${created.body.id}`;
+  t.same(row, { connection_status: 'pending', refresh_token: null, dropbox_team_id: null }, 'nothing was connected');
+  const jobs = await api.database.sql`select count(*)::int as n from pgboss.job where name = 'discovery'`.catch(() => [{ n: 0 }]);
+  t.equal(jobs[0]!.n, 0, 'no discovery started');
+
+  // Another browser's approval cookie (for another state) does not fit either.
+  const other = await api.request('POST', '/v1/tasks', { key: attacker.key, body: { name: 'Other' } });
+  const otherApproval = await approveInBrowser(api, other.body.authorize_url);
+  const crossed = await api.request('GET', back.pathname + back.search, { headers: otherApproval.headers });
+  t.equal(crossed.body.code, 'oauth_browser_mismatch');
+
+  // Sent the Coffer link itself, the victim first sees whose account the team would join (escaped).
+  t.match(page.text, `<strong id="account">&#60;b&#62;Mallory&#60;/b&#62; &#38; Co</strong>`);
+  t.match(page.text, `<code id="account-id">${attacker.accountId}</code>`);
+  t.match(page.text, `<strong id="requested-by">${attacker.body.user.email}</strong>`);
+  t.match(page.text, '<strong id="task">Totally legit</strong>');
+  t.notMatch(page.text, '<b>Mallory');
+  t.equal(page.headers.get('x-frame-options'), 'DENY');
+  t.match(page.headers.get('content-security-policy'), `frame-ancestors 'none'`);
+  t.match(page.headers.get('content-type'), /^text\/html/);
+
+  // The Continue form cannot be posted from another site (no CSRF cookie, or not this one).
+  const state = new URL(created.body.authorize_url).searchParams.get('state')!;
+  const forged = await api.request('POST', '/v1/oauth/dropbox/authorize', {
+    body: new URLSearchParams({ state, csrf: formFields(page.text).csrf! }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  t.equal(forged.status, 403);
+  t.equal(forged.body.code, 'oauth_confirmation_required');
+  const wrongCookie = await api.request('POST', '/v1/oauth/dropbox/authorize', {
+    body: new URLSearchParams({ state, csrf: formFields(page.text).csrf! }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'coffer_dropbox_csrf=somebody-else' },
+  });
+  t.equal(wrongCookie.body.code, 'oauth_confirmation_required');
+
+  // The browser that confirmed (the attacker's own, holding no victim approval) is the only one that can finish.
+  const ownApproval = await approveInBrowser(api, created.body.authorize_url);
+  const ok = await api.request('GET', ownApproval.path, { headers: ownApproval.headers });
+  t.equal(ok.status, 200);
+  t.equal(ok.body.connection_status, 'connected');
 });

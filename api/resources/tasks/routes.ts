@@ -1,12 +1,13 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../deps.ts';
 import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { pageRequest } from '../../pagination.ts';
 import { IdParam, ref } from '../../schemas/common.ts';
-import { DiscoveryAccepted, OAuthCallbackQuery, Task, TaskCreate, TaskList, TaskListQuery, TaskOverview, TaskUpdate } from './schemas.ts';
+import { DiscoveryAccepted, OAuthCallbackQuery, OAuthConfirmForm, OAuthConfirmQuery, Task, TaskCreate, TaskList, TaskListQuery, TaskOverview, TaskUpdate } from './schemas.ts';
 import { taskOverview } from './overview.ts';
 import * as service from './service.ts';
+import { confirm, confirmationPage } from './oauth-confirm.ts';
 
 const tags = ['tasks'];
 const Params = IdParam('task');
@@ -18,7 +19,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       schema: {
         operationId: 'createTask', tags, summary: 'Create a backup task (connect a Dropbox team)',
         description:
-          'Without `refresh_token` the task starts `pending` with an `authorize_url`: an administrator of the Dropbox team opens it, approves Coffer, and Dropbox redirects to the callback, which connects the task and starts discovery. With `refresh_token` (automation) the task is connected at once.',
+          'Without `refresh_token` the task starts `pending` with an `authorize_url`: a Coffer page that names this account, you and the task; an administrator of the Dropbox team opens it, continues to Dropbox, approves Coffer, and Dropbox redirects that browser to the callback, which connects the task and starts discovery. With `refresh_token` (automation) the task is connected at once.',
         body: ref(TaskCreate), response: { 201: ref(Task) },
       },
     }, async (request, reply) => {
@@ -131,12 +132,44 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
     }, async (request) => taskOverview(deps, requireCtx(request.ctx), request.params.id));
 
+    // The confirmation page's form (HTML forms post url-encoded). Scoped to this plugin.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+
+    const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
+
+    app.get('/v1/oauth/dropbox/authorize', {
+      config: { public: true },
+      schema: {
+        operationId: 'confirmDropboxAuthorizationPage', tags, summary: 'Confirmation page before Dropbox (the task\'s authorize_url)',
+        description: [
+          'An HTML page for the Dropbox team administrator: it names the Coffer account, the user who asked and the task the team would join, and its Continue button leads to Dropbox.',
+          'Only the browser that continues from this page can complete the connection (the callback checks a cookie it leaves), so a Dropbox link passed on by someone else connects nothing.',
+          '400 `invalid_oauth_state`, 410 `authorization_expired`.',
+        ].join(' '),
+        querystring: OAuthConfirmQuery,
+        response: { 200: html('The confirmation page.') },
+      },
+    }, async (request, reply) => confirmationPage(deps, reply, request.query.state, new URL(service.dropboxAuthorizeUrl(deps, 'x')).origin));
+
+    app.post('/v1/oauth/dropbox/authorize', {
+      config: { public: true },
+      schema: {
+        operationId: 'confirmDropboxAuthorization', tags, summary: 'Continue from the confirmation page to Dropbox',
+        description: 'Posted by the page\'s form only (403 `oauth_confirmation_required` without its CSRF cookie and field); answers 303 to Dropbox\'s authorize URL.',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: OAuthConfirmForm,
+        response: { 303: { description: 'See Other: continue at Dropbox', headers: { location: Type.String() } } },
+      },
+    }, async (request, reply) => confirm(deps, request, reply, request.body, (state) => service.dropboxAuthorizeUrl(deps, state)));
+
     app.get('/v1/oauth/dropbox/callback', {
       config: { public: true },
       schema: {
         operationId: 'dropboxOAuthCallback', tags, summary: 'Dropbox OAuth redirect target',
-        description: 'Dropbox redirects the approving administrator here with `code` and `state`. Not called by API clients.',
+        description: 'Dropbox redirects the approving administrator here with `code` and `state`. Not called by API clients. 403 `oauth_browser_mismatch` unless the same browser continued from the confirmation page.',
         querystring: OAuthCallbackQuery, response: { 200: ref(Task) },
       },
-    }, async (request) => service.completeAuthorization(deps, request.query));
+    }, async (request) => service.completeAuthorization(deps, request, request.query));
   };

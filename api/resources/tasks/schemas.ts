@@ -39,7 +39,7 @@ export const Task = Type.Object(
     connection_status: Type.Enum(['pending', 'connected', 'disconnected']),
     connection_error: Type.Union([Type.String(), Type.Null()]),
     authorize_url: Type.Union([Type.String(), Type.Null()], {
-      description: 'Where an administrator approves Coffer in Dropbox; set in the responses of create (without a refresh token) and reconnect.',
+      description: 'Coffer\'s confirmation page (naming this account, the requesting user and the task), from which an administrator of the Dropbox team continues to approve Coffer in Dropbox; set in the responses of create (without a refresh token) and reconnect.',
     }),
     dropbox_team: Type.Union([Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
     region: Type.String({ description: 'The account\'s data center (read-only).' }),
@@ -100,6 +100,13 @@ export const OAuthCallbackQuery = Type.Object(
     error: Type.Optional(Type.String({ maxLength: 200 })),
     error_description: Type.Optional(Type.String({ maxLength: 2000 })),
   },
+  { additionalProperties: true },
+);
+
+export const OAuthConfirmQuery = Type.Object({ state: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: true });
+
+export const OAuthConfirmForm = Type.Object(
+  { state: Type.Optional(Type.String({ maxLength: 512 })), csrf: Type.Optional(Type.String({ maxLength: 128 })) },
   { additionalProperties: true },
 );
 

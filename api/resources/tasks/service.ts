@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, desc, eq, ilike, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
@@ -14,6 +15,7 @@ import { dropboxClient, REFRESH_TOKEN_CONTEXT } from '../../../workers/dropbox/c
 import { getAuthenticatedAdmin, getTeamInfo } from '../../../workers/dropbox/team.ts';
 import { dropboxFetch } from '../../../workers/dropbox/transport.ts';
 import type { Task, TaskCreate, TaskUpdate } from './schemas.ts';
+import { assertSameBrowser, hashState, pendingAuthorization } from './oauth-confirm.ts';
 
 /** The seed's grace period for deleted tasks and entities. */
 export const GRACE_PERIOD_MS = 7 * 86_400_000;
@@ -59,8 +61,6 @@ function settingsColumns(input: TaskUpdate): Partial<TaskRow> {
   return out;
 }
 
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
-
 export function redirectUri(deps: AppDeps): string {
   return `${deps.config.publicUrl}/v1/oauth/dropbox/callback`;
 }
@@ -69,12 +69,24 @@ function notConfigured(): ApiError {
   return new ApiError(503, 'dropbox_not_configured', 'Service Unavailable', 'This Coffer installation has no Dropbox app configured (COFFER_DROPBOX_APP_KEY / COFFER_DROPBOX_APP_SECRET).');
 }
 
-/** A fresh OAuth `state`: returned in the authorize URL, stored only as a hash. */
-function newAuthorization(deps: AppDeps): { url: string; columns: Partial<TaskRow> } {
+/**
+ * A fresh OAuth `state`, stored only as a hash. The URL handed out is Coffer's confirmation page
+ * (api/resources/tasks/oauth-confirm.ts), which leads on to Dropbox's authorize URL.
+ */
+function newAuthorization(deps: AppDeps, ctx: RequestContext): { url: string; columns: Partial<TaskRow> } {
   const state = randomBytes(24).toString('base64url');
+  dropboxAuthorizeUrl(deps, state); // fails now, not on the page, when no Dropbox app is configured
+  const url = `${deps.config.publicUrl}/v1/oauth/dropbox/authorize?state=${state}`;
+  return {
+    url,
+    columns: { oauthStateHash: hashState(state), oauthStateExpiresAt: new Date(deps.clock.now().getTime() + OAUTH_STATE_TTL_MS), oauthRequestedBy: ctx.userId },
+  };
+}
+
+/** Dropbox's own authorize URL for a state: where the confirmation page's Continue button leads. */
+export function dropboxAuthorizeUrl(deps: AppDeps, state: string): string {
   try {
-    const url = buildAuthorizeUrl(deps.config.dropbox, { state, redirectUri: redirectUri(deps) });
-    return { url, columns: { oauthStateHash: hashState(state), oauthStateExpiresAt: new Date(deps.clock.now().getTime() + OAUTH_STATE_TTL_MS) } };
+    return buildAuthorizeUrl(deps.config.dropbox, { state, redirectUri: redirectUri(deps) });
   } catch (err) {
     if (err instanceof DropboxNotConfiguredError) throw notConfigured();
     throw err;
@@ -101,6 +113,7 @@ async function connectedColumns(deps: AppDeps, refreshToken: string): Promise<Pa
     connectionError: null,
     oauthStateHash: null,
     oauthStateExpiresAt: null,
+    oauthRequestedBy: null,
   };
 }
 
@@ -136,20 +149,20 @@ export async function createTask(deps: AppDeps, ctx: RequestContext, input: Task
     });
     return { task: serializeTask(row, accountRegion), version: row.version };
   }
-  const authorization = newAuthorization(deps);
+  const authorization = newAuthorization(deps, ctx);
   const [row] = await deps.db.insert(tasks).values({ ...base, ...authorization.columns, connectionStatus: 'pending' }).returning();
   return { task: serializeTask(row!, accountRegion, authorization.url), version: row!.version };
 }
 
-/** The OAuth redirect target: the `state` names the task (it was only ever shown to its creator). */
-export async function completeAuthorization(deps: AppDeps, query: { code?: string; state?: string; error?: string; error_description?: string }) {
-  if (!query.state) throw badRequest('invalid_oauth_state', 'The callback has no state parameter.');
-  const [task] = await deps.db.select().from(tasks).where(eq(tasks.oauthStateHash, hashState(query.state)));
-  if (!task || task.state !== 'active') throw badRequest('invalid_oauth_state', 'This authorization is unknown or was already used; start again from the task.');
-  if (!task.oauthStateExpiresAt || task.oauthStateExpiresAt <= deps.clock.now()) {
-    throw gone('authorization_expired', 'This authorization link has expired; ask for a new one with POST /v1/tasks/{id}/reconnect.');
-  }
+/**
+ * The OAuth redirect target: the `state` names the task, and the browser must be the one that
+ * confirmed it on Coffer's page (a sealed cookie), or a passed-on Dropbox link would connect the
+ * approver's team to whoever started it.
+ */
+export async function completeAuthorization(deps: AppDeps, request: FastifyRequest, query: { code?: string; state?: string; error?: string; error_description?: string }) {
+  const { task } = await pendingAuthorization(deps, query.state);
   if (query.error) throw badRequest('authorization_denied', `Dropbox reported: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}.`);
+  assertSameBrowser(deps, request, query.state!);
   if (!query.code) throw badRequest('invalid_oauth_callback', 'The callback has no code parameter.');
   let columns: Partial<TaskRow>;
   try {
@@ -265,7 +278,7 @@ export async function resumeTask(deps: AppDeps, ctx: RequestContext, id: string)
 export async function reconnectTask(deps: AppDeps, ctx: RequestContext, id: string) {
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be reconnected; undelete it first.');
-  const authorization = newAuthorization(deps);
+  const authorization = newAuthorization(deps, ctx);
   const row = await update(deps, ctx, id, undefined, authorization.columns);
   return { task: serializeTask(row, await region(deps, ctx.accountId), authorization.url), version: row.version };
 }
