@@ -53,7 +53,7 @@ const MAKERS: Record<string, Maker> = {
   '/v1/ip-allowlist/entries/{id}': { make: (api, a) => created(api, a, '/v1/ip-allowlist/entries', { cidr: '203.0.113.0/24' }), body: { PATCH: { description: 'renamed' } } },
   '/v1/security/saml': {
     make: exists,
-    body: { PUT: { metadata_xml: idpMetadata('https://idp.example.test', 'https://idp.example.test/sso', makeIdpKeys().certB64), enabled: false } },
+    body: { PUT: { metadata_xml: idpMetadata('https://idp.example.test', 'https://idp.example.test/sso', makeIdpKeys().certB64), enabled: false, current_password: 'correct horse battery staple' } },
   },
   '/v1/notifications/settings': { make: exists, body: { PATCH: { frequency: 'monthly' } } },
   '/v1/notifications/recipients/{id}': {

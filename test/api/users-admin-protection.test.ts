@@ -11,7 +11,8 @@ t.test('a users:manage user cannot demote, deactivate or remove an administrator
   const smtp = await startSmtpServer(t);
   const api = await startTestApp(t, { config: { smtpUrl: smtp.url } });
   const admin = await api.signUp();
-  const manager = await inviteAndConfirm(api, smtp, admin.key, { permissions: ['users:manage'] });
+  // api_keys:manage too, so that what refuses the key operations below is the administrator guard.
+  const manager = await inviteAndConfirm(api, smtp, admin.key, { permissions: ['users:manage', 'api_keys:manage'] });
   const session = await sessionFor(api, manager.email);
   const refused = (res: { status: number; body: any }, code: string, label: string) => {
     t.equal(res.status, 403, label);
