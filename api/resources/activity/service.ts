@@ -2,8 +2,8 @@
 // Read-only here; the workers write the rows. Newest first by the event's time; the cursor carries
 // (time, id) of the last row, so events with the same time page without gaps or repeats.
 import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
-import { stringify } from 'csv-stringify/sync';
 import type { AppDeps } from '../../deps.ts';
+import { toCsv } from '../../csv.ts';
 import type { RequestContext } from '../../context.ts';
 import { activityEvents } from '../../../db/schema.ts';
 import { badRequest, notFound } from '../../errors.ts';
@@ -124,5 +124,5 @@ export async function activityCsv(deps: AppDeps, ctx: RequestContext, q: Activit
     };
     return CSV_COLUMNS.map((c) => values[c]);
   });
-  return stringify(records, { header: true, columns: [...CSV_COLUMNS] });
+  return toCsv(records, { columns: [...CSV_COLUMNS] });
 }

@@ -8,8 +8,8 @@
 // advisory lock, so the chain never forks under concurrency.
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
-import { stringify } from 'csv-stringify/sync';
 import type { AppDeps } from '../../deps.ts';
+import { toCsv } from '../../csv.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Db } from '../../../db/client.ts';
 import { auditEvents, auditHeads, users } from '../../../db/schema.ts';
@@ -186,7 +186,7 @@ export async function exportAuditCsv(deps: AppDeps, ctx: RequestContext, filter:
     const e = serializeAuditEvent(r);
     return CSV_COLUMNS.map((c) => e[c] ?? '');
   });
-  return stringify(records, { header: true, columns: [...CSV_COLUMNS] });
+  return toCsv(records, { columns: [...CSV_COLUMNS] });
 }
 
 export async function getAuditEvent(deps: AppDeps, ctx: RequestContext, id: string) {

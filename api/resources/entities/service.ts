@@ -1,6 +1,6 @@
 import { and, desc, eq, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
-import { stringify } from 'csv-stringify/sync';
 import type { AppDeps } from '../../deps.ts';
+import { toCsv } from '../../csv.ts';
 import type { RequestContext } from '../../context.ts';
 import { entities, entityTags, tags, tasks, type EntityStatus } from '../../../db/schema.ts';
 import { conflict, forbidden, gone, invalidField, notFound } from '../../errors.ts';
@@ -96,9 +96,9 @@ export async function entitiesCsv(deps: AppDeps, ctx: RequestContext, q: EntityL
     .where(and(...filters(ctx, q)))
     .orderBy(entities.name, entities.id);
   const usage = (s: EntityStatus) => (s === 'archived' ? 'archived' : ACTIVE_STATUSES.includes(s) ? 'active' : 'inactive');
-  return stringify(
+  return toCsv(
     rows.map(({ entity: e, task }) => [e.name, e.email ?? '', e.kind, usage(e.status), e.status, e.sizeBytes, e.itemCount, e.lastBackupAt?.toISOString() ?? '', task, e.id]),
-    { header: true, columns: ['entity', 'email', 'kind', 'usage_status', 'status', 'size_bytes', 'item_count', 'last_backup', 'task', 'entity_id'] },
+    { columns: ['entity', 'email', 'kind', 'usage_status', 'status', 'size_bytes', 'item_count', 'last_backup', 'task', 'entity_id'] },
   );
 }
 

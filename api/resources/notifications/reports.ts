@@ -4,8 +4,8 @@
 // account's report once its period (previous UTC day, ISO week or calendar month) has ended.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { and, eq, gte, inArray, lt, ne } from 'drizzle-orm';
-import { stringify } from 'csv-stringify/sync';
 import type { AppDeps } from '../../deps.ts';
+import { toCsv } from '../../csv.ts';
 import { accounts, backupRuns, entities, jobs, notificationLog, notificationReports, notificationSettings, tasks, webhookDeliveries, type ReportFormat, type ReportFrequency } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 import { forbidden, gone, notFound } from '../../errors.ts';
@@ -113,7 +113,7 @@ export async function buildReport(deps: Pick<AppDeps, 'db'>, accountId: string, 
     rows = failures.map((f) => [f.at, f.task, f.entity, f.state, f.error]);
     stats.entities = new Set(runs.map((r) => r.run.entityId)).size;
   }
-  const csv = stringify([columns, ...rows.map((r) => r.map((v) => (v === null ? '' : v)))]);
+  const csv = toCsv([columns, ...rows.map((r) => r.map((v) => (v === null ? '' : v)))]);
   const day = (d: Date) => d.toISOString().slice(0, 10);
   const filename = `coffer-${format === 'backup_tasks_overview' ? 'overview' : 'failures'}-${day(start)}-to-${day(new Date(end.getTime() - 1))}.csv`;
   return { columns, rows, csv, filename, stats, failures };
