@@ -12,6 +12,8 @@ import type { AppDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { registerAuth } from './plugins/auth.ts';
+import { MemoryCounterStore, registerThrottle, Throttle } from './plugins/throttle.ts';
+import { Background } from './background.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { documentRoute } from './plugins/openapi.ts';
 import { ref, sharedSchemas, Problem } from './schemas/common.ts';
@@ -81,7 +83,9 @@ opaque \`cursor\` and answer \`{ data, next_cursor }\`. Every POST accepts an \`
 (kept 24 hours: the same key and body replay the first response, the same key with another body is
 a 422). Reads return an \`ETag\`; updates accept \`If-Match\` and answer 412 when it is stale. Each API
 key is rate-limited (\`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\`; 429 with
-\`Retry-After\`).`;
+\`Retry-After\`). Sign-in, sign-up and password reset are also limited per client address and per email
+address, and refused credentials per client address: past that limit every authenticated request
+from the address is a 429 until the window ends.`;
 
 export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger } = {}): Promise<App> {
   const app = Fastify({
@@ -166,6 +170,11 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Mail and other work requests leave behind finish before the app (and its database) closes.
+  const background = (deps.background ??= new Background(app.log));
+  app.addHook('onClose', () => background.settled());
+
+  registerThrottle(app, new Throttle(new MemoryCounterStore(), deps.clock, deps.config.rateLimits));
   registerAuth(app, deps);
   await app.register(rateLimit, {
     global: true,

@@ -16,6 +16,8 @@ export interface Config {
   signupEnabled: boolean;
   defaultRegion: string;
   rateLimitPerMinute: number;
+  /** Limits on what attackers aim at: failed authentications, sign-in, sign-up, password reset (api/plugins/throttle.ts). Optional so that partial test configs need not name it. */
+  rateLimits?: RateLimits;
   logLevel: string;
   /** Base64 32-byte key; unset → generated once into dataDir. */
   masterKey: string | undefined;
@@ -38,6 +40,34 @@ export interface Config {
   /** What start-up must log at warn level (a configuration that works but should not be left so). */
   warnings?: string[];
 }
+
+/**
+ * Per client IP and per email address, each over a fixed window (api/plugins/throttle.ts): the
+ * password guesses, mail floods and argon2 work an attacker could otherwise ask for without limit.
+ */
+export interface RateLimits {
+  /** Refused bearer credentials (unknown, revoked, expired) per IP per 10 minutes; beyond it every bearer request from the IP is a 429 (COFFER_RATE_LIMIT_AUTH_FAILURES_PER_IP). */
+  authFailuresPerIp: number;
+  /** POST /v1/sessions per IP / per email per 15 minutes (COFFER_RATE_LIMIT_SIGN_IN_PER_IP / _PER_EMAIL). */
+  signInPerIp: number;
+  signInPerEmail: number;
+  /** Sign-ups and activation resends per IP / per email per hour (COFFER_RATE_LIMIT_SIGN_UP_PER_IP / _PER_EMAIL). */
+  signUpPerIp: number;
+  signUpPerEmail: number;
+  /** Password-reset requests per IP / per email per hour (COFFER_RATE_LIMIT_PASSWORD_RESET_PER_IP / _PER_EMAIL). */
+  passwordResetPerIp: number;
+  passwordResetPerEmail: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  authFailuresPerIp: 30,
+  signInPerIp: 60,
+  signInPerEmail: 10,
+  signUpPerIp: 10,
+  signUpPerEmail: 3,
+  passwordResetPerIp: 10,
+  passwordResetPerEmail: 3,
+};
 
 /** Money is in integer minor units (cents) of `currency`. See api/resources/billing/plans.ts. */
 export interface BillingConfig {
@@ -232,6 +262,20 @@ function webhookConfig(env: Env): WebhookConfig {
   return { allowPrivateTargets: bool(env, 'COFFER_WEBHOOKS_ALLOW_PRIVATE', false), retrySchedule };
 }
 
+function rateLimits(env: Env): RateLimits {
+  const d = DEFAULT_RATE_LIMITS;
+  const n = (name: string, fallback: number) => int(env, `COFFER_RATE_LIMIT_${name}`, fallback, 1, 1_000_000);
+  return {
+    authFailuresPerIp: n('AUTH_FAILURES_PER_IP', d.authFailuresPerIp),
+    signInPerIp: n('SIGN_IN_PER_IP', d.signInPerIp),
+    signInPerEmail: n('SIGN_IN_PER_EMAIL', d.signInPerEmail),
+    signUpPerIp: n('SIGN_UP_PER_IP', d.signUpPerIp),
+    signUpPerEmail: n('SIGN_UP_PER_EMAIL', d.signUpPerEmail),
+    passwordResetPerIp: n('PASSWORD_RESET_PER_IP', d.passwordResetPerIp),
+    passwordResetPerEmail: n('PASSWORD_RESET_PER_EMAIL', d.passwordResetPerEmail),
+  };
+}
+
 export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
@@ -267,6 +311,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     signupEnabled: bool(env, 'COFFER_SIGNUP_ENABLED', true),
     defaultRegion,
     rateLimitPerMinute: int(env, 'COFFER_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    rateLimits: rateLimits(env),
     logLevel: env.LOG_LEVEL || 'info',
     masterKey,
     trustProxy: trust === undefined || trust === '' ? false : /^(1|true)$/i.test(trust) ? true : trust,

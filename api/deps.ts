@@ -8,6 +8,7 @@ import type postgres from 'postgres';
 import type { MasterKeyring } from '../workers/storage/keys.ts';
 import type { RetryPolicy } from '../workers/dropbox/client.ts';
 import type { Mailer } from './mail/mailer.ts';
+import type { Background } from './background.ts';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +21,8 @@ export interface AppDeps {
   mailer: Mailer;
   /** The job queue; absent in an API-only test that enqueues nothing. */
   boss?: PgBoss;
+  /** Work requests start without waiting for it (mail whose timing must not show); see api/background.ts. */
+  background?: Background;
   /** Overrides of the Dropbox retry policy (tests shorten the waits). */
   dropboxPolicy?: Partial<RetryPolicy>;
 }

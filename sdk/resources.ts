@@ -23,9 +23,24 @@ export class Health extends Resource {
 
 /** `coffer.accounts` */
 export class Accounts extends Resource {
-  /** Sign up: create an account — `POST /v1/accounts` (signUp) */
+  /** Sign up: ask for an account — `POST /v1/accounts` (signUp) */
   signUp(body: BodyOf<'signUp'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'signUp'>>> {
     return this._transport.call(OPERATIONS.signUp, [], body, options) as Promise<WithResponse<ResultOf<'signUp'>>>;
+  }
+
+  /** Check an activation link — `GET /v1/accounts/activate` (inspectActivation) */
+  inspectActivation(query: QueryOf<'inspectActivation'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'inspectActivation'>>> {
+    return this._transport.call(OPERATIONS.inspectActivation, [], query, options) as Promise<WithResponse<ResultOf<'inspectActivation'>>>;
+  }
+
+  /** Activate an account: the second step of sign-up — `POST /v1/accounts/activate` (activateAccount) */
+  activate(body: BodyOf<'activateAccount'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'activateAccount'>>> {
+    return this._transport.call(OPERATIONS.activateAccount, [], body, options) as Promise<WithResponse<ResultOf<'activateAccount'>>>;
+  }
+
+  /** Send the activation link again — `POST /v1/accounts/activation/resend` (resendActivation) */
+  resendActivation(body: BodyOf<'resendActivation'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'resendActivation'>>> {
+    return this._transport.call(OPERATIONS.resendActivation, [], body, options) as Promise<WithResponse<ResultOf<'resendActivation'>>>;
   }
 }
 

@@ -49,6 +49,31 @@ export const users = pgTable(
   (t) => [uniqueIndex('users_email_key').on(sql`lower(${t.email})`), index('users_account_idx').on(t.accountId, t.id)],
 );
 
+/**
+ * A sign-up waiting for its email address to be proven: the account, its administrator and first
+ * API key are created only when the emailed activation link is used (POST /v1/accounts/activate).
+ * Several may wait for one address (someone else may have typed it); the first activated wins and
+ * the others are removed. Only the SHA-256 of the token is stored, like every secret.
+ */
+export const pendingSignups = pgTable(
+  'pending_signups',
+  {
+    id: text('id').primaryKey(),
+    /** Lower-cased. */
+    email: text('email').notNull(),
+    accountName: text('account_name').notNull(),
+    userName: text('user_name'),
+    region: text('region').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    tokenHash: bytea('token_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Set when the link was used: a second use is told so (activation_used), not "invalid". */
+    activatedAt: timestamp('activated_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('pending_signups_token_hash_key').on(t.tokenHash), index('pending_signups_email_idx').on(t.email)],
+);
+
 export const apiKeys = pgTable(
   'api_keys',
   {

@@ -89,6 +89,40 @@ t.test('attack: a password reset leaves API keys working (by default it revokes 
   t.equal((await api.request('GET', '/v1/me', { key: script.body.secret })).body.code, 'api_key_revoked');
 });
 
+t.test('user enumeration: a password reset for a known address takes as long as one for an unknown address', async (t) => {
+  const api = await startTestApp(t);
+  const admin = await api.signUp();
+  const known = admin.body.user.email as string;
+  const post = async (email: string) => {
+    const started = performance.now();
+    const res = await fetch(`${api.url}/v1/password-reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    await res.arrayBuffer();
+    const took = performance.now() - started;
+    t.equal(res.status, 202);
+    await api.settled(); // the mail of one sample must not slow the next one down
+    return took;
+  };
+  for (let i = 0; i < 5; i++) await post(i % 2 ? known : 'warm-up@example.test');
+  // Back-to-back pairs in alternating order, so that the load of the machine cancels out.
+  const differences: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const unknown = `nobody-${i}@example.test`;
+    let k: number;
+    let u: number;
+    if (i % 2) {
+      k = await post(known);
+      u = await post(unknown);
+    } else {
+      u = await post(unknown);
+      k = await post(known);
+    }
+    differences.push(k - u);
+  }
+  const median = [...differences].sort((a, b) => a - b)[differences.length / 2]!;
+  t.ok(Math.abs(median) < 1.5, `median of known − unknown: ${median.toFixed(2)} ms`);
+  t.equal(api.sentMail.filter((m) => m.to === known).length, 42, 'every request for the known address did send its mail');
+});
+
 t.test('change your own password: needs the current one; other sessions end, this one stays', async (t) => {
   const api = await startTestApp(t);
   const admin = await api.signUp();

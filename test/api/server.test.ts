@@ -4,11 +4,12 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase } from '../helpers/db.ts';
+import { parseMime } from '../helpers/mime.ts';
 import { shippedMigrationCount } from '../../db/client.ts';
 
 const SERVER = fileURLToPath(new URL('../../api/server.ts', import.meta.url));
@@ -45,6 +46,20 @@ function start(env: NodeJS.ProcessEnv, args: string[] = []): Promise<Running> {
       reject(new Error(`server exited with ${code} before listening:\n${out}`));
     });
   });
+}
+
+/** The activation token of the first .eml file written into the outbox (sending does not hold up the answer). */
+async function activationTokenFromOutbox(outbox: string): Promise<string> {
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    const files = existsSync(outbox) ? (await readdir(outbox)).filter((f) => f.endsWith('.eml')) : [];
+    if (files.length) {
+      const text = parseMime(await readFile(join(outbox, files[0]!), 'utf8')).text ?? '';
+      const token = /\/v1\/accounts\/activate\?token=(cfa_[0-9A-Za-z]{32})/.exec(text)?.[1];
+      if (token) return token;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no activation email in ${outbox}`);
 }
 
 function runToExit(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; stderr: string }> {
@@ -107,10 +122,16 @@ t.test('embedded defaults: first start, reuse on the second, recovery after a ki
   const env = baseEnv({ COFFER_DATA_DIR: dataDir });
 
   const first = await start(env);
-  const signup = await fetch(first.url + '/v1/accounts', {
+  const asked = await fetch(first.url + '/v1/accounts', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'Kept', email: 'kept@example.test', password: 'correct horse battery staple', region: 'eu-west-1' }),
+  });
+  t.equal(asked.status, 202);
+  // Without SMTP_URL the activation email is an .eml file in the outbox, as the README says.
+  const token = await activationTokenFromOutbox(join(dataDir, 'outbox'));
+  const signup = await fetch(first.url + '/v1/accounts/activate', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
   });
   t.equal(signup.status, 201);
   const key = ((await signup.json()) as { api_key: { secret: string } }).api_key.secret;

@@ -2,13 +2,14 @@
 import type { Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { buildApp, type App } from '../../api/app.ts';
-import { loadConfig, type Config } from '../../api/config.ts';
+import { loadConfig, type Config, type RateLimits } from '../../api/config.ts';
 import { ManualClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { MasterKeyring } from '../../workers/storage/keys.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { startQueue, startWorkers } from '../../workers/queue.ts';
 import { createMailer, type MailMessage, type Mailer } from '../../api/mail/mailer.ts';
+import { Background } from '../../api/background.ts';
 
 export interface TestApp {
   app: App;
@@ -18,8 +19,11 @@ export interface TestApp {
   database: TestDatabase;
   /** Messages handed to the mailer when no SMTP server is configured (see startSmtpServer for a real one). */
   sentMail: MailMessage[];
-  /** fetch relative to the app, with JSON in and out. */
+  /** fetch relative to the app, with JSON in and out; resolves once the work the request left in the background (mail) is done. */
   request(method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  /** Waits for the background work of requests made without `request()` (raw fetch, the SDK). */
+  settled(): Promise<void>;
+  /** Both steps of sign-up (the activation link is taken from its email, which no test sees). */
   signUp(overrides?: Partial<{ name: string; email: string; password: string; region: string }>): Promise<SignedUp>;
 }
 
@@ -51,16 +55,38 @@ export interface TestAppOptions {
 
 let counter = 0;
 
+/**
+ * Tests sign up and sign in far more often from 127.0.0.1 than any person would; the limits of
+ * api/plugins/throttle.ts are tested with their own values (config.rateLimits).
+ */
+export const RELAXED_RATE_LIMITS: RateLimits = {
+  authFailuresPerIp: 100_000, signInPerIp: 100_000, signInPerEmail: 100_000, signUpPerIp: 100_000, signUpPerEmail: 100_000,
+  passwordResetPerIp: 100_000, passwordResetPerEmail: 100_000,
+};
+
+const ACTIVATION_TOKEN = /[?&]token=(cfa_[0-9A-Za-z]{32})/;
+
 export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<TestApp> {
   const database = await freshDatabase(t);
   const clock = new ManualClock(opts.start ?? new Date());
-  const config: Config = { ...loadConfig({}), ...opts.config };
+  const config: Config = { ...loadConfig({}), rateLimits: RELAXED_RATE_LIMITS, ...opts.config };
   const sentMail: MailMessage[] = [];
   const quiet = { info: () => {}, error: (obj: object, msg: string) => console.error(msg, obj) };
-  const mailer: Mailer = opts.mailer ?? (config.smtpUrl
+  const delivering: Mailer = opts.mailer ?? (config.smtpUrl
     ? createMailer(config, quiet)
     : { send: async (m) => { sentMail.push(m); }, close: async () => {} });
-  t.teardown(() => mailer.close());
+  t.teardown(() => delivering.close());
+  // signUp() takes the activation email of the address it signs up, so tests see only their own mail.
+  const activations = new Map<string, string>();
+  const mailer: Mailer = {
+    async send(m) {
+      const to = typeof m.to === 'string' ? m.to.toLowerCase() : undefined;
+      const token = ACTIVATION_TOKEN.exec(m.text)?.[1];
+      if (to && token && activations.has(to)) activations.set(to, token);
+      else await delivering.send(m);
+    },
+    close: () => delivering.close(),
+  };
   const deps: AppDeps = {
     config,
     db: database.db,
@@ -68,7 +94,9 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     clock,
     keyring: new MasterKeyring([{ version: 1, key: randomBytes(32) }]),
     mailer,
+    background: new Background(quiet),
   };
+  const settled = () => deps.background!.settled();
   if (opts.workers) {
     const boss = await startQueue({ connectionString: database.url, runsWorkers: true, onError: () => {} });
     deps.boss = boss;
@@ -94,6 +122,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     }
     const res = await fetch(url + path, { method, headers, body });
     const text = await res.text();
+    await settled();
     let parsed: unknown = undefined;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -105,18 +134,23 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
 
   const signUp: TestApp['signUp'] = async (overrides = {}) => {
     counter += 1;
-    const res = await request('POST', '/v1/accounts', {
-      body: {
-        name: `Account ${counter}`,
-        email: `admin${counter}-${randomBytes(3).toString('hex')}@example.test`,
-        password: 'correct horse battery staple',
-        region: 'eu-west-1',
-        ...overrides,
-      },
-    });
-    if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${res.text}`);
-    return { key: res.body.api_key.secret, accountId: res.body.account.id, userId: res.body.user.id, keyId: res.body.api_key.id, body: res.body };
+    const email = (overrides.email ?? `admin${counter}-${randomBytes(3).toString('hex')}@example.test`).trim().toLowerCase();
+    activations.set(email, '');
+    try {
+      const res = await request('POST', '/v1/accounts', {
+        body: { name: `Account ${counter}`, password: 'correct horse battery staple', region: 'eu-west-1', ...overrides, email },
+      });
+      if (res.status !== 202) throw new Error(`sign-up failed: ${res.status} ${res.text}`);
+      const token = activations.get(email);
+      if (!token) throw new Error(`sign-up of ${email} sent no activation link (does the address have an account already?)`);
+      const activated = await request('POST', '/v1/accounts/activate', { body: { token } });
+      if (activated.status !== 201) throw new Error(`activation failed: ${activated.status} ${activated.text}`);
+      const b = activated.body;
+      return { key: b.api_key.secret, accountId: b.account.id, userId: b.user.id, keyId: b.api_key.id, body: b };
+    } finally {
+      activations.delete(email);
+    }
   };
 
-  return { app, url, deps, clock, database, sentMail, request, signUp };
+  return { app, url, deps, clock, database, sentMail, request, settled, signUp };
 }

@@ -7,7 +7,11 @@ import { AuthenticationError, Coffer, CofferError, ConflictError, JobFailedError
 t.test('the SDK against a live server: sign-up, generated methods, error classes, pagination', async (t) => {
   const api = await startTestApp(t);
   const anonymous = new Coffer({ baseUrl: api.url });
-  const signup = await anonymous.accounts.signUp({ name: 'MSP customer', email: 'ops@customer.test', password: 'correct horse battery staple', region: 'us-east-1' });
+  const asked = await anonymous.accounts.signUp({ name: 'MSP customer', email: 'ops@customer.test', password: 'correct horse battery staple', region: 'us-east-1' });
+  t.equal(asked.status, 'activation_sent');
+  await api.settled();
+  const token = /token=(cfa_\w+)/.exec(api.sentMail.at(-1)!.text)![1]!;
+  const signup = await anonymous.accounts.activate({ token });
   t.equal(signup.account.state, 'trial');
   t.equal(signup.lastResponse.status, 201);
 

@@ -4,24 +4,61 @@ import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { ref } from '../../schemas/common.ts';
 import { REGIONS } from '../../regions.ts';
-import { Account, AccountUpdate, Me, RegionList, Signup, SignupRequest } from './schemas.ts';
+import {
+  Account, AccountUpdate, ActivationInfo, ActivationQuery, ActivationRequest, ActivationResendRequest, Me, RegionList, Signup, SignupAccepted, SignupRequest,
+} from './schemas.ts';
 import * as service from './service.ts';
+import * as signup from './signup.ts';
 
 const tags = ['accounts'];
 
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/accounts', {
+      config: { public: true, throttle: 'sign_up' },
+      schema: {
+        operationId: 'signUp', tags, summary: 'Sign up: ask for an account',
+        description: [
+          'Always 202 `activation_sent`, whether or not the address has an account already: the address learns which by email.',
+          'A new address gets an activation link valid 48 hours; POST its token to /v1/accounts/activate to create the account in its 14-day trial, its first administrator and a first API key.',
+          'An address with an account gets a notice instead (sign in, or reset the password).',
+        ].join(' '),
+        body: ref(SignupRequest), response: { 202: ref(SignupAccepted) },
+      },
+    }, async (request, reply) => reply.code(202).send(await signup.signUp(deps, request.body, { ip: request.ip })));
+
+    app.get('/v1/accounts/activate', {
       config: { public: true },
       schema: {
-        operationId: 'signUp', tags, summary: 'Sign up: create an account',
-        description: 'Creates an account in its 14-day trial, its first administrator, and a first API key. The key\'s secret is returned only in this response.',
-        body: ref(SignupRequest), response: { 201: ref(Signup) },
+        operationId: 'inspectActivation', tags, summary: 'Check an activation link',
+        description: 'The link in the activation email. Answers what it will create without using it: 400 `invalid_token`, 409 `activation_used`, 410 `token_expired`.',
+        querystring: ActivationQuery, response: { 200: ref(ActivationInfo) },
+      },
+    }, async (request) => signup.inspectActivation(deps, request.query.token));
+
+    app.post('/v1/accounts/activate', {
+      config: { public: true },
+      schema: {
+        operationId: 'activateAccount', tags, summary: 'Activate an account: the second step of sign-up',
+        description: [
+          'Uses the token of the activation email once and creates the account in its 14-day trial, its first administrator and a first API key, whose secret is returned only in this response.',
+          'Errors: 400 `invalid_token`, 409 `activation_used` (sign in instead), 410 `token_expired` (ask for a new link), 409 `email_taken` when the address got an account meanwhile.',
+        ].join(' '),
+        body: ref(ActivationRequest), response: { 201: ref(Signup) },
       },
     }, async (request, reply) => {
-      const result = await service.signUp(deps, request.body);
+      const result = await signup.activate(deps, request.body.token);
       return reply.code(201).header('location', '/v1/account').send(result);
     });
+
+    app.post('/v1/accounts/activation/resend', {
+      config: { public: true, throttle: 'sign_up' },
+      schema: {
+        operationId: 'resendActivation', tags, summary: 'Send the activation link again',
+        description: 'Always 202. When a sign-up of this address waits for activation, a new link goes out and the previous one stops working.',
+        body: ref(ActivationResendRequest), response: { 202: ref(SignupAccepted) },
+      },
+    }, async (request, reply) => reply.code(202).send(signup.resendActivation(deps, request.body.email, { ip: request.ip })));
 
     app.get('/v1/me', {
       schema: { operationId: 'getMe', tags, summary: 'Who am I: the caller\'s user, account and credential', response: { 200: ref(Me) } },

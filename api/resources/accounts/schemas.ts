@@ -66,6 +66,39 @@ export const Signup = Type.Object(
   { $id: 'Signup', additionalProperties: false, description: 'The new account, its administrator, and a first API key whose secret is shown only here.' },
 );
 
+export const SignupAccepted = Type.Object(
+  {
+    status: Type.Enum(['activation_sent']),
+    email: Type.String({ format: 'email', description: 'The address the activation link goes to (lower-cased).' }),
+    detail: Type.String(),
+  },
+  {
+    $id: 'SignupAccepted', additionalProperties: false,
+    description: 'The same answer whether or not the address already has an account: the email says which.',
+  },
+);
+
+const ActivationToken = Type.String({ minLength: 1, maxLength: 100, description: 'The `token` of the activation link.' });
+
+export const ActivationRequest = Type.Object({ token: ActivationToken }, { $id: 'ActivationRequest', additionalProperties: false });
+
+export const ActivationQuery = Type.Object({ token: ActivationToken }, { additionalProperties: false });
+
+export const ActivationInfo = Type.Object(
+  {
+    email: Type.String({ format: 'email' }),
+    account_name: Type.String(),
+    region: Type.String(),
+    expires_at: Timestamp(),
+  },
+  { $id: 'ActivationInfo', additionalProperties: false, description: 'What an activation link will create, before it is used.' },
+);
+
+export const ActivationResendRequest = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 254 }) },
+  { $id: 'ActivationResendRequest', additionalProperties: false },
+);
+
 export const AccountUpdate = Type.Object(
   { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
   { $id: 'AccountUpdate', additionalProperties: false },
@@ -91,4 +124,4 @@ export const Region = Type.Object(
 
 export const RegionList = Type.Object({ data: Type.Array(ref(Region)) }, { $id: 'RegionList', additionalProperties: false });
 
-export const schemas = [Account, Permission, User, SignupRequest, Signup, AccountUpdate, Me, Region, RegionList];
+export const schemas = [Account, Permission, User, SignupRequest, Signup, SignupAccepted, ActivationRequest, ActivationInfo, ActivationResendRequest, AccountUpdate, Me, Region, RegionList];

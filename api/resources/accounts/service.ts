@@ -2,13 +2,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { accountEmailChanges, accounts, users } from '../../../db/schema.ts';
-import { newId } from '../../../db/ids.ts';
-import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
-import { hashPassword } from '../../passwords.ts';
+import { notFound, preconditionFailed } from '../../errors.ts';
 import { ALL_PERMISSIONS, isPermission } from '../../permissions.ts';
-import { REGION_IDS } from '../../regions.ts';
-import { issueApiKey } from '../api-keys/service.ts';
-import type { Account, SignupRequest, User } from './schemas.ts';
+import type { Account, User } from './schemas.ts';
 
 export const TRIAL_DAYS = 14;
 
@@ -40,39 +36,6 @@ export function serializeUser(row: UserRow): User {
     state: row.state,
     created_at: row.createdAt.toISOString(),
   };
-}
-
-export async function signUp(deps: AppDeps, input: SignupRequest) {
-  if (!deps.config.signupEnabled) throw forbidden('signup_disabled', 'Sign-up is turned off on this Coffer installation.');
-  if (!REGION_IDS.has(input.region)) throw invalidField('/body/region', `unknown region "${input.region}"; see GET /v1/regions`);
-  const email = input.email.trim().toLowerCase();
-  const passwordHash = await hashPassword(input.password);
-  const now = deps.clock.now();
-  try {
-    return await deps.db.transaction(async (tx) => {
-      const [account] = await tx
-        .insert(accounts)
-        .values({
-          id: newId('acct'), name: input.name, email, region: input.region, state: 'trial',
-          trialEndsAt: new Date(now.getTime() + TRIAL_DAYS * 86_400_000), createdAt: now, updatedAt: now,
-        })
-        .returning();
-      const [user] = await tx
-        .insert(users)
-        .values({
-          id: newId('usr'), accountId: account!.id, email, name: input.user_name ?? null, role: 'administrator',
-          passwordHash, state: 'active', createdAt: now, updatedAt: now,
-        })
-        .returning();
-      const apiKey = await issueApiKey(tx, { accountId: account!.id, userId: user!.id, held: new Set(ALL_PERMISSIONS) }, { name: 'Default' }, now);
-      return { account: serializeAccount(account!), user: serializeUser(user!), api_key: apiKey };
-    });
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505') {
-      throw conflict('email_taken', 'A user with this email address already exists.');
-    }
-    throw err;
-  }
 }
 
 async function findAccount(deps: AppDeps, ctx: RequestContext): Promise<AccountRow> {

@@ -11,14 +11,14 @@ const tags = ['passwords'];
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/password-reset', {
-      config: { public: true },
+      config: { public: true, throttle: 'password_reset' },
       schema: {
         operationId: 'requestPasswordReset', tags, summary: 'Ask for a password reset link',
         description: 'Always 202, whether or not the email belongs to a user. An active user gets an email with a link valid 1 hour.',
         body: ref(PasswordResetRequest), response: { 202: ref(PasswordResetAccepted) },
       },
     }, async (request, reply) => {
-      await service.requestReset(deps, request.body.email, { ip: request.ip, userAgent: request.headers['user-agent'] });
+      service.requestReset(deps, request.body.email, { ip: request.ip, userAgent: request.headers['user-agent'] });
       return reply.code(202).send({ status: 'accepted' as const, detail: 'If this email belongs to a user, a reset link is on its way.' });
     });
 

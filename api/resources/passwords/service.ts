@@ -10,6 +10,7 @@ import type { RequestContext } from '../../context.ts';
 import { sessions, users } from '../../../db/schema.ts';
 import { invalidField, notFound } from '../../errors.ts';
 import { hashPassword, verifyPassword } from '../../passwords.ts';
+import { background } from '../../background.ts';
 import { audit } from '../audit/service.ts';
 import { markPasswordChanged } from '../security/service.ts';
 import { consumeUserToken, inspectUserToken, issueUserToken } from '../users/tokens.ts';
@@ -17,10 +18,18 @@ import { revokeUserApiKeys } from '../api-keys/service.ts';
 
 interface Meta { ip: string; userAgent: string | undefined }
 
-export async function requestReset(deps: AppDeps, email: string, meta: Meta) {
-  const normalized = email.trim().toLowerCase();
+/**
+ * Always the same answer in the same time: the lookup, the token and the mail run in the
+ * background (api/background.ts), so an unknown address cannot be told from a known one by how long
+ * the 202 takes: handling a known one in the request made its answer several times slower.
+ */
+export function requestReset(deps: AppDeps, email: string, meta: Meta) {
+  background(deps).run('password reset', () => sendReset(deps, email.trim().toLowerCase(), meta));
+}
+
+async function sendReset(deps: AppDeps, normalized: string, meta: Meta) {
   const [user] = await deps.db.select().from(users).where(sql`lower(${users.email}) = ${normalized}`);
-  if (!user || user.state !== 'active') return; // same answer either way: no user enumeration
+  if (!user || user.state !== 'active') return;
   const now = deps.clock.now();
   const { token } = await deps.db.transaction(async (tx) => {
     const issued = await issueUserToken(tx, { accountId: user.accountId, userId: user.id }, 'reset', now);

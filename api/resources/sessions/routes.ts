@@ -12,7 +12,7 @@ const tags = ['sessions'];
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/sessions', {
-      config: { public: true },
+      config: { public: true, throttle: 'sign_in' },
       schema: {
         operationId: 'signIn', tags, summary: 'Sign in: start a session',
         description: [
