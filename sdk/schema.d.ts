@@ -5050,7 +5050,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -5140,7 +5140,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                /** @description Refuses a duplicate while the first request with this key is still running (409). Unauthenticated responses are never stored nor replayed. */
                 "idempotency-key"?: string;
             };
             path?: never;

@@ -61,12 +61,17 @@ t.test('attack: an unauthenticated caller repeats a sign-up or sign-in with the 
   const body = { name: 'Acme', email: 'owner@acme.test', password: PASSWORD, region: 'eu-west-1' };
   const headers = { 'idempotency-key': 'signup-1' };
   const signUp = await api.request('POST', '/v1/accounts', { body, headers });
-  t.equal(signUp.status, 201);
-  t.match(signUp.body.api_key.secret, /^cfk_/);
-  const again = await api.request('POST', '/v1/accounts', { body, headers });
+  t.equal(signUp.status, 202);
+  const token = /cfa_[A-Za-z0-9_-]+/.exec(api.sentMail.find((m) => m.to === body.email)!.text)![0];
+  // Activation is what answers with the first API key: its repeat must not hand it out again.
+  const activate = { 'idempotency-key': 'activate-1' };
+  const activated = await api.request('POST', '/v1/accounts/activate', { body: { token }, headers: activate });
+  t.equal(activated.status, 201);
+  t.match(activated.body.api_key.secret, /^cfk_/);
+  const again = await api.request('POST', '/v1/accounts/activate', { body: { token }, headers: activate });
   t.equal(again.headers.get('idempotent-replayed'), null, 'an unauthenticated response is never replayed');
-  t.equal(again.status, 409, 'the repeat runs again, and the email is taken');
-  t.equal(again.body.code, 'email_taken');
+  t.equal(again.status, 409, 'the repeat runs again, and the link is used');
+  t.equal(again.body.code, 'activation_used');
   t.notMatch(again.text, /cfk_/);
 
   const signIn = { email: body.email, password: PASSWORD };
