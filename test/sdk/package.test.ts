@@ -62,7 +62,8 @@ export async function demo(): Promise<string[]> {
   const tag = await coffer.tags.create({ name: 'x' }, { idempotencyKey: 'k', timeoutMs: 5000 });
   const etag: string | undefined = tag.lastResponse.etag;
   await coffer.tags.update(tag.id, { name: 'y' }, { ifMatch: tag });
-  await coffer.tags.delete(tag.id, { ifMatch: etag });
+  await coffer.tags.update(tag.id, { name: 'z' }, { ifMatch: etag });
+  await coffer.tags.delete(tag.id);
   const job = await coffer.jobs.wait('job_1', { onProgress: (j) => names.push(j.state), timeoutMs: 1000 });
   const result: VerifyResult = await verifyWebhookSignature('whsec_x', null, '');
   const scoped: Coffer = coffer.withAccount('acct_1');
