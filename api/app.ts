@@ -16,6 +16,7 @@ import { MemoryCounterStore, registerThrottle, Throttle } from './plugins/thrott
 import { Background } from './background.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { documentRoute } from './plugins/openapi.ts';
+import { serializeRequest } from './request-log.ts';
 import { ref, sharedSchemas, Problem } from './schemas/common.ts';
 import { resources, resourceSchemas } from './resources/index.ts';
 
@@ -89,7 +90,8 @@ from the address is a 429 until the window ends.`;
 
 export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger } = {}): Promise<App> {
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // Request URLs are logged with their credentials (link tokens, OAuth codes) redacted.
+    ...(opts.logger ? { loggerInstance: opts.logger.child({}, { serializers: { req: serializeRequest }, redact: ['req.headers.authorization', 'req.headers.cookie'] }) } : { logger: false }),
     trustProxy: deps.config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {

@@ -687,7 +687,7 @@ export interface paths {
         };
         /**
          * Download an export through its signed link
-         * @description No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410.
+         * @description No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account's IP allowlist is on, only its trusted addresses may use the link (403 `access_denied`).
          */
         get: operations["downloadByLink"];
         put?: never;
@@ -987,7 +987,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a job
-         * @description Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing.
+         * @description Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing and never gets a download link (to revoke the link of a finished export: DELETE /v1/jobs/{id}/download).
          */
         post: operations["cancelJob"];
         delete?: never;
@@ -1007,7 +1007,11 @@ export interface paths {
         get: operations["downloadJobResult"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Revoke an export's download
+         * @description The signed link stops working at once (404) and the archive is erased; downloading the job answers 410 `download_revoked`. The job itself stays, with `download: null`.
+         */
+        delete: operations["revokeJobDownload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2857,7 +2861,7 @@ export interface components {
                 /** Format: date-time */
                 expires_at: string;
                 size: number;
-                /** @description Signed link, usable without credentials until `expires_at` (then 410). */
+                /** @description Signed link, usable without credentials until `expires_at` (then 410) or until revoked. Shown only to callers with `recovery:export`. */
                 url: string;
             } | null;
             entity_id: string;
@@ -9686,6 +9690,104 @@ export interface operations {
             };
             /** @description No such resource in the caller's account. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeJobDownload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the version you expect to change; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description An id starting with `job_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not name the current version of the resource. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

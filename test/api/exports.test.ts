@@ -63,7 +63,8 @@ async function fetchBytes(url: string, headers: Record<string, string> = {}) {
 let fx: RecoveryFixture;
 t.before(async () => {
   // The S3 and Azure stand-ins listen on 127.0.0.1, which export destinations refuse by default (SSRF).
-  fx = await startRecoveryFixture(t, FILES, { config: { storageAllowPrivateEndpoints: true } });
+  // trustProxy: the IP allowlist tests say where a request comes from with X-Forwarded-For.
+  fx = await startRecoveryFixture(t, FILES, { config: { storageAllowPrivateEndpoints: true, trustProxy: true } });
   fx.emu.state.mkdir(fx.member, '/Nothing here');
   const again = await fx.backup(fx.entityId);
   if (again.outcome !== 'succeeded') throw new Error('backup failed');
@@ -231,4 +232,105 @@ t.test('cancel a download export: no archive is kept', async (t) => {
   const { store } = await accountStorage(fx.app.deps, fx.accountId);
   t.equal(await store.head(archiveKey(res.body.id)), null);
   t.equal((await fetchBytes(`${fx.app.url}/v1/jobs/${res.body.id}/download`, { authorization: `Bearer ${fx.account.key}` })).status, 409);
+});
+
+/** A finished export to `download`, and its link's path. */
+async function finishedDownload(t: Test): Promise<{ id: string; path: string }> {
+  const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/docs/a.txt'] }, destination: { type: 'download' } });
+  t.equal(res.status, 202, res.text);
+  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
+  return { id: job.id, path: new URL(job.download.url).pathname };
+}
+
+t.test('attack: a backups:read user lifts the signed link from the job and downloads the archive without credentials', async (t) => {
+  await fx.post('/v1/webhooks', { url: 'https://hooks.example.com/coffer', events: ['job.state_changed'] });
+  const { id, path } = await finishedDownload(t);
+  const reader = await fx.post('/v1/api-keys', { name: 'read only', scopes: ['backups:read'] });
+  t.equal(reader.status, 201, reader.text);
+  const key = reader.body.secret;
+  t.equal((await fetchBytes(`${fx.app.url}/v1/jobs/${id}/download`, { authorization: `Bearer ${key}` })).status, 403, 'the reader may not download');
+
+  const seen = await fx.get(`/v1/jobs/${id}`, key);
+  t.equal(seen.status, 200);
+  t.equal(seen.body.state, 'succeeded');
+  t.equal(seen.body.download, null, 'get: no link');
+  const listed = await fx.get('/v1/jobs?type=export', key);
+  t.equal(listed.status, 200);
+  const mine = listed.body.data.find((j: { id: string }) => j.id === id);
+  t.equal(mine.download, null, 'list: no link');
+  t.notOk(listed.text.includes('/v1/downloads/'), 'no link anywhere in the list');
+
+  // What anyone with webhooks, activity or mail sees carries no link either.
+  const bodies = await fx.app.deps.sql<{ body: unknown }[]>`select body from webhook_deliveries where account_id = ${fx.accountId}`;
+  t.ok(bodies.some((b) => JSON.stringify(b.body).includes(id)), 'the job.state_changed event was emitted');
+  t.notOk(bodies.some((b) => JSON.stringify(b.body).includes('/v1/downloads/')), 'webhook payloads carry no link');
+  const activity = await fx.app.deps.sql<{ d: string }[]>`select row_to_json(a)::text as d from activity_events a where job_id = ${id}`;
+  t.notOk(activity.some((a) => a.d.includes('/v1/downloads/')), 'activity carries no link');
+  t.notOk(fx.app.sentMail.some((m) => JSON.stringify(m).includes('/v1/downloads/')), 'mail carries no link');
+
+  // Exporters still see it, and it works.
+  const exporter = (await fx.get(`/v1/jobs/${id}`)).body;
+  t.equal(new URL(exporter.download.url).pathname, path);
+  t.equal((await fetchBytes(`${fx.app.url}${path}`)).status, 200);
+});
+
+t.test('attack: a leaked link keeps working after the export is revoked (it must stop at once)', async (t) => {
+  const { id, path } = await finishedDownload(t);
+  t.equal((await fetchBytes(`${fx.app.url}${path}`)).status, 200);
+
+  const reader = await fx.post('/v1/api-keys', { name: 'read only', scopes: ['backups:read'] });
+  t.equal((await fx.app.request('DELETE', `/v1/jobs/${id}/download`, { key: reader.body.secret })).status, 403, 'revoking needs recovery:export');
+
+  const revoked = await fx.app.request('DELETE', `/v1/jobs/${id}/download`, { key: fx.account.key });
+  t.equal(revoked.status, 200, revoked.text);
+  t.equal(revoked.body.download, null);
+  t.equal(revoked.body.state, 'succeeded');
+  const link = await fetchBytes(`${fx.app.url}${path}`);
+  t.equal(link.status, 404, 'the link is dead at once');
+  const api = await fetchBytes(`${fx.app.url}/v1/jobs/${id}/download`, { authorization: `Bearer ${fx.account.key}` });
+  t.equal(api.status, 410);
+  t.equal(JSON.parse(api.body.toString()).code, 'download_revoked');
+  t.equal((await fx.get(`/v1/jobs/${id}`)).body.download, null);
+  const { store } = await accountStorage(fx.app.deps, fx.accountId);
+  t.equal(await store.head(archiveKey(id)), null, 'the archive is erased');
+
+  // Another account cannot revoke (or learn of) this account's exports.
+  const other = await fx.app.signUp();
+  const second = await finishedDownload(t);
+  t.equal((await fx.app.request('DELETE', `/v1/jobs/${second.id}/download`, { key: other.key })).status, 404);
+  t.equal((await fetchBytes(`${fx.app.url}${second.path}`)).status, 200, 'untouched');
+
+  // Not a download export, or still running: nothing to revoke.
+  const running = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'download' } });
+  const early = await fx.app.request('DELETE', `/v1/jobs/${running.body.id}/download`, { key: fx.account.key });
+  t.equal(early.status, 409);
+  t.equal(early.body.code, 'job_not_finished');
+  await fx.post(`/v1/jobs/${running.body.id}/cancel`, {});
+});
+
+t.test('attack: a leaked link is used from outside the account\'s IP allowlist', async (t) => {
+  const OFFICE = '203.0.113.7';
+  const { path } = await finishedDownload(t);
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const entry = await fx.app.request('POST', '/v1/ip-allowlist/entries', { key: fx.account.key, headers: from(OFFICE), body: { description: 'Office', addresses: [OFFICE] } });
+  t.equal(entry.status, 201, entry.text);
+  const on = await fx.app.request('PATCH', '/v1/ip-allowlist', { key: fx.account.key, headers: from(OFFICE), body: { enabled: true } });
+  t.equal(on.status, 200, on.text);
+  t.teardown(async () => {
+    await fx.app.request('PATCH', '/v1/ip-allowlist', { key: fx.account.key, headers: from(OFFICE), body: { enabled: false } });
+  });
+
+  const outside = await fetchBytes(`${fx.app.url}${path}`, from('198.51.100.20'));
+  t.equal(outside.status, 403);
+  t.equal(JSON.parse(outside.body.toString()).code, 'access_denied');
+  t.notOk(outside.body.includes(Buffer.from('hello')), 'no archive bytes');
+  t.equal((await fetchBytes(`${fx.app.url}${path}`, from(OFFICE))).status, 200, 'a trusted address still downloads');
+  // A forged token from outside is a 404 as before (the allowlist says nothing about unknown links).
+  const [jobId, exp] = path.split('/').pop()!.split('.');
+  t.equal((await fetchBytes(`${fx.app.url}/v1/downloads/${jobId}.${exp}.${'A'.repeat(43)}`, from('198.51.100.20'))).status, 404);
+
+  const off = await fx.app.request('PATCH', '/v1/ip-allowlist', { key: fx.account.key, headers: from(OFFICE), body: { enabled: false } });
+  t.equal(off.status, 200);
+  t.equal((await fetchBytes(`${fx.app.url}${path}`, from('198.51.100.20'))).status, 200, 'allowlist off: the link works from anywhere');
 });

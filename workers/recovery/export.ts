@@ -57,6 +57,8 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
   try {
     const size = await writeArchive(deps, job, ac, opts);
     const done = await reload(deps, jobId);
+    // A cancel that arrived while the last bytes were written still wins: no link is ever issued.
+    if (done.cancelRequested) throw new JobCanceled();
     const state = done.itemsFailed === 0 ? 'succeeded' : 'partially_succeeded';
     const now = deps.clock.now();
     await finishJob(deps, done, state, state === 'succeeded' ? null : `${done.itemsFailed} files could not be read from the backup; see errors.`, {
@@ -68,11 +70,19 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
     ac.abort();
     const current = await reload(deps, jobId);
     if (err instanceof JobCanceled || current.cancelRequested) {
+      if (job.destination.type === 'download') await discardArchive(deps, current);
       await finishJob(deps, current, 'canceled', `Canceled after ${current.itemsDone} of ${current.itemsTotal} files; the partial archive was discarded and nothing was written to the destination.`);
       return 'canceled';
     }
     throw err;
   }
+}
+
+/** Erases a download archive and forgets its key (a link computed from it can never work again). */
+async function discardArchive(deps: AppDeps, job: JobRow): Promise<void> {
+  const { store } = await accountStorage(deps, job.accountId);
+  await store.delete([archiveKey(job.id)]);
+  await deps.sql`update jobs set result_key = null, result_secret = null where id = ${job.id}`;
 }
 
 async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opts: ExportOptions): Promise<number> {
@@ -300,7 +310,7 @@ function linkKey(deps: AppDeps, job: JobRow): Buffer {
 }
 
 export function downloadToken(deps: AppDeps, job: JobRow): string | null {
-  if (!job.resultSecret || !job.expiresAt || job.state !== 'succeeded') return null;
+  if (!job.resultSecret || !job.expiresAt || job.state !== 'succeeded' || job.cancelRequested) return null;
   const exp = Math.floor(job.expiresAt.getTime() / 1000);
   const mac = createHmac('sha256', linkKey(deps, job)).update(`${job.id}.${exp}`).digest('base64url');
   return `${job.id}.${exp}.${mac}`;

@@ -77,7 +77,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: {},
       schema: {
         operationId: 'cancelJob', tags, summary: 'Cancel a job',
-        description: 'Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing.',
+        description: 'Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing and never gets a download link (to revoke the link of a finished export: DELETE /v1/jobs/{id}/download).',
         params: Params, response: { 200: ref(Job) },
       },
     }, async (request) => service.cancelJob(deps, requireCtx(request.ctx), request.params.id));
@@ -96,13 +96,22 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       schema: { operationId: 'downloadJobResult', tags, summary: 'Download an export\'s archive', params: Params, response: { 200: Zip } },
     }, async (request, reply) => sendDownload(reply, await service.downloadJob(deps, requireCtx(request.ctx), request.params.id)));
 
+    app.delete('/v1/jobs/:id/download', {
+      config: { permission: 'recovery:export' },
+      schema: {
+        operationId: 'revokeJobDownload', tags, summary: 'Revoke an export\'s download',
+        description: 'The signed link stops working at once (404) and the archive is erased; downloading the job answers 410 `download_revoked`. The job itself stays, with `download: null`.',
+        params: Params, response: { 200: ref(Job) },
+      },
+    }, async (request) => service.revokeDownload(deps, requireCtx(request.ctx), request.params.id));
+
     app.get('/v1/downloads/:token', {
       config: { public: true },
       schema: {
         operationId: 'downloadByLink', tags, summary: 'Download an export through its signed link',
-        description: 'No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410.',
+        description: 'No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account\'s IP allowlist is on, only its trusted addresses may use the link (403 `access_denied`).',
         params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
         response: { 200: Zip },
       },
-    }, async (request, reply) => sendDownload(reply, await service.downloadByToken(deps, request.params.token)));
+    }, async (request, reply) => sendDownload(reply, await service.downloadByToken(deps, request.params.token, request.ip)));
   };

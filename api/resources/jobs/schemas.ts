@@ -97,7 +97,7 @@ export const Job = Type.Object(
     resumable: Type.Boolean({ description: 'POST /v1/jobs/{id}/resume continues it from its last checkpoint.' }),
     download: Type.Union([
       Type.Object({
-        url: Type.String({ description: 'Signed link, usable without credentials until `expires_at` (then 410).' }),
+        url: Type.String({ description: 'Signed link, usable without credentials until `expires_at` (then 410) or until revoked. Shown only to callers with `recovery:export`.' }),
         expires_at: Timestamp(),
         size: Type.Integer(),
       }, { additionalProperties: false }),

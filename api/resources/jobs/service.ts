@@ -13,12 +13,20 @@ import { enqueue, QUEUES } from '../../../workers/queue.ts';
 import { resolveRoots, selectionTotals } from '../../../workers/recovery/source.ts';
 import { DESTINATION_SECRET_CONTEXT, downloadToken, openArchive, parseToken, tokenValid, type DestinationSecret } from '../../../workers/recovery/export.ts';
 import { isTerminal, type JobRow } from '../../../workers/recovery/job-state.ts';
+import { accountStorage } from '../../../workers/backup/storage.ts';
+import { accountSecurityOf } from '../security/service.ts';
+import { assertClientAllowed } from '../ip-allowlist/service.ts';
 import type { Static } from '@fastify/type-provider-typebox';
 import type { ExportRequest, Job, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
 
 const WINDOW_MS = 7 * 86_400_000;
 
-export function serializeJob(deps: AppDeps, row: JobRow): Job {
+/**
+ * The job as the API shows it. The signed download link is a bearer credential for the whole
+ * archive, so only callers who may export (`recovery:export`) see it; everyone else who may read
+ * jobs sees the job with `download: null`.
+ */
+export function serializeJob(deps: AppDeps, ctx: RequestContext, row: JobRow): Job {
   const d = row.destination;
   const destination: Job['destination'] = {};
   if (d.mode) destination.mode = d.mode;
@@ -27,7 +35,7 @@ export function serializeJob(deps: AppDeps, row: JobRow): Job {
   if (path) destination.path = path;
   if (d.type) destination.type = d.type;
   for (const k of ['bucket', 'key', 'region', 'endpoint', 'container', 'blob'] as const) if (d[k]) destination[k] = d[k];
-  const token = row.type === 'export' && d.type === 'download' ? downloadToken(deps, row) : null;
+  const token = row.type === 'export' && d.type === 'download' && ctx.permissions.has('recovery:export') ? downloadToken(deps, row) : null;
   return {
     id: row.id,
     type: row.type,
@@ -89,7 +97,7 @@ async function createJob(deps: AppDeps, ctx: RequestContext, values: Omit<typeof
     await enqueue(deps, tx, values.type === 'restore' ? QUEUES.restore : QUEUES.export, { accountId: ctx.accountId, jobId: id }, { singletonKey: `job:${id}` });
     return created!;
   });
-  return serializeJob(deps, row);
+  return serializeJob(deps, ctx, row);
 }
 
 export async function createRestore(deps: AppDeps, ctx: RequestContext, body: Static<typeof RestoreRequest>): Promise<Job> {
@@ -162,7 +170,7 @@ async function find(deps: AppDeps, ctx: RequestContext, id: string): Promise<Job
 
 export async function getJob(deps: AppDeps, ctx: RequestContext, id: string): Promise<{ job: Job; version: number }> {
   const row = await find(deps, ctx, id);
-  return { job: serializeJob(deps, row), version: row.version };
+  return { job: serializeJob(deps, ctx, row), version: row.version };
 }
 
 export async function listJobs(deps: AppDeps, ctx: RequestContext, page: PageRequest, q: Static<typeof JobListQuery>) {
@@ -178,7 +186,7 @@ export async function listJobs(deps: AppDeps, ctx: RequestContext, page: PageReq
   const oldest = q.order === 'oldest';
   if (page.after) where.push(oldest ? gt(jobs.id, page.after) : lt(jobs.id, page.after));
   const rows = await deps.db.select().from(jobs).where(and(...where)).orderBy(oldest ? asc(jobs.id) : desc(jobs.id)).limit(page.limit + 1);
-  return toPage(rows, page.limit, (r) => serializeJob(deps, r));
+  return toPage(rows, page.limit, (r) => serializeJob(deps, ctx, r));
 }
 
 export async function summary(deps: AppDeps, ctx: RequestContext): Promise<Static<typeof JobSummary>> {
@@ -212,7 +220,7 @@ export async function cancelJob(deps: AppDeps, ctx: RequestContext, id: string):
       : { cancelRequested: true, version: sql`${jobs.version} + 1` })
     .where(and(eq(jobs.id, id), eq(jobs.accountId, ctx.accountId), inArray(jobs.state, ['pending', 'in_progress'])))
     .returning();
-  return serializeJob(deps, updated ?? (await find(deps, ctx, id)));
+  return serializeJob(deps, ctx, updated ?? (await find(deps, ctx, id)));
 }
 
 export async function resumeJob(deps: AppDeps, ctx: RequestContext, id: string): Promise<Job> {
@@ -230,7 +238,7 @@ export async function resumeJob(deps: AppDeps, ctx: RequestContext, id: string):
     await enqueue(deps, tx, QUEUES.restore, { accountId: ctx.accountId, jobId: id }, { singletonKey: `job:${id}:${u.version}` });
     return u;
   });
-  return serializeJob(deps, updated);
+  return serializeJob(deps, ctx, updated);
 }
 
 export interface Download {
@@ -240,24 +248,57 @@ export interface Download {
 }
 
 function downloadable(row: JobRow): boolean {
-  return row.type === 'export' && row.destination.type === 'download' && row.state === 'succeeded' && !!row.resultKey && !!row.resultSecret;
+  return row.type === 'export' && row.destination.type === 'download' && row.state === 'succeeded' && !row.cancelRequested && !!row.resultKey && !!row.resultSecret;
 }
+
+/** A revoked archive: erased with its key (the sweep of expired archives keeps the key). */
+function revoked(row: JobRow): boolean {
+  return row.type === 'export' && row.destination.type === 'download' && !!row.expiresAt && (!row.resultSecret || row.cancelRequested);
+}
+
+const revokedError = () => gone('download_revoked', 'This export\'s download was revoked; run the export again.');
 
 export async function downloadJob(deps: AppDeps, ctx: RequestContext, id: string): Promise<Download> {
   const row = await find(deps, ctx, id);
   if (row.expiresAt && row.expiresAt.getTime() <= deps.clock.now().getTime()) throw gone('download_expired', 'The archive expired 72 hours after the export finished; run the export again.');
+  if (revoked(row)) throw revokedError();
   if (!downloadable(row)) throw conflict('no_download', 'This job has no downloadable result (only finished exports to `download` have one).');
   return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip` };
 }
 
-/** Public: the signed link. Unknown, forged or other jobs' tokens are 404; expired ones 410. */
-export async function downloadByToken(deps: AppDeps, token: string): Promise<Download> {
+/**
+ * Revokes an export's download: its key is forgotten and the archive erased, so the signed link
+ * (whose MAC key derives from the archive key) stops working at once, wherever it was copied to.
+ */
+export async function revokeDownload(deps: AppDeps, ctx: RequestContext, id: string): Promise<Job> {
+  const row = await find(deps, ctx, id);
+  if (row.type !== 'export' || row.destination.type !== 'download') throw conflict('no_download', 'Only exports to `download` have a download to revoke.');
+  if (!isTerminal(row.state)) throw conflict('job_not_finished', 'The export is still running; cancel it instead (a canceled export never gets a link).');
+  const [updated] = await deps.db
+    .update(jobs)
+    .set({ resultKey: null, resultSecret: null, expiresAt: row.expiresAt ?? deps.clock.now(), version: sql`${jobs.version} + 1` })
+    .where(and(eq(jobs.id, id), eq(jobs.accountId, ctx.accountId)))
+    .returning();
+  if (row.resultKey) {
+    const { store } = await accountStorage(deps, ctx.accountId);
+    await store.delete([row.resultKey]);
+  }
+  return serializeJob(deps, ctx, updated!);
+}
+
+/**
+ * Public: the signed link. Unknown, forged, revoked or other jobs' tokens are 404; expired ones
+ * 410. The link is a credential of the job's account, so that account's IP allowlist applies.
+ */
+export async function downloadByToken(deps: AppDeps, token: string, clientIp: string): Promise<Download> {
   const parsed = parseToken(token);
   const missing = new ApiError(404, 'not_found', 'Not Found', 'No such download.');
   if (!parsed) throw missing;
   const [row] = await deps.db.select().from(jobs).where(eq(jobs.id, parsed.jobId));
   if (!row || row.type !== 'export' || !row.expiresAt || !row.resultSecret || !tokenValid(deps, row, parsed)) throw missing;
   if (parsed.exp !== Math.floor(row.expiresAt.getTime() / 1000)) throw missing;
+  const security = await accountSecurityOf(deps.db, row.accountId);
+  if (security.ipAllowlistEnabled) await assertClientAllowed(deps.db, row.accountId, clientIp);
   if (row.expiresAt.getTime() <= deps.clock.now().getTime()) throw gone('download_expired', 'This download link expired (links are valid for 72 hours).');
   if (!downloadable(row)) throw missing;
   return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip` };
