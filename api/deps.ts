@@ -9,6 +9,7 @@ import type { MasterKeyring } from '../workers/storage/keys.ts';
 import type { RetryPolicy } from '../workers/dropbox/client.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Background } from './background.ts';
+import type { Resolver } from './resources/webhooks/target.ts';
 
 export interface AppDeps {
   config: Config;
@@ -25,4 +26,6 @@ export interface AppDeps {
   background?: Background;
   /** Overrides of the Dropbox retry policy (tests shorten the waits). */
   dropboxPolicy?: Partial<RetryPolicy>;
+  /** Name resolution of connections to customers' storage (default: the system's; tests map names to 127.0.0.1). */
+  resolveHost?: Resolver;
 }

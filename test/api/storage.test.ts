@@ -10,6 +10,9 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startBackupFixture } from '../helpers/backup-fixture.ts';
 import { startS3rver } from '../workers/storage/fixtures/start-s3rver.ts';
 import { createS3Client } from '../../workers/storage/index.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fakeResolver } from '../helpers/resolver.ts';
 
 t.test('an account backs up into its own bucket', async (t) => {
   const s3rver = await startS3rver('acme-own-bucket');
@@ -93,4 +96,58 @@ t.test('endpoints on private addresses are refused unless the server allows them
   const readOnly = await f.app.request('POST', '/v1/api-keys', { key, body: { name: 'settings reader', scopes: ['account:read'] } });
   t.equal((await f.app.request('GET', '/v1/storage', { key: readOnly.body.secret })).status, 200);
   t.equal((await f.app.request('PUT', '/v1/storage', { key: readOnly.body.secret, body: { kind: 'managed' } })).status, 403, 'account:manage is needed to change it');
+});
+
+t.test('attack: a bucket endpoint whose name resolves to 127.0.0.1 (or is localhost.) passes the storage check', async (t) => {
+  const s3rver = await startS3rver('inside-bucket');
+  t.teardown(() => s3rver.stop());
+  const f = await startBackupFixture(t);
+  const key = f.account.key;
+  const port = new URL(s3rver.endpoint).port;
+  // `storage.customer.example` stands for a public-looking name whose DNS answer is 127.0.0.1.
+  const resolver = fakeResolver({ 'storage.customer.example': '127.0.0.1' });
+  f.app.deps.resolveHost = resolver;
+  const client = createS3Client({ endpoint: s3rver.endpoint, region: 'us-east-1', bucket: s3rver.bucket, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+  t.teardown(() => client.destroy());
+  const objects = async () => ((await client.send(new ListObjectsV2Command({ Bucket: s3rver.bucket }))).Contents ?? []).map((o) => o.Key!);
+  const body = { kind: 's3', bucket: s3rver.bucket, region: 'us-east-1', prefix: 'coffer/', access_key_id: 'S3RVER', secret_access_key: 'S3RVER' };
+
+  const rebound = await f.app.request('PUT', '/v1/storage', { key, body: { ...body, endpoint: `http://storage.customer.example:${port}` } });
+  t.equal(rebound.status, 422, rebound.text);
+  t.equal(rebound.body.code, 'storage_unreachable');
+  t.match(rebound.body.detail, /could not write a test object to bucket "inside-bucket" \(the endpoint resolves to a non-public address\)/);
+  t.ok(resolver.asked.includes('storage.customer.example'), 'the name was resolved at connect time');
+  t.same(await objects(), [], 'nothing reached the server behind the name');
+  t.match((await f.app.request('GET', '/v1/storage', { key })).body, { kind: 'managed' }, 'nothing saved');
+
+  const dotted = await f.app.request('PUT', '/v1/storage', { key, body: { ...body, endpoint: `http://localhost.:${port}` } });
+  t.equal(dotted.status, 400, '`localhost.` is localhost');
+  t.match(dotted.body, { errors: [{ pointer: '/body/endpoint', detail: /local host name/ }] });
+
+  // COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS still lets it through, by the same name: the probe now
+  // reaches s3rver (which reads a host name it does not know as a virtual-hosted bucket's, hence
+  // NoSuchBucket rather than success).
+  (f.app.deps.config as { storageAllowPrivateEndpoints?: boolean }).storageAllowPrivateEndpoints = true;
+  const allowed = await f.app.request('PUT', '/v1/storage', { key, body: { ...body, endpoint: `http://storage.customer.example:${port}` } });
+  t.equal(allowed.status, 422, allowed.text);
+  t.match(allowed.body.detail, /\(NoSuchBucket\)/, 'the request reached the server behind the name');
+});
+
+t.test('attack: the storage probe echoes what the server behind the endpoint answered', async (t) => {
+  // Not S3: an inside service that answers with something worth stealing.
+  const server = createServer((req, res) => {
+    res.writeHead(500, { 'content-type': 'application/xml' });
+    res.end('<?xml version="1.0"?><Error><Code>InternalMetadata</Code><Message>iam-role=coffer-prod secret=AKIA-LEAKED</Message></Error>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const f = await startBackupFixture(t, { config: { storageAllowPrivateEndpoints: true } });
+  const port = (server.address() as AddressInfo).port;
+  const res = await f.app.request('PUT', '/v1/storage', {
+    key: f.account.key,
+    body: { kind: 's3', bucket: 'b-1', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, access_key_id: 'a', secret_access_key: 's' },
+  });
+  t.equal(res.status, 422);
+  t.match(res.body.detail, /\(the endpoint answered HTTP 500\)/);
+  t.notMatch(res.text, /AKIA-LEAKED|iam-role|InternalMetadata/, 'nothing of the answer is echoed');
 });

@@ -11,6 +11,7 @@ import type { AppDeps } from '../../api/deps.ts';
 import { accounts, accountStorage as accountStorageTable } from '../../db/schema.ts';
 import { createBlobStore, type BlobStore } from '../storage/index.ts';
 import { deriveAccountKeys, type AccountKeys } from '../storage/keys.ts';
+import { outbound, s3StoreConnection } from '../../api/resources/storage/outbound.ts';
 
 const stores = new Map<string, BlobStore>();
 
@@ -63,7 +64,7 @@ export interface AccountStorage {
   keys: AccountKeys;
 }
 
-export async function accountStorage(deps: Pick<AppDeps, 'db' | 'keyring' | 'config'>, accountId: string): Promise<AccountStorage> {
+export async function accountStorage(deps: Pick<AppDeps, 'db' | 'keyring' | 'config' | 'resolveHost'>, accountId: string): Promise<AccountStorage> {
   const [account] = await deps.db.select({ id: accounts.id, region: accounts.region }).from(accounts).where(eq(accounts.id, accountId));
   if (!account) throw new Error(`account ${accountId} not found`);
   const { store } = await resolveAccountStore(deps, account);
@@ -74,13 +75,13 @@ export async function accountStorage(deps: Pick<AppDeps, 'db' | 'keyring' | 'con
  * The account's store and whether it is the account's own bucket (there, Coffer may only touch what
  * it wrote: `packs/`; the rest of the customer's bucket is not ours).
  */
-export async function resolveAccountStore(deps: Pick<AppDeps, 'db' | 'keyring' | 'config'>, account: { id: string; region: string }): Promise<{ store: BlobStore; own: boolean }> {
+export async function resolveAccountStore(deps: Pick<AppDeps, 'db' | 'keyring' | 'config' | 'resolveHost'>, account: { id: string; region: string }): Promise<{ store: BlobStore; own: boolean }> {
   const [own] = await deps.db.select().from(accountStorageTable).where(eq(accountStorageTable.accountId, account.id));
   return own ? { store: ownBlobStore(deps, own), own: true } : { store: accountBlobStore(deps, account), own: false };
 }
 
 /** The account's own bucket (cached per process and per version of its settings). */
-function ownBlobStore(deps: Pick<AppDeps, 'keyring'>, own: typeof accountStorageTable.$inferSelect): BlobStore {
+function ownBlobStore(deps: Pick<AppDeps, 'keyring' | 'config' | 'resolveHost'>, own: typeof accountStorageTable.$inferSelect): BlobStore {
   const cacheKey = `own:${own.accountId}:${own.version}`;
   let store = stores.get(cacheKey);
   if (!store) {
@@ -93,6 +94,8 @@ function ownBlobStore(deps: Pick<AppDeps, 'keyring'>, own: typeof accountStorage
       accessKeyId: own.accessKeyId,
       secretAccessKey: deps.keyring.openSecret(own.secretAccessKey, 'storage-secret'),
       forcePathStyle: own.forcePathStyle,
+      // The customer's endpoint: every connection is checked for where it really goes.
+      connection: s3StoreConnection(outbound(deps)),
     });
     stores.set(cacheKey, store);
   }

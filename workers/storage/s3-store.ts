@@ -9,6 +9,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
@@ -32,6 +33,11 @@ export interface S3StoreConfig {
   partSize?: number;
   /** Parts uploaded in parallel; memory is about partSize × queueSize. Default 4. */
   queueSize?: number;
+  /**
+   * How to connect (a storage location a customer chose: connections through a guarded DNS lookup,
+   * each request's host checked by `prepare`). Omitted: the SDK's defaults.
+   */
+  connection?: { options: Pick<S3ClientConfig, 'requestHandler'>; prepare: (client: S3Client) => S3Client };
 }
 
 export const S3_DELETE_BATCH = 1000;
@@ -39,7 +45,8 @@ const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 export function createS3Client(config: S3StoreConfig): S3Client {
-  return new S3Client({
+  const client = new S3Client({
+    ...config.connection?.options,
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.forcePathStyle ?? config.endpoint !== undefined,
@@ -49,6 +56,7 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  return config.connection ? config.connection.prepare(client) : client;
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,6 +1,7 @@
 // Recovery jobs: restores and exports are created here (202 + the job), listed, summarized,
 // canceled and resumed; download archives are served to the account and through signed links.
 import { checkedEndpoint } from '../storage/endpoint.ts';
+import { AzureDestinationError, azureTarget, type AzureTarget } from './azure-destination.ts';
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Readable } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';
@@ -150,9 +151,17 @@ export async function createExport(deps: AppDeps, ctx: RequestContext, body: Sta
     destination.container = d.container;
     if (d.blob) destination.blob = d.blob;
     if (d.endpoint) destination.endpoint = checkedEndpoint(deps, d.endpoint, '/body/destination/endpoint');
-    const blobEndpoint = d.connection_string ? /(?:^|;)\s*BlobEndpoint=([^;]+)/i.exec(d.connection_string)?.[1] : undefined;
-    if (blobEndpoint) checkedEndpoint(deps, blobEndpoint.trim(), '/body/destination/connection_string');
     secret = d.connection_string ? { connection_string: d.connection_string } : { account_name: d.account_name, account_key: d.account_key };
+    // The URL the worker will connect to, built by Coffer's own strict parse, is what is checked.
+    const pointer = d.connection_string ? '/body/destination/connection_string' : d.endpoint ? '/body/destination/endpoint' : '/body/destination/account_name';
+    let target: AzureTarget;
+    try {
+      target = azureTarget(secret, destination.endpoint);
+    } catch (err) {
+      if (err instanceof AzureDestinationError) throw invalidField(d.connection_string ? pointer : '/body/destination/account_name', err.message);
+      throw err;
+    }
+    checkedEndpoint(deps, target.url, pointer);
   }
   const source: JobSource = { snapshotId: run.id, ...(roots ? { items: roots } : {}) };
   return createJob(deps, ctx, {

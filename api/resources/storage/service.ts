@@ -12,6 +12,7 @@ import { accounts, accountStorage, packs } from '../../../db/schema.ts';
 import { conflict, preconditionFailed, unprocessable } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
 import { checkedEndpoint } from './endpoint.ts';
+import { outbound, s3StoreConnection, storageFailure } from './outbound.ts';
 import { S3BlobStore } from '../../../workers/storage/index.ts';
 import type { StorageTarget, StorageTargetUpdate } from './schemas.ts';
 
@@ -53,8 +54,8 @@ async function probe(store: S3BlobStore, bucket: string): Promise<void> {
     step = 'delete the test object from';
     await store.delete([key]);
   } catch (err) {
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    throw unprocessable('storage_unreachable', `Coffer could not ${step} bucket "${bucket}" (${reason.slice(0, 300)}). Check the bucket, region, endpoint and credentials, and that the key may put, get and delete objects.`);
+    const reason = err instanceof Error && err.message === 'the object read back differs from the one written' ? err.message : storageFailure(err);
+    throw unprocessable('storage_unreachable', `Coffer could not ${step} bucket "${bucket}" (${reason}). Check the bucket, region, endpoint and credentials, and that the key may put, get and delete objects.`);
   } finally {
     store.client.destroy();
   }
@@ -83,7 +84,7 @@ export async function setTarget(deps: AppDeps, ctx: RequestContext, input: Stora
   const forcePathStyle = input.force_path_style ?? endpoint !== undefined;
   await probe(new S3BlobStore({
     ...(endpoint ? { endpoint } : {}), region: input.region, bucket: input.bucket, prefix, forcePathStyle,
-    accessKeyId: input.access_key_id, secretAccessKey: input.secret_access_key,
+    accessKeyId: input.access_key_id, secretAccessKey: input.secret_access_key, connection: s3StoreConnection(outbound(deps)),
   }), input.bucket);
 
   const values = {

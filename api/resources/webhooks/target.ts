@@ -35,7 +35,8 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TargetRefused('must use http or https');
   if (url.username || url.password) throw new TargetRefused('must not carry credentials');
   if (allowPrivate) return url;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // `localhost.` is `localhost`: a fully qualified name's root dot changes nothing it resolves to.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '');
   if (ipaddr.isValid(host)) {
     if (!isPublicAddress(host)) throw new TargetRefused(`points at a non-public address (${host})`);
   } else if (LOCAL_NAMES.test(host) || !host.includes('.')) {
@@ -46,10 +47,15 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): URL {
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Resolves a name to all its addresses (dns.lookup with `all: true`; tests substitute their own). */
+export type Resolver = (hostname: string, options: { all: true; family?: number }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+const systemResolver: Resolver = (hostname, options, callback) => dnsLookup(hostname, options, callback);
+
 /** A `lookup` for http.request that refuses non-public addresses (unless allowed). */
-export function guardedLookup(allowPrivate: boolean) {
+export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemResolver) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       const list = addresses as LookupAddress[];
       const bad = allowPrivate ? undefined : list.find((a) => !isPublicAddress(a.address));
