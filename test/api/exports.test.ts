@@ -7,7 +7,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startRecoveryFixture, type RecoveryFixture } from '../helpers/recovery-fixture.ts';
 import { startS3rver } from '../workers/storage/fixtures/start-s3rver.ts';
 import { startAzurite } from '../helpers/azurite.ts';
-import { runExport, archiveKey } from '../../workers/recovery/export.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runExport, archiveKey, failExport } from '../../workers/recovery/export.ts';
+import { fakeResolver } from '../helpers/resolver.ts';
+import { SEGMENT_BYTES } from '../../workers/recovery/archive-crypto.ts';
+import { packKey } from '../../workers/storage/index.ts';
 import { accountStorage } from '../../workers/backup/storage.ts';
 import { recoverySweepJob } from '../../workers/jobs/recovery.ts';
 
@@ -333,4 +338,202 @@ t.test('attack: a leaked link is used from outside the account\'s IP allowlist',
   const off = await fx.app.request('PATCH', '/v1/ip-allowlist', { key: fx.account.key, headers: from(OFFICE), body: { enabled: false } });
   t.equal(off.status, 200);
   t.equal((await fetchBytes(`${fx.app.url}${path}`, from('198.51.100.20'))).status, 200, 'allowlist off: the link works from anywhere');
+});
+
+t.test('attack: Azure account names and connection strings aim the export worker at 127.0.0.1', async (t) => {
+  const config = fx.app.deps.config as { storageAllowPrivateEndpoints?: boolean };
+  config.storageAllowPrivateEndpoints = false;
+  t.teardown(() => { config.storageAllowPrivateEndpoints = true; });
+  const KEY = Buffer.from('k'.repeat(64)).toString('base64');
+  const azure = (destination: Record<string, string>) => fx.post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'azure', container: 'exports', ...destination } });
+  const refused: [string, Record<string, string>, string, RegExp][] = [
+    ['an account name that is a host and a path', { account_name: '127.0.0.1:19999/an?', account_key: KEY }, '/body/destination/account_name', /3 to 24 lower-case letters and digits/],
+    ['an account name in upper case', { account_name: 'AcmeBackups', account_key: KEY }, '/body/destination/account_name', /lower-case/],
+    ['AccountName in a connection string', { connection_string: `DefaultEndpointsProtocol=http;AccountName=127.0.0.1:19999/x?;AccountKey=${KEY}` }, '/body/destination/connection_string', /lower-case/],
+    ['a second BlobEndpoint differing only in case', { connection_string: `AccountName=acme;AccountKey=${KEY};BlobEndpoint=https://acme.blob.core.windows.net;blobendpoint=http://127.0.0.1:19999/x` }, '/body/destination/connection_string', /more than once/],
+    ['development storage', { connection_string: 'UseDevelopmentStorage=true' }, '/body/destination/connection_string', /UseDevelopmentStorage is not accepted/],
+    ['a development storage proxy', { connection_string: `UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://127.0.0.1:19999` }, '/body/destination/connection_string', /not accepted/],
+    ['an unknown key', { connection_string: `AccountName=acme;AccountKey=${KEY};Proxy=http://127.0.0.1:19999` }, '/body/destination/connection_string', /unknown key Proxy/],
+    ['an EndpointSuffix that is not a host name', { connection_string: `AccountName=acme;AccountKey=${KEY};EndpointSuffix=127.0.0.1:19999/x?` }, '/body/destination/connection_string', /EndpointSuffix/],
+    ['a BlobEndpoint on 127.0.0.1', { connection_string: `AccountName=acme;AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:19999/acme` }, '/body/destination/connection_string', /non-public address/],
+    ['a BlobEndpoint on localhost.', { connection_string: `AccountName=acme;AccountKey=${KEY};BlobEndpoint=http://localhost.:19999/acme` }, '/body/destination/connection_string', /local host name/],
+    ['an account endpoint on 127.0.0.1', { account_name: 'acme', account_key: KEY, endpoint: 'http://127.0.0.1:19999' }, '/body/destination/endpoint', /non-public address/],
+  ];
+  for (const [what, destination, pointer, detail] of refused) {
+    const res = await azure(destination);
+    t.equal(res.status, 400, `${what}: ${res.text}`);
+    t.match(res.body.errors?.[0], { pointer, detail }, what);
+  }
+  // Well-formed destinations are accepted (and never run here).
+  const accepted: Record<string, string>[] = [
+    { account_name: 'acmebackups', account_key: KEY },
+    { connection_string: `DefaultEndpointsProtocol=https;AccountName=acmebackups;AccountKey=${KEY};EndpointSuffix=core.windows.net` },
+    { connection_string: 'BlobEndpoint=https://acmebackups.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig=abc%3D' },
+  ];
+  for (const destination of accepted) {
+    const ok = await azure(destination);
+    t.equal(ok.status, 202, ok.text);
+    await fx.post(`/v1/jobs/${ok.body.id}/cancel`, {});
+  }
+});
+
+t.test('attack: an export destination whose host name resolves to 127.0.0.1 receives the archive', async (t) => {
+  const config = fx.app.deps.config as { storageAllowPrivateEndpoints?: boolean };
+  config.storageAllowPrivateEndpoints = false;
+  const resolver = fakeResolver({ 'exports.customer.example': '127.0.0.1' });
+  fx.app.deps.resolveHost = resolver;
+  t.teardown(() => {
+    config.storageAllowPrivateEndpoints = true;
+    delete fx.app.deps.resolveHost;
+  });
+
+  const s3 = await startS3rver('inside');
+  t.teardown(() => s3.stop());
+  const port = new URL(s3.endpoint).port;
+  const res = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId },
+    destination: { type: 's3', bucket: 'inside', endpoint: `http://exports.customer.example:${port}`, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
+  });
+  t.equal(res.status, 202, 'a public-looking name passes validation');
+  t.equal(await runExport(fx.app.deps, res.body.id), 'failed');
+  const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
+  t.equal(job.state, 'failed');
+  t.equal(job.reason, 'The destination resolves to a non-public address; Coffer does not send exports there. Nothing was written.');
+  t.ok(resolver.asked.includes('exports.customer.example'), 'refused when connecting, after resolving');
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  t.teardown(() => client.destroy());
+  t.same((await client.send(new ListObjectsV2Command({ Bucket: 'inside' }))).Contents ?? [], [], 'nothing reached the bucket');
+
+  const az = await startAzurite();
+  t.teardown(() => az.stop());
+  const service = BlobServiceClient.fromConnectionString(az.connectionString);
+  await service.getContainerClient('inside').create();
+  const azPort = new URL(az.endpoint).port;
+  const viaAzure = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId },
+    destination: { type: 'azure', container: 'inside', connection_string: `DefaultEndpointsProtocol=http;AccountName=${az.account};AccountKey=${az.key};BlobEndpoint=http://exports.customer.example:${azPort}/${az.account}` },
+  });
+  t.equal(viaAzure.status, 202, viaAzure.text);
+  t.equal(await runExport(fx.app.deps, viaAzure.body.id), 'failed');
+  t.match((await fx.get(`/v1/jobs/${viaAzure.body.id}`)).body.reason, /non-public address/);
+  t.equal(await service.getContainerClient('inside').getBlockBlobClient(`coffer-export-${viaAzure.body.id}.zip`).exists(), false, 'no blob in Azurite');
+  const blobs = [];
+  for await (const b of service.getContainerClient('inside').listBlobsFlat()) blobs.push(b.name);
+  t.same(blobs, []);
+});
+
+t.test('attack: the Azure client follows a redirect from the destination to an inside address', async (t) => {
+  // Private endpoints allowed (both servers are local): what is shown is that the redirect is not followed.
+  let insideHits = 0;
+  const inside = createServer((_req, res) => { insideHits++; res.writeHead(201).end(); });
+  const redirector = createServer((req, res) => { res.writeHead(307, { location: `http://127.0.0.1:${(inside.address() as AddressInfo).port}${req.url}` }).end(); });
+  for (const s of [inside, redirector]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => { inside.close(); redirector.close(); });
+  const KEY = Buffer.from('k'.repeat(64)).toString('base64');
+  const res = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId, items: ['/docs/a.txt'] },
+    destination: { type: 'azure', container: 'exports', account_name: 'acme', account_key: KEY, endpoint: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/acme` },
+  });
+  t.equal(res.status, 202, res.text);
+  await t.rejects(runExport(fx.app.deps, res.body.id), 'the upload fails (a 307 is not success)');
+  t.equal(insideHits, 0, 'the redirect was not followed');
+  await failExport(fx.app.deps, res.body.id, new Error('<html>inside secret</html>'));
+  const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
+  t.equal(job.state, 'failed');
+  t.notMatch(job.reason, /inside secret/, 'the failure reason never quotes what a server said');
+  t.match(job.reason, /^The export could not be written to its destination \(/);
+});
+
+t.test('attack: a tampered download archive is streamed to the client before its tag is checked', async (t) => {
+  const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/big.bin'] }, destination: { type: 'download' } });
+  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  const url = `${fx.app.url}/v1/jobs/${res.body.id}/download`;
+  const auth = { authorization: `Bearer ${fx.account.key}` };
+  const genuine = (await fetchBytes(url, auth)).body;
+  t.ok(genuine.length > 5 * MiB);
+
+  const { store } = await accountStorage(fx.app.deps, fx.accountId);
+  const stored = await store.get(archiveKey(res.body.id));
+  const tampered = Buffer.from(stored);
+  const segment = 40;
+  tampered[12 + segment * (SEGMENT_BYTES + 16) + 500]! ^= 0x20;
+  await store.put(archiveKey(res.body.id), tampered);
+
+  const viaApi = await readUntilBroken(url, auth);
+  t.equal(viaApi.status, 200, 'the first segment verified, so the download starts');
+  t.ok(viaApi.broke, 'the response is cut off, not completed');
+  t.ok(viaApi.body.length <= segment * SEGMENT_BYTES, `no byte of the tampered segment or after it was sent (${viaApi.body.length} bytes)`);
+  t.ok(viaApi.body.equals(genuine.subarray(0, viaApi.body.length)), 'what was sent is genuine');
+  const link = new URL((await fx.get(`/v1/jobs/${res.body.id}`)).body.download.url).pathname;
+  const viaLink = await readUntilBroken(`${fx.app.url}${link}`, {});
+  t.ok(viaLink.broke && viaLink.body.length <= segment * SEGMENT_BYTES, 'the same through the link');
+});
+
+/** Reads a response until it ends or the connection breaks. */
+async function readUntilBroken(url: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer; broke: boolean }> {
+  const response = await fetch(url, { headers });
+  const received: Buffer[] = [];
+  const reader = response.body!.getReader();
+  let broke = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received.push(Buffer.from(value));
+    }
+  } catch {
+    broke = true;
+  }
+  return { status: response.status, body: Buffer.concat(received), broke };
+}
+
+t.test('attack: one byte of a stored block is changed, and the export ships the file anyway', async (t) => {
+  // The block of /Docs/Deep/b.md in its pack.
+  const [item] = await fx.app.deps.sql<{ blocks: Buffer }[]>`
+    select blocks from item_versions where account_id = ${fx.accountId} and path_lower = '/docs/deep/b.md' and kind = 'file' limit 1`;
+  const hash = item!.blocks.subarray(0, 32);
+  const [block] = await fx.app.deps.sql<{ pack_id: string; offset: number; length: number }[]>`
+    select pack_id, "offset"::float8 as "offset", length from blocks where account_id = ${fx.accountId} and hash = ${hash}`;
+  const { store } = await accountStorage(fx.app.deps, fx.accountId);
+  const key = packKey(block!.pack_id);
+  const original = await store.get(key);
+  const tampered = Buffer.from(original);
+  tampered[block!.offset + Math.floor(block!.length / 2)]! ^= 0x01;
+  await store.put(key, tampered);
+  t.teardown(() => store.put(key, original));
+
+  const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/docs'] }, destination: { type: 'download' } });
+  t.equal(await runExport(fx.app.deps, res.body.id), 'failed', 'failed at once: a retry cannot mend it');
+  const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
+  t.equal(job.state, 'failed');
+  t.equal(job.reason, 'Integrity check failed: the backed-up data of /Docs/Deep/b.md did not verify (authentication); it was tampered with or corrupted in storage. The export stopped before any of it was written, and nothing was written to the destination.');
+  t.same(job.errors, [{ path: '/Docs/Deep/b.md', error: 'integrity check failed (authentication)' }]);
+  t.equal(job.download, null);
+  t.equal(await store.head(archiveKey(res.body.id)), null, 'no archive is kept');
+  t.equal((await fetchBytes(`${fx.app.url}/v1/jobs/${res.body.id}/download`, { authorization: `Bearer ${fx.account.key}` })).status, 409);
+
+  // A large file streams block by block: the tampered block never reaches the archive either.
+  const big = await fx.app.deps.sql<{ blocks: Buffer }[]>`
+    select blocks from item_versions where account_id = ${fx.accountId} and path_lower = '/big.bin' and kind = 'file' limit 1`;
+  const second = big[0]!.blocks.subarray(32, 64);
+  const [b2] = await fx.app.deps.sql<{ pack_id: string; offset: number; length: number }[]>`
+    select pack_id, "offset"::float8 as "offset", length from blocks where account_id = ${fx.accountId} and hash = ${second}`;
+  const key2 = packKey(b2!.pack_id);
+  const original2 = await store.get(key2);
+  const tampered2 = Buffer.from(original2);
+  tampered2[b2!.offset + 100]! ^= 0x01;
+  await store.put(key2, tampered2);
+  t.teardown(() => store.put(key2, original2));
+  const s3 = await startS3rver('tamper');
+  t.teardown(() => s3.stop());
+  const viaS3 = await fx.post('/v1/exports', {
+    source: { snapshot_id: fx.runId, items: ['/big.bin'] },
+    destination: { type: 's3', bucket: 'tamper', endpoint: s3.endpoint, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
+  });
+  t.equal(await runExport(fx.app.deps, viaS3.body.id), 'failed');
+  const bigJob = (await fx.get(`/v1/jobs/${viaS3.body.id}`)).body;
+  t.match(bigJob.reason, /^Integrity check failed: the backed-up data of \/big\.bin did not verify/);
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  t.teardown(() => client.destroy());
+  t.same((await client.send(new ListObjectsV2Command({ Bucket: 'tamper' }))).Contents ?? [], [], 'no object in the bucket');
 });

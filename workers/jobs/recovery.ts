@@ -4,30 +4,30 @@
 import type { Job } from 'pg-boss';
 import type { AppDeps } from '../../api/deps.ts';
 import { failJob, runRestore } from '../recovery/restore.ts';
-import { runExport } from '../recovery/export.ts';
+import { failExport, runExport } from '../recovery/export.ts';
 import { indexEntity } from '../recovery/search-index.ts';
 import { orphanedJobs } from '../recovery/job-state.ts';
 import { accountStorage } from '../backup/storage.ts';
 import { QUEUES, type RecoveryJob, type SearchIndexJob } from '../queue.ts';
 
 export async function restoreJob(deps: AppDeps, jobs: Job<RecoveryJob>[]): Promise<void> {
-  for (const job of jobs) await withFinalFailure(deps, job, () => runRestore(deps, job.data.jobId));
+  for (const job of jobs) await withFinalFailure(deps, job, () => runRestore(deps, job.data.jobId), failJob);
 }
 
 export async function exportJob(deps: AppDeps, jobs: Job<RecoveryJob>[]): Promise<void> {
-  for (const job of jobs) await withFinalFailure(deps, job, () => runExport(deps, job.data.jobId));
+  for (const job of jobs) await withFinalFailure(deps, job, () => runExport(deps, job.data.jobId), failExport);
 }
 
 export async function searchIndexJob(deps: AppDeps, jobs: Job<SearchIndexJob>[]): Promise<void> {
   for (const job of jobs) await indexEntity(deps, job.data.accountId, job.data.entityId);
 }
 
-async function withFinalFailure(deps: AppDeps, job: Job<RecoveryJob>, fn: () => Promise<unknown>): Promise<void> {
+async function withFinalFailure(deps: AppDeps, job: Job<RecoveryJob>, fn: () => Promise<unknown>, fail: (deps: AppDeps, jobId: string, err: unknown) => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
     const j = job as Job<RecoveryJob> & { retryCount?: number; retryLimit?: number };
-    if ((j.retryCount ?? 0) >= (j.retryLimit ?? RECOVERY_RETRIES)) await failJob(deps, job.data.jobId, err);
+    if ((j.retryCount ?? 0) >= (j.retryLimit ?? RECOVERY_RETRIES)) await fail(deps, job.data.jobId, err);
     throw err;
   }
 }

@@ -10,17 +10,23 @@
 //
 // Resume: an interrupted export starts its archive again (an archive is one object; there is no
 // partial object to continue). Progress is reported per file.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual, type DecipherGCM } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { createDecipheriv, createHmac, randomBytes, timingSafeEqual, type DecipherGCM } from 'node:crypto';
+import { PassThrough, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { azurePipeline, guardS3Client, isTargetRefused, outbound, s3Connection, storageFailure } from '../../api/resources/storage/outbound.ts';
+import { azureTarget } from '../../api/resources/jobs/azure-destination.ts';
+import { checkTargetUrl } from '../../api/resources/webhooks/target.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { accountStorage } from '../backup/storage.ts';
-import { addProgress, cancelRequested, claimJob, finishJob, JobCanceled, reload, withJobLock, type JobRow } from './job-state.ts';
-import { emptyFolders, itemsPage, SnapshotReader, type Selection, type SourceItem } from './source.ts';
+import { IntegrityError } from '../storage/errors.ts';
+import { decryptArchive, encryptArchive } from './archive-crypto.ts';
+import { addProgress, cancelRequested, claimJob, finishJob, isTerminal, JobCanceled, reload, withJobLock, type JobRow } from './job-state.ts';
+import { emptyFolders, ItemIntegrityError, itemsPage, SnapshotReader, type Selection, type SourceItem } from './source.ts';
+import type { JobError } from '../../db/schema.ts';
 
 export const DESTINATION_SECRET_CONTEXT = 'export-destination';
 export const ARCHIVE_KEY_CONTEXT = 'export-archive';
@@ -43,7 +49,7 @@ export interface ExportOptions {
 
 /** The download archive's blob key (in the account's store). */
 export function archiveKey(jobId: string): string {
-  return `exports/${jobId}.zip.enc`;
+  return `exports/${jobId}.zip.cfxa`;
 }
 
 export async function runExport(deps: AppDeps, jobId: string, opts: ExportOptions = {}): Promise<string> {
@@ -74,14 +80,52 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
       await finishJob(deps, current, 'canceled', `Canceled after ${current.itemsDone} of ${current.itemsTotal} files; the partial archive was discarded and nothing was written to the destination.`);
       return 'canceled';
     }
+    // Failures a retry cannot mend end the job now.
+    const final = finalFailure(err);
+    if (final) {
+      if (job.destination.type === 'download') await discardArchive(deps, current);
+      await finishJob(deps, current, 'failed', final.reason, final.errors ? { errors: final.errors } : {});
+      return 'failed';
+    }
     throw err;
   }
+}
+
+/**
+ * The end of an export that cannot succeed by trying again: backed-up data that fails its integrity
+ * check, or a destination whose address is refused. The reason is Coffer's own text: an SDK's
+ * message can carry what a server answered, and every reader of the job would see it.
+ */
+function finalFailure(err: unknown): { reason: string; errors?: JobError[] } | null {
+  if (err instanceof IntegrityError) {
+    const path = err instanceof ItemIntegrityError ? err.path : undefined;
+    const what = path ? `the backed-up data of ${path}` : 'backed-up data';
+    return {
+      reason: `Integrity check failed: ${what} did not verify (${err.reason}); it was tampered with or corrupted in storage. The export stopped before any of it was written, and nothing was written to the destination.`,
+      ...(path ? { errors: [{ path, error: `integrity check failed (${err.reason})` }] } : {}),
+    };
+  }
+  if (isTargetRefused(err)) return { reason: 'The destination resolves to a non-public address; Coffer does not send exports there. Nothing was written.' };
+  return null;
+}
+
+/** What a failed export reports once its retries are exhausted: never the SDK's own message. */
+export function exportFailureReason(err: unknown): string {
+  return finalFailure(err)?.reason ?? `The export could not be written to its destination (${storageFailure(err)}). Nothing was written; run the export again.`;
+}
+
+/** Called by the queue when its retries are exhausted: the export failed (it cannot be resumed). */
+export async function failExport(deps: AppDeps, jobId: string, err: unknown): Promise<void> {
+  const job = await reload(deps, jobId);
+  if (!job || isTerminal(job.state)) return;
+  if (job.destination.type === 'download') await discardArchive(deps, job);
+  await finishJob(deps, job, 'failed', exportFailureReason(err));
 }
 
 /** Erases a download archive and forgets its key (a link computed from it can never work again). */
 async function discardArchive(deps: AppDeps, job: JobRow): Promise<void> {
   const { store } = await accountStorage(deps, job.accountId);
-  await store.delete([archiveKey(job.id)]);
+  await store.delete([...new Set([archiveKey(job.id), ...(job.resultKey ? [job.resultKey] : [])])]);
   await deps.sql`update jobs set result_key = null, result_secret = null where id = ${job.id}`;
 }
 
@@ -189,11 +233,18 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
   } catch (err) {
     ac.abort();
     await feed;
-    throw failed ?? err;
+    // The feed stops with JobCanceled when the sink failed first: the sink's error is the news.
+    throw failed && !(failed instanceof JobCanceled) ? failed : err;
   }
   await feed;
   if (failed) throw failed;
   return bytesOut;
+}
+
+/** Runs `fn` on abort, or at once when the signal was aborted already. */
+function onAbort(signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn();
+  else signal.addEventListener('abort', fn, { once: true });
 }
 
 /** Pipes the archive into the job's destination; resolves once the object is complete there. */
@@ -206,23 +257,29 @@ async function startSink(deps: AppDeps, job: JobRow, archive: Readable, signal: 
     const key = randomBytes(32);
     // The sealed key is stored before any byte is written, so an archive is never unreadable.
     await deps.sql`update jobs set result_key = ${archiveKey(job.id)}, result_secret = ${deps.keyring.sealSecret(key.toString('base64'), ARCHIVE_KEY_CONTEXT)} where id = ${job.id}`;
-    const encrypted = archive.pipe(encryptStream(key));
-    signal.addEventListener('abort', () => encrypted.destroy(new JobCanceled()), { once: true });
+    const encrypted = archive.pipe(encryptArchive(key));
+    // pipe() does not pass errors on, and the feed may have failed (aborting) before we got here.
+    archive.on('error', (e) => encrypted.destroy(e));
+    encrypted.on('error', () => {}); // reported through the put's rejection
+    onAbort(signal, () => encrypted.destroy(new JobCanceled()));
     await store.put(archiveKey(job.id), encrypted);
     return;
   }
+  const o = outbound(deps);
   if (d.type === 's3' || d.type === 'gcs') {
-    const client = new S3Client({
+    const client = guardS3Client(new S3Client({
+      ...s3Connection(o),
       region: d.region ?? (d.type === 'gcs' ? 'auto' : 'us-east-1'),
       ...(d.endpoint || d.type === 'gcs' ? { endpoint: d.endpoint ?? 'https://storage.googleapis.com' } : {}),
       forcePathStyle: d.forcePathStyle ?? Boolean(d.endpoint),
       credentials: { accessKeyId: secret.access_key_id!, secretAccessKey: secret.secret_access_key! },
-    });
+    }), o);
     const body = new PassThrough();
+    body.on('error', () => {}); // reported through the upload's rejection
     archive.on('error', (e) => body.destroy(e));
     archive.pipe(body);
     const upload = new Upload({ client, params: { Bucket: d.bucket!, Key: name, Body: body, ContentType: 'application/zip' }, partSize: 16 * 1024 * 1024, queueSize: 2 });
-    signal.addEventListener('abort', () => void upload.abort().catch(() => {}), { once: true });
+    onAbort(signal, () => void upload.abort().catch(() => {}));
     try {
       await upload.done();
     } finally {
@@ -231,9 +288,12 @@ async function startSink(deps: AppDeps, job: JobRow, archive: Readable, signal: 
     return;
   }
   if (d.type === 'azure') {
-    const service = secret.connection_string
-      ? BlobServiceClient.fromConnectionString(secret.connection_string)
-      : new BlobServiceClient(d.endpoint ?? `https://${secret.account_name}.blob.core.windows.net`, new StorageSharedKeyCredential(secret.account_name!, secret.account_key!));
+    // Parsed again (strictly) and checked again: the job may predate the rules, or the server's
+    // setting may have changed since the export was created.
+    const target = azureTarget(secret, d.endpoint);
+    checkTargetUrl(target.url, o.allowPrivate);
+    const credential = target.accountName && target.accountKey ? new StorageSharedKeyCredential(target.accountName, target.accountKey) : new AnonymousCredential();
+    const service = new BlobServiceClient(target.sas ? `${target.url}?${target.sas}` : target.url, azurePipeline(credential, o));
     const blob = service.getContainerClient(d.container!).getBlockBlobClient(name);
     await blob.uploadStream(archive, 8 * 1024 * 1024, 4, { abortSignal: signal, blobHTTPHeaders: { blobContentType: 'application/zip' } });
     return;
@@ -241,28 +301,16 @@ async function startSink(deps: AppDeps, job: JobRow, archive: Readable, signal: 
   throw new Error(`unknown export destination ${String(d.type)}`);
 }
 
-// Download archives: `nonce(12) AES-256-GCM(zip) tag(16)` under a random key sealed on the job.
-function encryptStream(key: Buffer): Transform {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  let started = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      const enc = cipher.update(chunk);
-      if (!started) {
-        started = true;
-        cb(null, Buffer.concat([iv, enc]));
-      } else cb(null, enc);
-    },
-    flush(cb) {
-      const tail = cipher.final();
-      cb(null, Buffer.concat([started ? Buffer.alloc(0) : iv, tail, cipher.getAuthTag()]));
-    },
-  });
+/**
+ * Archives written before segmented encryption (archive-crypto.ts): one AES-GCM stream,
+ * `nonce(12) ciphertext tag(16)`, verifiable only at its end. They live at most 72 hours; until
+ * they are gone, one is read twice: through to its tag first, and only then streamed out.
+ */
+function isLegacyArchive(resultKey: string): boolean {
+  return resultKey.endsWith('.zip.enc');
 }
 
-/** Decrypts a download archive as it streams; the stream errors if the archive was tampered with. */
-export function decryptStream(key: Buffer): Transform {
+function decryptLegacy(key: Buffer): Transform {
   let head = Buffer.alloc(0);
   let decipher: DecipherGCM | undefined;
   let tail = Buffer.alloc(0);
@@ -282,22 +330,27 @@ export function decryptStream(key: Buffer): Transform {
     },
     flush(cb) {
       try {
-        if (!decipher || tail.length !== 16) throw new Error('archive truncated');
+        if (!decipher || tail.length !== 16) throw new IntegrityError('format', 'export archive truncated');
         decipher.setAuthTag(tail);
         cb(null, decipher.final());
       } catch (err) {
-        cb(err as Error);
+        cb(err instanceof IntegrityError ? err : new IntegrityError('authentication', 'export archive failed authentication (tampered with or corrupt)', { cause: err }));
       }
     },
   });
 }
 
+/** The archive's plaintext; the stream fails (IntegrityError) before releasing any tampered bytes. */
 export async function openArchive(deps: AppDeps, job: JobRow): Promise<Readable> {
   const { store } = await accountStorage(deps, job.accountId);
   const key = Buffer.from(deps.keyring.openSecret(job.resultSecret!, ARCHIVE_KEY_CONTEXT), 'base64');
+  const legacy = isLegacyArchive(job.resultKey!);
+  if (legacy) {
+    await pipeline(await store.getStream(job.resultKey!), decryptLegacy(key), new Writable({ write: (_c, _e, cb) => cb() }));
+  }
   const raw = await store.getStream(job.resultKey!);
   const out = new PassThrough();
-  pipeline(raw, decryptStream(key), out).catch((err) => out.destroy(err));
+  pipeline(raw, legacy ? decryptLegacy(key) : decryptArchive(key), out).catch((err) => out.destroy(err));
   return out;
 }
 

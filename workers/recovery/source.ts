@@ -5,8 +5,22 @@
 import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
 import { accountStorage } from '../backup/storage.ts';
-import { BlockReader, blockHashes, contentHashFromBlockHashes, createFileStream, IntegrityError, type BlockRef } from '../storage/index.ts';
-import type { Readable } from 'node:stream';
+import { BlockReader, blockHashes, contentHashFromBlockHashes, IntegrityError, readFileBlocks, type BlockRef } from '../storage/index.ts';
+import { Readable } from 'node:stream';
+
+/** A file of the snapshot whose stored data failed verification (tampered with, swapped or corrupt). */
+export class ItemIntegrityError extends IntegrityError {
+  readonly path: string;
+  constructor(path: string, cause: IntegrityError) {
+    super(cause.reason, `${path}: ${cause.message}`, { cause });
+    this.name = 'ItemIntegrityError';
+    this.path = path;
+  }
+}
+
+function withPath(path: string, err: unknown): unknown {
+  return err instanceof IntegrityError && !(err instanceof ItemIntegrityError) ? new ItemIntegrityError(path, err) : err;
+}
 
 export interface SourceItem {
   id: string;
@@ -132,7 +146,20 @@ export class SnapshotReader {
       flat.push(...r);
     }
     const plain: Buffer[] = [];
-    for (let i = 0; i < flat.length; i += 256) plain.push(...(await this.reader.readMany(flat.slice(i, i + 256))));
+    try {
+      for (let i = 0; i < flat.length; i += 256) plain.push(...(await this.reader.readMany(flat.slice(i, i + 256))));
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+      // Which file it was: read them one by one (rare, and only to name it).
+      for (const it of items) {
+        try {
+          await this.reader.readMany(refs.get(it.id)!);
+        } catch (one) {
+          throw withPath(it.path_display, one);
+        }
+      }
+      throw err;
+    }
     const out = new Map<string, Buffer>();
     let at = 0;
     for (const it of items) {
@@ -146,14 +173,22 @@ export class SnapshotReader {
   /** One file as a stream (verified block by block against the recorded content_hash). */
   async stream(item: SourceItem, refs?: BlockRef[]): Promise<Readable> {
     const r = refs ?? (await this.refs([item])).get(item.id)!;
-    return createFileStream(this.reader, r, { expectedContentHash: item.content_hash ?? undefined });
+    const reader = this.reader;
+    // Each block is released only once it has been decoded and verified.
+    return Readable.from((async function* () {
+      try {
+        yield* readFileBlocks(reader, r, { expectedContentHash: item.content_hash ?? undefined });
+      } catch (err) {
+        throw withPath(item.path_display, err);
+      }
+    })(), { objectMode: false });
   }
 }
 
 function checkBlockList(item: SourceItem, refs: BlockRef[]): void {
   if (!item.content_hash) return;
   const actual = contentHashFromBlockHashes(refs.map((b) => b.hash));
-  if (actual !== item.content_hash) throw new IntegrityError('hash-mismatch', `${item.path_display}: block list gives ${actual}, expected ${item.content_hash}`);
+  if (actual !== item.content_hash) throw new ItemIntegrityError(item.path_display, new IntegrityError('hash-mismatch', `block list gives ${actual}, expected ${item.content_hash}`));
 }
 
 /** Resolves chosen items (item ids or paths) into path_lower roots within the snapshot's entity. */
