@@ -9,7 +9,8 @@ import { startS3rver } from '../workers/storage/fixtures/start-s3rver.ts';
 import { startAzurite } from '../helpers/azurite.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runExport, archiveKey, failExport } from '../../workers/recovery/export.ts';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { runExport, archiveKey, failExport, ARCHIVE_KEY_CONTEXT } from '../../workers/recovery/export.ts';
 import { fakeResolver } from '../helpers/resolver.ts';
 import { SEGMENT_BYTES } from '../../workers/recovery/archive-crypto.ts';
 import { packKey } from '../../workers/storage/index.ts';
@@ -536,4 +537,31 @@ t.test('attack: one byte of a stored block is changed, and the export ships the 
   const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   t.teardown(() => client.destroy());
   t.same((await client.send(new ListObjectsV2Command({ Bucket: 'tamper' }))).Contents ?? [], [], 'no object in the bucket');
+});
+
+t.test('an archive written in the first format is verified through to its tag before any byte is served', async (t) => {
+  const { id } = await finishedDownload(t);
+  const url = `${fx.app.url}/v1/jobs/${id}/download`;
+  const auth = { authorization: `Bearer ${fx.account.key}` };
+  const plain = (await fetchBytes(url, auth)).body;
+  // The same archive as the first format wrote it: nonce(12) AES-256-GCM(zip) tag(16), one stream.
+  const [row] = await fx.app.deps.sql<{ result_secret: string }[]>`select result_secret from jobs where id = ${id}`;
+  const key = Buffer.from(fx.app.deps.keyring.openSecret(row!.result_secret, ARCHIVE_KEY_CONTEXT), 'base64');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const legacy = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  const { store } = await accountStorage(fx.app.deps, fx.accountId);
+  const legacyKey = `exports/${id}.zip.enc`;
+  await store.put(legacyKey, legacy);
+  await fx.app.deps.sql`update jobs set result_key = ${legacyKey} where id = ${id}`;
+  const ok = await fetchBytes(url, auth);
+  t.equal(ok.status, 200);
+  t.ok(ok.body.equals(plain), 'served as before');
+
+  const tampered = Buffer.from(legacy);
+  tampered[20]! ^= 0x01;
+  await store.put(legacyKey, tampered);
+  const bad = await readUntilBroken(url, auth);
+  t.not(bad.status, 200);
+  t.equal(bad.body.indexOf(Buffer.from('PK')), -1, 'no archive byte was served');
 });
