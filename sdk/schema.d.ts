@@ -9720,10 +9720,7 @@ export interface operations {
     revokeJobDownload: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the version you expect to change; 412 if it is stale. */
-                "if-match"?: string;
-            };
+            header?: never;
             path: {
                 /** @description An id starting with `job_`. */
                 id: string;
@@ -9779,15 +9776,6 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match does not name the current version of the resource. */
-            412: {
                 headers: {
                     [name: string]: unknown;
                 };
