@@ -716,6 +716,11 @@ export class Jobs extends JobWaiter {
   downloadResult(id: string, options?: RequestOptions): Promise<Response> {
     return this._transport.call(OPERATIONS.downloadJobResult, [id], undefined, options) as Promise<Response>;
   }
+
+  /** Revoke an export's download — `DELETE /v1/jobs/{id}/download` (revokeJobDownload) */
+  revokeDownload(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'revokeJobDownload'>>> {
+    return this._transport.call(OPERATIONS.revokeJobDownload, [id], undefined, options) as Promise<WithResponse<ResultOf<'revokeJobDownload'>>>;
+  }
 }
 
 /** `coffer.downloads` */
