@@ -10,3 +10,4 @@ export * from './schema/notifications.ts';
 export * from './schema/saml.ts';
 export * from './schema/lifecycle.ts';
 export * from './schema/billing.ts';
+export * from './schema/verifications.ts';

@@ -6,6 +6,7 @@ export type ConnectionStatus = 'pending' | 'connected' | 'disconnected';
 export type Frequency = 'every_hour' | 'every_6_hours' | 'every_12_hours' | 'daily' | 'every_3_days' | 'weekly';
 export type Retention = { unit: 'unlimited' } | { unit: 'days' | 'months' | 'years'; value: number };
 export type LifecycleState = 'active' | 'deleted';
+export type VerificationFrequency = 'off' | 'weekly' | 'monthly';
 
 /** A backup task: one Dropbox team connection and its settings. */
 export const tasks = pgTable(
@@ -34,6 +35,8 @@ export const tasks = pgTable(
     retention: jsonb('retention').$type<Retention>().notNull().default({ unit: 'unlimited' }),
     frequency: text('frequency').$type<Frequency>().notNull().default('daily'),
     backupHour: integer('backup_hour').notNull().default(3),
+    /** Scheduled restore drills of every active entity (workers/jobs/verification.ts). */
+    verificationFrequency: text('verification_frequency').$type<VerificationFrequency>().notNull().default('off'),
     uploadLimit: integer('upload_limit'),
     uploadCalls: integer('upload_calls').notNull().default(0),
     uploadCallsMonth: text('upload_calls_month'),
