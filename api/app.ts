@@ -154,6 +154,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
         { name: 'audit', description: 'The security audit log (append-only, hash-chained), as JSON or CSV' },
         { name: 'saml', description: 'SAML single sign-on (Okta): identity provider settings, SP metadata, SP-initiated sign-in, assertion consumer' },
         { name: 'activity', description: 'System activity: backups, restores, exports and discovery, as JSON or CSV' },
+        { name: 'verifications', description: 'Restore drills: a sample of a snapshot read back from storage, with a signed summary as evidence' },
         { name: 'meta', description: 'Health, regions and the API description' },
         { name: 'tasks', description: 'Backup tasks: one Dropbox team connection each, its schedule and settings; pause, resume and the overview' },
         { name: 'entities', description: 'The users and team folders of a task: activate, pause, back up now, delete, tag; the usage report as CSV' },

@@ -812,6 +812,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entities/{id}/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a restore drill of an entity's latest snapshot
+         * @description Reads a sample of the latest snapshot back from storage (202): `sample_percent` of its files at random (at least 100, or all), plus every file changed since the previous verification. Every block is decrypted, decompressed and re-hashed, every file's Dropbox content_hash is recomputed, and each file's size and block list are checked against the snapshot. The result carries a summary signed with the installation's Ed25519 key (GET /v1/verification-key). 409 `no_snapshot` before the first completed backup, 409 `verification_in_progress` while one is pending or running.
+         */
+        post: operations["startVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/entities/actions": {
         parameters: {
             query?: never;
@@ -1966,6 +1986,63 @@ export interface paths {
          * @description Uses the token from the confirmation email (once, within 24 hours); the user becomes active.
          */
         post: operations["confirmUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verification-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public key that signs verification evidence
+         * @description The installation's Ed25519 public key. Every verification's `evidence.signature` is a signature of `evidence.signed_payload` under it.
+         */
+        get: operations["getVerificationKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List verifications
+         * @description Newest first.
+         */
+        get: operations["listVerifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a verification and its signed evidence */
+        get: operations["getVerification"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3685,6 +3762,11 @@ export interface components {
             state: "active" | "deleted";
             /** Format: date-time */
             updated_at: string;
+            /**
+             * @description Scheduled restore drills: every active entity with a snapshot is verified (5% sample, see POST /v1/entities/{id}/verifications) once a week or a month after its previous verification. Default `off`.
+             * @enum {unknown}
+             */
+            verification_frequency: "off" | "weekly" | "monthly";
         };
         TaskCreate: {
             /** @description Activate newly discovered users and team folders automatically. */
@@ -3709,6 +3791,11 @@ export interface components {
             /** @description Keep the backups of archived users / team folders this many days; null keeps them indefinitely. */
             retain_archived_days?: number | null;
             retention?: components["schemas"]["Retention"];
+            /**
+             * @description Scheduled restore drills: every active entity with a snapshot is verified (5% sample, see POST /v1/entities/{id}/verifications) once a week or a month after its previous verification. Default `off`.
+             * @enum {unknown}
+             */
+            verification_frequency?: "off" | "weekly" | "monthly";
         };
         TaskList: {
             data: components["schemas"]["Task"][];
@@ -3787,6 +3874,11 @@ export interface components {
             /** @description Keep the backups of archived users / team folders this many days; null keeps them indefinitely. */
             retain_archived_days?: number | null;
             retention?: components["schemas"]["Retention"];
+            /**
+             * @description Scheduled restore drills: every active entity with a snapshot is verified (5% sample, see POST /v1/entities/{id}/verifications) once a week or a month after its previous verification. Default `off`.
+             * @enum {unknown}
+             */
+            verification_frequency?: "off" | "weekly" | "monthly";
         };
         /** @description What an emailed link is for, before it is used. */
         TokenInfo: {
@@ -3880,6 +3972,90 @@ export interface components {
             role?: "administrator" | "custom";
             services?: components["schemas"]["Service"][];
         };
+        Verification: {
+            /** @description The snapshot of the previous completed verification; files changed since it are all checked. Null for the first one. */
+            baseline_snapshot_id: string | null;
+            /** @description Block references read back (a block shared by two checked files counts twice). */
+            blocks_checked: number;
+            /** @description Plaintext bytes read back, decrypted and verified. */
+            bytes_checked: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description null until finished. */
+            duration_ms: number | null;
+            entity_id: string;
+            /** @description Why the verification could not run to its end; it proves nothing then. */
+            error: string | null;
+            /** @description The signed summary; null until the verification finished. */
+            evidence: components["schemas"]["VerificationEvidence"] | null;
+            /** @description Everything that would not restore (the first 1,000). */
+            failures: components["schemas"]["VerificationFailure"][];
+            /** @description Files changed since the baseline (all checked). */
+            files_changed: number;
+            files_checked: number;
+            files_failed: number;
+            files_in_snapshot: number;
+            finished_at: string | null;
+            /** @description The verification (`ver_…`). */
+            id: string;
+            /** @enum {unknown} */
+            reason: "manual" | "scheduled";
+            sample_percent: number;
+            /** @description The snapshot read back: the entity's latest when the verification was asked for. */
+            snapshot_id: string;
+            started_at: string | null;
+            /**
+             * @description `pending`; `running`; `succeeded`: every sampled file read back intact; `failed`: see `failures` (or `error` when it could not run to its end).
+             * @enum {unknown}
+             */
+            state: "pending" | "running" | "succeeded" | "failed";
+            task_id: string;
+        };
+        /** @description A signed summary to keep as evidence. Check it offline with the public key of GET /v1/verification-key, e.g. Node: `crypto.verify(null, Buffer.from(signed_payload), public_key_pem, Buffer.from(signature, "base64"))`. */
+        VerificationEvidence: {
+            /** @enum {string} */
+            algorithm: "Ed25519";
+            /** @description Hex SHA-256 of the signing public key (DER, SubjectPublicKeyInfo). */
+            key_id: string;
+            /** @description Base64 Ed25519 signature over the UTF-8 bytes of `signed_payload`. */
+            signature: string;
+            /** @description The exact JSON text that was signed: the verification's summary (ids, counts, failures, times, key_id). Verify these bytes; do not re-serialize them. */
+            signed_payload: string;
+        };
+        VerificationFailure: {
+            /** @description Hex SHA-256 of the block at fault, when one is. */
+            block_hash: string | null;
+            detail: string;
+            /**
+             * @description `missing_block`: a block of the file is recorded in no pack; `missing_pack`: the pack holding the block is gone from storage; `corrupt_block`: the stored block failed decryption (tampered or damaged), decompression or its SHA-256; `size_mismatch`: a block holds a different number of bytes than its position in the file needs; `block_list_mismatch`: the file's block list disagrees with its size, its content_hash or the stored content; `content_hash_mismatch`: the bytes read back do not give the Dropbox content_hash recorded at backup.
+             * @enum {unknown}
+             */
+            kind: "missing_block" | "missing_pack" | "corrupt_block" | "size_mismatch" | "block_list_mismatch" | "content_hash_mismatch";
+            /** @description The pack holding that block, when known. */
+            pack_id: string | null;
+            /** @description The file, as shown in the snapshot. */
+            path: string;
+        };
+        VerificationKey: {
+            /** @enum {string} */
+            algorithm: "Ed25519";
+            /** @description Hex SHA-256 of the key (DER); every signed payload names it. */
+            key_id: string;
+            /** @description The installation's Ed25519 public key (PEM, SubjectPublicKeyInfo). */
+            public_key_pem: string;
+        };
+        VerificationList: {
+            data: components["schemas"]["Verification"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        VerificationRequest: {
+            /**
+             * @description Share of the snapshot's files to read back, chosen at random (default 5). At least 100 files are read (all of them when there are fewer), and every file changed since the previous verification always is.
+             * @default 5
+             */
+            sample_percent: number;
+        };
         WebhookDelivery: {
             attempt_count: number;
             attempts: {
@@ -3899,7 +4075,7 @@ export interface components {
              * @description A webhook event type.
              * @enum {unknown}
              */
-            event_type: "job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "ping";
+            event_type: "job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping";
             /** @example dlv_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
             last_status_code: number | null;
@@ -3923,7 +4099,7 @@ export interface components {
             description: string | null;
             /** @description Disabled endpoints receive nothing (a ping still goes out). */
             enabled: boolean;
-            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "ping")[];
+            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /** @example whk_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
             /** @description The last four characters of the signing secret; the secret itself is shown once, on creation. */
@@ -3936,7 +4112,7 @@ export interface components {
             description?: string;
             /** @description Default true. */
             enabled?: boolean;
-            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "ping")[];
+            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /**
              * Format: uri
              * @description http(s) URL Coffer POSTs events to. Loopback, private and link-local targets are refused unless the server allows them (COFFER_WEBHOOKS_ALLOW_PRIVATE).
@@ -3950,7 +4126,7 @@ export interface components {
             description: string | null;
             /** @description Disabled endpoints receive nothing (a ping still goes out). */
             enabled: boolean;
-            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "ping")[];
+            events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /** @example whk_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
             /** @description The signing secret (`whsec_…`). Shown only in this response: store it now. */
@@ -3969,7 +4145,7 @@ export interface components {
         WebhookEndpointUpdate: {
             description?: string | null;
             enabled?: boolean;
-            events?: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "ping")[];
+            events?: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /**
              * Format: uri
              * @description http(s) URL Coffer POSTs events to. Loopback, private and link-local targets are refused unless the server allows them (COFFER_WEBHOOKS_ALLOW_PRIVATE).
@@ -8408,6 +8584,126 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this POST safe: the same key and body return the first response. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description An id starting with `ent_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the work continues in the background */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15836,6 +16132,204 @@ export interface operations {
             };
             /** @description The Idempotency-Key was already used with a different request. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVerificationKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationKey"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVerifications: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Only verifications of this entity. */
+                entity_id?: string;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description Only verifications in this state. */
+                state?: "pending" | "running" | "succeeded" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationList"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id starting with `ver_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

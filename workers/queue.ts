@@ -19,6 +19,7 @@ import { webhooksJob } from './jobs/webhooks.ts';
 import { reportsJob } from './jobs/reports.ts';
 import { notificationsJob } from './jobs/notifications.ts';
 import { accountPurgeJob } from './jobs/account-purge.ts';
+import { repositoryCheckJob, verificationJob, VERIFICATION_RETRIES } from './jobs/verification.ts';
 
 export const QUEUES = {
   /** Housekeeping: expired idempotency keys and other short-lived rows. */
@@ -53,7 +54,23 @@ export const QUEUES = {
   metering: 'metering',
   /** Hourly: erases removed accounts whose 7-day grace period is over (workers/jobs/account-purge.ts). */
   accountPurge: 'account-purge',
+  /** A restore drill of one entity's latest snapshot (workers/recovery/verify.ts); scheduled ones come from the scheduler tick. */
+  verification: 'verification',
+  /** Operators only (no public route): the whole-repository check of one account or of all (workers/recovery/repository-check.ts). */
+  repositoryCheck: 'repository-check',
 } as const;
+
+export interface VerificationJob {
+  accountId: string;
+  verificationId: string;
+}
+
+export interface RepositoryCheckJob {
+  /** Unset: every account that has packs. */
+  accountId?: string;
+  /** Also decrypt every block (slow: reads the whole repository). */
+  readData?: boolean;
+}
 
 export interface RecoveryJob {
   accountId: string;
@@ -105,6 +122,8 @@ export async function startQueue(opts: QueueOptions): Promise<PgBoss> {
   await boss.createQueue(QUEUES.backup, { policy: 'short', expireInSeconds: 12 * 3600, retryLimit: 5, retryDelay: 30, retryBackoff: true });
   // Recovery jobs: long; a worker that dies mid-job leaves it to expire and be retried, resuming from its checkpoint.
   for (const q of [QUEUES.restore, QUEUES.export]) await boss.createQueue(q, { expireInSeconds: 6 * 3600, retryLimit: RECOVERY_RETRIES, retryDelay: 10, retryBackoff: true });
+  // Restore drills: a retry starts the verification over; when retries run out it fails, saying why.
+  await boss.createQueue(QUEUES.verification, { expireInSeconds: 6 * 3600, retryLimit: VERIFICATION_RETRIES, retryDelay: 30, retryBackoff: true });
   for (const name of Object.values(QUEUES)) await boss.createQueue(name);
   return boss;
 }
@@ -161,6 +180,10 @@ export async function startWorkers(boss: PgBoss, deps: AppDeps, opts: { pollingI
   await boss.work(QUEUES.accountPurge, polling, async () => accountPurgeJob(deps));
   await boss.schedule(QUEUES.accountPurge, '31 * * * *', {}, { tz: 'UTC' });
   queues.push(QUEUES.accountPurge);
+
+  await boss.work<VerificationJob>(QUEUES.verification, { ...polling, localConcurrency: 2 }, async (jobs) => verificationJob(deps, jobs));
+  await boss.work<RepositoryCheckJob>(QUEUES.repositoryCheck, polling, async ([job]) => repositoryCheckJob(deps, job!.data));
+  queues.push(QUEUES.verification, QUEUES.repositoryCheck);
   return {
     stop: async () => {
       for (const q of queues) await boss.offWork(q);

@@ -88,3 +88,9 @@ import storage from './storage/routes.ts';
 import { schemas as storageSchemas } from './storage/schemas.ts';
 resources.push(storage);
 resourceSchemas.push(...storageSchemas);
+
+// Restore drills: verifications with signed evidence, and the key that signs it.
+import verifications from './verifications/routes.ts';
+import { schemas as verificationSchemas } from './verifications/schemas.ts';
+resources.push(verifications);
+resourceSchemas.push(...verificationSchemas);

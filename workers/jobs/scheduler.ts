@@ -1,4 +1,5 @@
-// Every minute: enqueue backups that are due, and resume runs whose worker died.
+// Every minute: enqueue backups that are due, resume runs whose worker died, and enqueue the
+// restore drills (verifications) that are due (workers/jobs/verification.ts).
 // Due = entity active (not deleted, not paused / not_active / archived / elsewhere), task active and
 // connected, account not suspended or pending deletion (billing: trial over without a subscription),
 // next_backup_at ≤ now (or never scheduled yet while `scheduled`). At most MAX_PER_ACCOUNT backups
@@ -10,10 +11,11 @@ import { requestBackup } from '../backup/request.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
 import { eq } from 'drizzle-orm';
 import { entities, type Frequency } from '../../db/schema/tasks.ts';
+import { enqueueDueVerifications } from './verification.ts';
 
 export const MAX_PER_ACCOUNT = 4;
 
-export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; resumed: number }> {
+export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; resumed: number; verifications: number }> {
   const { sql } = deps;
   const now = deps.clock.now();
   let enqueued = 0;
@@ -55,5 +57,7 @@ export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; r
       busy.set(e.account_id, n + 1);
     }
   }
-  return { enqueued, resumed };
+  // Restore drills that are due (tasks with a verification_frequency).
+  const verifications = await enqueueDueVerifications(deps);
+  return { enqueued, resumed, verifications };
 }

@@ -19,7 +19,7 @@ import { recipientsOf, settingsRow } from './service.ts';
 import { detectAnomalies, type Anomaly } from './smart-alerts.ts';
 import { render, type Message } from './templates.ts';
 
-type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
 type RunRow = typeof backupRuns.$inferSelect;
 
 export interface TriggerResult {
@@ -32,10 +32,10 @@ export interface TriggerResult {
   anomalies?: Anomaly[];
 }
 
-const skip = (reason: string): TriggerResult => ({ notified: false, mails: 0, webhookEvents: [], reason });
+export const skip = (reason: string): TriggerResult => ({ notified: false, mails: 0, webhookEvents: [], reason });
 
 /** Claims an event key; false when it was claimed before. */
-async function claim(deps: Pick<AppDeps, 'clock'>, tx: Transaction, accountId: string, key: string): Promise<boolean> {
+export async function claim(deps: Pick<AppDeps, 'clock'>, tx: Transaction, accountId: string, key: string): Promise<boolean> {
   const rows = await tx.insert(notificationLog).values({ accountId, key, createdAt: deps.clock.now() }).onConflictDoNothing().returning({ key: notificationLog.key });
   return rows.length > 0;
 }
@@ -77,7 +77,7 @@ export async function sendMailJobs(deps: AppDeps, jobs: { data: MailJob }[]): Pr
   return sent;
 }
 
-async function guarded(name: string, fn: () => Promise<TriggerResult>): Promise<TriggerResult> {
+export async function guarded(name: string, fn: () => Promise<TriggerResult>): Promise<TriggerResult> {
   try {
     return await fn();
   } catch (err) {

@@ -29,6 +29,9 @@ const settings = {
       + 'or the hour reschedules every active entity of the task at once (see `next_backup_at` on entities).',
   }),
   backup_hour: Type.Integer({ minimum: 0, maximum: 23, description: 'The hour (UTC) at which scheduled backups start (see `frequency`).' }),
+  verification_frequency: Type.Enum(['off', 'weekly', 'monthly'], {
+    description: 'Scheduled restore drills: every active entity with a snapshot is verified (5% sample, see POST /v1/entities/{id}/verifications) once a week or a month after its previous verification. Default `off`.',
+  }),
 };
 
 export const Task = Type.Object(

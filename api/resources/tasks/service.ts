@@ -39,6 +39,7 @@ export function serializeTask(row: TaskRow, region: string, authorizeUrl: string
     retention: row.retention,
     frequency: row.frequency,
     backup_hour: row.backupHour,
+    verification_frequency: row.verificationFrequency,
     data_transport: { month: row.uploadCallsMonth, calls: row.uploadCalls, limit: row.uploadLimit },
     last_discovery_at: row.lastDiscoveryAt?.toISOString() ?? null,
     paused_at: row.pausedAt?.toISOString() ?? null,
@@ -58,6 +59,7 @@ function settingsColumns(input: TaskUpdate): Partial<TaskRow> {
   if (input.retention !== undefined) out.retention = input.retention;
   if (input.frequency !== undefined) out.frequency = input.frequency;
   if (input.backup_hour !== undefined) out.backupHour = input.backup_hour;
+  if (input.verification_frequency !== undefined) out.verificationFrequency = input.verification_frequency;
   return out;
 }
 

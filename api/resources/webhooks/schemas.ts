@@ -5,7 +5,7 @@ import { NullableTimestamp, Page, PageQuery, Timestamp } from '../../schemas/com
 export const WEBHOOK_EVENT_TYPES = [
   'job.state_changed', 'backup.run_finished', 'backup.run_failed', 'entity.discovered', 'task.disconnected',
   'smart_alert.raised', 'invoice.created', 'invoice.paid', 'invoice.payment_failed', 'invoice.overdue',
-  'subscription.created', 'subscription.canceled', 'account.suspended', 'account.pending_deletion', 'ping',
+  'subscription.created', 'subscription.canceled', 'account.suspended', 'account.pending_deletion', 'verification.finished', 'ping',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
