@@ -35,7 +35,7 @@ if (graceHours !== undefined && !(Number.isFinite(graceHours) && graceHours >= 0
 
 let config;
 try {
-  config = loadConfig(process.env, 'worker');
+  config = loadConfig(process.env);
 } catch (err) {
   if (err instanceof ConfigError) usage(`configuration error: ${err.message}`);
   throw err;
