@@ -40,6 +40,15 @@ export interface Report {
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
+/** The period's restore drills (verifications), as one sentence; nothing when there were none. */
+async function drillsLine(deps: Pick<AppDeps, 'sql'>, accountId: string, start: Date, end: Date): Promise<string[]> {
+  const [row] = await deps.sql<{ n: number; failed: number }[]>`
+    select count(*)::int as n, count(*) filter (where state = 'failed')::int as failed from verifications
+    where account_id = ${accountId} and finished_at >= ${start.toISOString()} and finished_at < ${end.toISOString()}`;
+  if (!row?.n) return [];
+  return [`Restore drills: ${row.n} verification${row.n === 1 ? '' : 's'} finished, ${row.failed === 0 ? 'every one proved its snapshot restores' : `${row.failed} failed (see GET /v1/verifications?state=failed)`}.`];
+}
+
 export async function buildReport(deps: Pick<AppDeps, 'db'>, accountId: string, format: ReportFormat, start: Date, end: Date): Promise<Report> {
   const runs = await deps.db
     .select({ run: backupRuns, entityName: entities.name, taskName: tasks.name })
@@ -186,6 +195,7 @@ export async function sendSummaryReport(deps: AppDeps, accountId: string, period
     heading: `${FREQ_LABEL[settings.frequency]} backup summary`,
     paragraphs: [
       `Backups of ${name} from ${start.toISOString()} to ${end.toISOString()}: ${s.runs} backup run${s.runs === 1 ? '' : 's'} (${s.succeeded} succeeded, ${s.partial} partial, ${s.failed} failed) over ${s.entities} entit${s.entities === 1 ? 'y' : 'ies'}; ${s.jobs} restore/export job${s.jobs === 1 ? '' : 's'} finished (${s.jobsFailed} with failures).`,
+      ...(await drillsLine(deps, accountId, start, end)),
       report.failures.length ? `${report.failures.length} failure(s) need attention:` : 'Every backup in the period succeeded.',
     ],
     table: report.failures.length

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { startBackupFixture, type BackupFixture } from '../../helpers/backup-fixture.ts';
 import { activityEvents, webhookDeliveries } from '../../../db/schema.ts';
-import { runVerification } from '../../../workers/recovery/verify.ts';
+import { failVerification, runVerification } from '../../../workers/recovery/verify.ts';
 import { enqueueDueVerifications } from '../../../workers/jobs/verification.ts';
+import { sendSummaryReport } from '../../../api/resources/notifications/reports.ts';
 
 const MiB = 1024 * 1024;
 
@@ -22,7 +23,7 @@ t.before(async () => {
   if (hook.status !== 201) throw new Error(hook.text);
   hookId = hook.body.id;
   const recipient = await fx.app.request('POST', '/v1/notifications/recipients', {
-    key: fx.account.key, body: { email: 'ops@drills.example', display_name: 'Ops', types: ['exceptions', 'smart_alerts'] },
+    key: fx.account.key, body: { email: 'ops@drills.example', display_name: 'Ops', types: ['exceptions', 'smart_alerts', 'summary_report'] },
   });
   if (recipient.status !== 201) throw new Error(recipient.text);
 });
@@ -166,7 +167,7 @@ t.test('the next sample includes every file changed since the last verification'
   for (const p of changed) fx.emu.state.putFile(member, p, `changed ${p} 5be1`);
   fx.emu.state.putFile(member, '/Many/new.txt', 'a new file 5be1');
   const second = await fx.backup(entityId);
-  t.equal(second.outcome, 'succeeded');
+  if (second.outcome !== 'succeeded') throw new Error(`backup: ${JSON.stringify(second)}`);
   // The changed files' new blocks went into a pack of their own: remove it, and exactly they fail.
   const newPack = await blockOf(entityId, '/Many/new.txt');
   await rm(newPack.file);
@@ -251,4 +252,29 @@ t.test('tenant isolation: another account gets 404 for every id and sees none of
   t.equal(start.status, 404);
   t.same((await get('/v1/verifications', other.key)).body.data, []);
   t.same((await get(`/v1/verifications?entity_id=${entityId}`, other.key)).body.data, []);
+});
+
+t.test('a verification the queue gave up on fails with its reason, signed, and is no baseline for the next', async (t) => {
+  const { entityId } = await backedUp({ '/gave-up.txt': 'gave up 9e9e' });
+  const res = await post(`/v1/entities/${entityId}/verifications`, {});
+  await failVerification(fx.app.deps, res.body.id, new Error('storage unreachable'));
+  const v = (await get(`/v1/verifications/${res.body.id}`)).body;
+  t.match(v, { state: 'failed', error: 'The verification could not run to its end: storage unreachable', files_checked: 0 });
+  const key = (await fx.app.request('GET', '/v1/verification-key')).body.public_key_pem;
+  t.ok(edVerify(null, Buffer.from(v.evidence.signed_payload), key, Buffer.from(v.evidence.signature, 'base64')));
+  t.match(JSON.parse(v.evidence.signed_payload), { state: 'failed', error: 'The verification could not run to its end: storage unreachable' });
+  const next = await verifyNow(entityId);
+  t.match(next.result, { state: 'succeeded', baseline_snapshot_id: null, files_checked: 1 });
+});
+
+t.test('the summary report counts the period\'s restore drills', async (t) => {
+  const [{ n, failed }] = await fx.app.deps.sql<{ n: number; failed: number }[]>`
+    select count(*)::int as n, count(*) filter (where state = 'failed')::int as failed from verifications where account_id = ${fx.accountId} and finished_at is not null`;
+  t.ok(failed > 0 && n > failed);
+  const before = fx.app.sentMail.length;
+  const now = fx.app.clock.now();
+  await sendSummaryReport(fx.app.deps, fx.accountId, { start: new Date(now.getTime() - 30 * 86_400_000), end: new Date(now.getTime() + 60_000) });
+  const mail = fx.app.sentMail.slice(before).find((m) => /backup summary/.test(m.subject));
+  t.ok(mail);
+  t.match(mail!.text, `Restore drills: ${n} verifications finished, ${failed} failed (see GET /v1/verifications?state=failed).`);
 });
