@@ -263,6 +263,11 @@ export class Entities extends Resource {
   getHistory(id: string, query?: QueryOf<'getEntityHistory'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'getEntityHistory'>>> {
     return this._transport.call(OPERATIONS.getEntityHistory, [id], query, options) as Promise<WithResponse<ResultOf<'getEntityHistory'>>>;
   }
+
+  /** Start a restore drill of an entity's latest snapshot — `POST /v1/entities/{id}/verifications` (startVerification) */
+  startVerification(id: string, body: BodyOf<'startVerification'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'startVerification'>>> {
+    return this._transport.call(OPERATIONS.startVerification, [id], body, options) as Promise<WithResponse<ResultOf<'startVerification'>>>;
+  }
 }
 
 /** `coffer.tags` */
@@ -895,6 +900,27 @@ export class Storage extends Resource {
   }
 }
 
+/** `coffer.verifications` */
+export class Verifications extends Resource {
+  /** List verifications — `GET /v1/verifications` (listVerifications) */
+  list(query?: QueryOf<'listVerifications'>, options?: RequestOptions): PagePromise<ItemOf<'listVerifications'>> {
+    return this._transport.list(OPERATIONS.listVerifications, [], query, options);
+  }
+
+  /** Get a verification and its signed evidence — `GET /v1/verifications/{id}` (getVerification) */
+  get(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getVerification'>>> {
+    return this._transport.call(OPERATIONS.getVerification, [id], undefined, options) as Promise<WithResponse<ResultOf<'getVerification'>>>;
+  }
+}
+
+/** `coffer.verificationKey` */
+export class VerificationKey extends Resource {
+  /** The public key that signs verification evidence — `GET /v1/verification-key` (getVerificationKey) */
+  get(options?: RequestOptions): Promise<WithResponse<ResultOf<'getVerificationKey'>>> {
+    return this._transport.call(OPERATIONS.getVerificationKey, [], undefined, options) as Promise<WithResponse<ResultOf<'getVerificationKey'>>>;
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -926,6 +952,8 @@ export class CofferResources {
   readonly billing: Billing;
   readonly activity: Activity;
   readonly storage: Storage;
+  readonly verifications: Verifications;
+  readonly verificationKey: VerificationKey;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -957,5 +985,7 @@ export class CofferResources {
     this.billing = new Billing(transport);
     this.activity = new Activity(transport);
     this.storage = new Storage(transport);
+    this.verifications = new Verifications(transport);
+    this.verificationKey = new VerificationKey(transport);
   }
 }
