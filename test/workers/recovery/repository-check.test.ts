@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { startBackupFixture, type BackupFixture } from '../../helpers/backup-fixture.ts';
 import { checkRepository, UNREFERENCED_GRACE_MS } from '../../../workers/recovery/repository-check.ts';
+import { repositoryCheckJob } from '../../../workers/jobs/verification.ts';
 
 const run = promisify(execFile);
 const masterKey = randomBytes(32);
@@ -103,6 +104,17 @@ t.test('a deleted pack is named', async (t) => {
   const out = await cli();
   t.equal(out.code, 1);
   t.match(out.out, `pack_missing: pack ${block.pack_id}`);
+  // The operator's queue job: one account, or every account with packs.
+  const errors: string[] = [];
+  const logged = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    t.same(kinds((await repositoryCheckJob(fx.app.deps, { accountId: fx.accountId }))[fx.accountId]!.problems), ['pack_missing']);
+    t.same(Object.keys(await repositoryCheckJob(fx.app.deps, {})), [fx.accountId]);
+  } finally {
+    console.error = logged;
+  }
+  t.match(errors[0], `repository-check ${fx.accountId}: pack_missing: pack ${block.pack_id}`);
   await writeFile(file, saved);
 });
 
