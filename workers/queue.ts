@@ -156,7 +156,7 @@ export async function startWorkers(boss: PgBoss, deps: AppDeps, opts: { pollingI
   await boss.work(QUEUES.retention, polling, async () => retentionJob(deps));
   await boss.schedule(QUEUES.retention, '41 2 * * *', {}, { tz: 'UTC' });
 
-  // Webhook deliveries in batches (PERFORMANCE.md: work() sleeps the polling interval after every fetch).
+  // Webhook deliveries in batches (test/bench/README.md, gotcha 2: work() sleeps the polling interval after every fetch).
   await boss.work(QUEUES.webhooks, { ...polling, batchSize: 20, localConcurrency: 2 }, async (jobs) => webhooksJob(deps, jobs as never));
   await boss.work(QUEUES.reports, polling, async () => reportsJob(deps));
   await boss.schedule(QUEUES.reports, '7 * * * *', {}, { tz: 'UTC' });

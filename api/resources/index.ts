@@ -43,13 +43,13 @@ import { schemas as runSchemas } from './runs/schemas.ts';
 resources.push(snapshots, runs);
 resourceSchemas.push(...snapshotSchemas, ...runSchemas);
 
-// SAML single sign-on (issue 6).
+// SAML single sign-on.
 import saml from './saml/routes.ts';
 import { schemas as samlSchemas } from './saml/schemas.ts';
 resources.push(saml);
 resourceSchemas.push(...samlSchemas);
 
-// Notifications (settings, recipients, summary reports) and webhooks (issue 7).
+// Notifications (settings, recipients, summary reports) and webhooks.
 import notifications from './notifications/routes.ts';
 import { schemas as notificationSchemas } from './notifications/schemas.ts';
 import webhooks from './webhooks/routes.ts';
@@ -57,7 +57,7 @@ import { schemas as webhookSchemas } from './webhooks/schemas.ts';
 resources.push(notifications, webhooks);
 resourceSchemas.push(...notificationSchemas, ...webhookSchemas);
 
-// Recovery: item search, restores, exports, jobs and downloads (issue 5).
+// Recovery: item search, restores, exports, jobs and downloads.
 import items from './items/routes.ts';
 import { schemas as itemSchemas } from './items/schemas.ts';
 import jobs from './jobs/routes.ts';
@@ -65,25 +65,25 @@ import { schemas as jobSchemas } from './jobs/schemas.ts';
 resources.push(items, jobs);
 resourceSchemas.push(...itemSchemas, ...jobSchemas);
 
-// Billing: plans, subscription, details, cards, usage, invoices, payments, status, messages (issue 7).
+// Billing: plans, subscription, details, cards, usage, invoices, payments, status, messages.
 import billing from './billing/routes.ts';
 import { schemas as billingSchemas } from './billing/schemas.ts';
 resources.push(billing);
 resourceSchemas.push(...billingSchemas);
 
-// System activity (issue 6).
+// System activity.
 import activity from './activity/routes.ts';
 import { schemas as activitySchemas } from './activity/schemas.ts';
 resources.push(activity);
 resourceSchemas.push(...activitySchemas);
 
-// Account lifecycle: email change, removal with a grace period (issue 6).
+// Account lifecycle: email change, removal with a grace period.
 import accountLifecycle from './accounts/lifecycle-routes.ts';
 import { schemas as accountLifecycleSchemas } from './accounts/lifecycle-schemas.ts';
 resources.push(accountLifecycle);
 resourceSchemas.push(...accountLifecycleSchemas);
 
-// Where an account's backups are stored: the region's default or its own bucket (issue 4).
+// Where an account's backups are stored: the region's default or its own bucket.
 import storage from './storage/routes.ts';
 import { schemas as storageSchemas } from './storage/schemas.ts';
 resources.push(storage);

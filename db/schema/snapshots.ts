@@ -8,7 +8,7 @@
 // it has completed (state succeeded or partial). A failed run's rows are rolled back.
 //
 // Hot insert tables (item_versions, blocks, contents) carry no foreign keys and only the indexes
-// the engine and the API query by (PERFORMANCE.md: every index slows bulk ingest).
+// the engine and the API query by (test/bench/README.md, gotcha 5: every index slows bulk ingest).
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { accounts, bytea } from './accounts.ts';

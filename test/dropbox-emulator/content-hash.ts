@@ -1,4 +1,4 @@
-// Dropbox content_hash (DROPBOX.md §4): SHA-256 over the concatenated binary SHA-256 digests of 4 MiB blocks.
+// Dropbox content_hash (docs/dropbox.md §4): SHA-256 over the concatenated binary SHA-256 digests of 4 MiB blocks.
 import { createHash, type Hash } from 'node:crypto';
 
 export const CONTENT_HASH_BLOCK_SIZE = 4 * 1024 * 1024;

@@ -1,6 +1,6 @@
 // Call accounting: per-route counts, data-transport calls per team per month, bytes moved.
 
-/** Upload-family routes that count against the data transport limit (DROPBOX.md §5). */
+/** Upload-family routes that count against the data transport limit (docs/dropbox.md §5.3). */
 export const DATA_TRANSPORT_ROUTES = new Set([
   'files/upload',
   'files/upload_session/start',

@@ -27,7 +27,7 @@ function unzip(buf: Buffer): Promise<Map<string, string>> {
   });
 }
 
-t.test('content_hash vectors from DROPBOX.md §4, computed by the emulator', async (t) => {
+t.test('content_hash vectors from docs/dropbox.md §4, computed by the emulator', async (t) => {
   let member = '';
   const h = await harness(t, {}, (emu) => { member = emu.state.addMember({ email: 'h@x.test', admin: true }).teamMemberId; });
   const dbx = h.asUser(member);

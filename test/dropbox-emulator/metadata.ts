@@ -3,7 +3,7 @@ import type { Namespace } from './state.ts';
 import type { TreeEntry, FileRevision } from './namespace-tree.ts';
 import { latestRevision } from './state.ts';
 
-/** sharing_info is only present inside shared/team folders (SPEC FileMetadata.sharing_info). */
+/** sharing_info is only present inside shared/team folders (FileMetadata.sharing_info in the API spec; docs/dropbox.md §3.2). */
 function isShared(ns: Namespace): boolean {
   return ns.type === 'team_folder' || ns.type === 'shared_folder';
 }

@@ -559,7 +559,7 @@ class EntityBackup {
     // nothing leaves the writer alone: sealing now would cut short the pack a running pre-pass fills.
     if (toFetch.length > 0 || zippedNow > 0) await this.flushBlocks();
 
-    // Apply the entries in order (DROPBOX.md §3.1 processing rules).
+    // Apply the entries in order (the processing rules of docs/dropbox.md §3.1).
     const exactCloses = new Set<string>();
     const subtreeCloses = new Set<string>();
     const inserts = new Map<string, Record<string, unknown>>();

@@ -1,5 +1,5 @@
 // Pacing of Dropbox calls per rate-limit subject. Dropbox limits calls per access token: per team
-// member for user routes called with Select-User / Select-Admin, per team otherwise (DROPBOX.md §5),
+// member for user routes called with Select-User / Select-Admin, per team otherwise (docs/dropbox.md §5.2),
 // and "rate limited requests themselves also count towards rate limits". So when one call gets a
 // 429, every call for the same subject in this process waits out its Retry-After (instead of each
 // finding the 429 for itself and prolonging the penalty), and the subject's rate is then capped at

@@ -1,6 +1,6 @@
 // Restore: a snapshot's files (or chosen items) uploaded back into Dropbox.
 //
-// Batching (DROPBOX.md §3.4, §5): files are walked in path_lower order and cut into batches of at
+// Batching (docs/dropbox.md §3.4, §5.3): files are walked in path_lower order and cut into batches of at
 // most 1,000 files and about 128 MiB. One batch costs `upload_session/start_batch` (one session per
 // file), one `append_batch` per ≤128 MiB of small files (every piece closes its session; empty
 // files are zero-length pieces), `append_v2` with 128 MiB chunks for each large file, and one

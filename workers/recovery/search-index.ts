@@ -2,7 +2,7 @@
 // engine's bulk insert: one search_documents row per item version with a stored tsvector.
 //
 // Paths are tokenized by turning separators into spaces and using the 'simple' configuration
-// (PERFORMANCE.md: the 'english' parser keeps a whole path as one "file" token); the name is
+// (test/bench/README.md, gotcha 4: the 'english' parser keeps a whole path as one "file" token); the name is
 // weight A, the folders weight B. When the task's "index all data for search" is on, the text of
 // text-like files (≤ 1 MiB; the first 256 KiB of text) is added at weight D; it is read from the
 // blob store, decrypted only in memory, and never stored as text.

@@ -1,4 +1,4 @@
-// Dropbox's content_hash (DROPBOX.md §4): SHA-256 over the binary SHA-256s of 4 MiB blocks.
+// Dropbox's content_hash (docs/dropbox.md §4): SHA-256 over the binary SHA-256s of 4 MiB blocks.
 // Block boundaries are absolute offsets, so the result never depends on how the bytes were chunked.
 import { createHash, type Hash } from 'node:crypto';
 

@@ -52,7 +52,7 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     forcePathStyle: config.forcePathStyle ?? config.endpoint !== undefined,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
     // Without these, stream bodies go out aws-chunked, which some S3-compatible servers store
-    // verbatim (silent corruption; STACK.md §5).
+    // verbatim (silent corruption; docs/stack.md §5).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

@@ -51,6 +51,6 @@ export function zstdCompress(data: Buffer, level: number, use: ZstdBackend = zst
     }
     return compressor.compress(data);
   }
-  // pledgedSrcSize: zstd sizes its context to the input (PERFORMANCE.md, gotcha 1).
+  // pledgedSrcSize: zstd sizes its context to the input (test/bench/README.md, gotcha 1).
   return zstdCompressSync(data, { params: { [zlibConstants.ZSTD_c_compressionLevel]: level }, pledgedSrcSize: data.length });
 }

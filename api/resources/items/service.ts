@@ -4,7 +4,7 @@
 //
 // The tsquery is computed once in the FROM clause (`cross join to_tsquery(...) q`):
 // with postgres.js prepared statements a generic plan for `ts_rank(tsv, to_tsquery($1))` chose a
-// parallel plan ~30 ms slower (PERFORMANCE.md, gotcha 3); this form plans like a custom plan.
+// parallel plan ~30 ms slower (test/bench/README.md, gotcha 3); this form plans like a custom plan.
 import type postgres from 'postgres';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';

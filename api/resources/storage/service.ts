@@ -1,4 +1,4 @@
-// Where an account's backups are stored (DESIGN.md "Storage format"; seed: the location is chosen
+// Where an account's backups are stored (docs/architecture.md, "Storage format"; seed: the location is chosen
 // at setup and cannot change once data is stored; "Bring Your Own Storage"). No row in
 // account_storage = the default store of the account's region; a row = the account's own
 // S3-compatible bucket, its secret sealed under the master key. A target is saved only after

@@ -1,4 +1,4 @@
-// Dropbox content_hash: the vectors from DROPBOX.md §4, and independence from read chunking.
+// Dropbox content_hash: the vectors from docs/dropbox.md §4, and independence from read chunking.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { contentHashFromBlockHashes, contentHashOf, createContentHasher, DROPBOX_BLOCK_SIZE } from '#workers/storage/content-hash.ts';
