@@ -71,8 +71,15 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'audit: verify does not recompute each event\'s hash',
     file: 'api/resources/audit/service.ts',
-    search: 'storedPrev !== prevHash || eventHash(storedPrev, rest) !== hash',
-    replace: 'storedPrev !== prevHash',
+    search: ': eventHash(storedPrev, rest) !== hash ? `event',
+    replace: ': false ? `event',
+    tests: ['test/api/audit.test.ts'],
+  },
+  {
+    name: 'audit: verify does not check the chain ends at its head record',
+    file: 'api/resources/audit/service.ts',
+    search: '  if (lastSeq < head.seq) {',
+    replace: '  if (false) {',
     tests: ['test/api/audit.test.ts'],
   },
   {
@@ -116,5 +123,40 @@ export const MUTANTS: Mutant[] = [
     search: 'pdf.text(money(line.total), cols[4]!.x + 2, y,',
     replace: 'pdf.text(money(line.total), cols[4]!.x + 2, pdf.y,',
     tests: ['test/api/billing-invoices.test.ts'],
+  },
+  {
+    name: 'tasks: changing the frequency or hour does not reschedule the entities',
+    file: 'api/resources/tasks/service.ts',
+    search: 'scheduleChanged ? (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()) : undefined',
+    replace: 'undefined',
+    tests: ['test/workers/backup/scheduler.test.ts'],
+  },
+  {
+    name: 'scheduler: a paused task is still scheduled',
+    file: 'workers/jobs/scheduler.ts',
+    search: " and t.paused_at is null",
+    replace: '',
+    tests: ['test/api/task-operations.test.ts'],
+  },
+  {
+    name: 'API keys: a key created without scopes gets every permission, not its creator\'s',
+    file: 'api/resources/api-keys/service.ts',
+    search: 'const scopes = ALL_PERMISSIONS.filter((p) => (input.scopes ?? [...owner.held]).includes(p));',
+    replace: 'const scopes = ALL_PERMISSIONS.filter((p) => (input.scopes ?? ALL_PERMISSIONS).includes(p));',
+    tests: ['test/api/api-keys.test.ts'],
+  },
+  {
+    name: 'idempotency: records are shared by every credential of the account',
+    file: 'api/plugins/idempotency.ts',
+    search: 'return { scope: `${ctx.accountId}/${ctx.userId}/${ctx.credentialId}`, anonymous: false };',
+    replace: 'return { scope: `${ctx.accountId}`, anonymous: false };',
+    tests: ['test/api/idempotency.test.ts'],
+  },
+  {
+    name: 'jobs: the export link is shown to callers who may not export',
+    file: 'api/resources/jobs/service.ts',
+    search: "&& ctx.permissions.has('recovery:export') ? downloadToken(deps, row) : null",
+    replace: '? downloadToken(deps, row) : null',
+    tests: ['test/api/exports.test.ts'],
   },
 ];
