@@ -687,7 +687,7 @@ export interface paths {
         };
         /**
          * Download an export through its signed link
-         * @description No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account's IP allowlist is on, only its trusted addresses may use the link (403 `access_denied`).
+         * @description No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account's IP allowlist is on, only its trusted addresses may use the link (403 `access_denied`). Resumable: `Range: bytes=N-` answers 206 with the rest of the archive (416 beyond its end); send `If-Range` with the ETag of the first response so a changed archive is sent whole instead. The ETag is the archive's SHA-256, also published as `download.sha256` on the job.
          */
         get: operations["downloadByLink"];
         put?: never;
@@ -1023,7 +1023,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download an export's archive */
+        /**
+         * Download an export's archive
+         * @description The archive of a finished export to `download`. Resumable: `Range: bytes=N-` answers 206 with the rest of the archive (416 beyond its end); send `If-Range` with the ETag of the first response so a changed archive is sent whole instead. The ETag is the archive's SHA-256, also published as `download.sha256` on the job.
+         */
         get: operations["downloadJobResult"];
         put?: never;
         post?: never;
@@ -2937,6 +2940,8 @@ export interface components {
             download: {
                 /** Format: date-time */
                 expires_at: string;
+                /** @description Hex SHA-256 of the archive, to verify a download (null for archives made before it was recorded). */
+                sha256: string | null;
                 size: number;
                 /** @description Signed link, usable without credentials until `expires_at` (then 410) or until revoked. Shown only to callers with `recovery:export`. */
                 url: string;
@@ -8071,6 +8076,15 @@ export interface operations {
                     "application/zip": string;
                 };
             };
+            /** @description Partial Content: the bytes the Range header asked for (resuming a download). */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
             /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
             400: {
                 headers: {
@@ -9950,6 +9964,15 @@ export interface operations {
         responses: {
             /** @description The ZIP archive, streamed. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Partial Content: the bytes the Range header asked for (resuming a download). */
+            206: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -78,6 +78,8 @@ export const jobs = pgTable(
     /** Download exports: the encrypted archive's blob key, its size, and its sealed key. */
     resultKey: text('result_key'),
     resultSize: bigint('result_size', { mode: 'number' }),
+    /** Hex SHA-256 of the archive as delivered (the ZIP, not its encrypted copy at rest). */
+    resultSha256: text('result_sha256'),
     resultSecret: text('result_secret'),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),

@@ -10,7 +10,7 @@
 //
 // Resume: an interrupted export starts its archive again (an archive is one object; there is no
 // partial object to continue). Progress is reported per file.
-import { createDecipheriv, createHmac, randomBytes, timingSafeEqual, type DecipherGCM } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type DecipherGCM } from 'node:crypto';
 import { PassThrough, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -61,7 +61,7 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
   if (!job) return 'skipped';
   const ac = new AbortController();
   try {
-    const size = await writeArchive(deps, job, ac, opts);
+    const { size, sha256 } = await writeArchive(deps, job, ac, opts);
     const done = await reload(deps, jobId);
     // A cancel that arrived while the last bytes were written still wins: no link is ever issued.
     if (done.cancelRequested) throw new JobCanceled();
@@ -69,6 +69,7 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
     const now = deps.clock.now();
     await finishJob(deps, done, state, state === 'succeeded' ? null : `${done.itemsFailed} files could not be read from the backup; see errors.`, {
       resultSize: size,
+      resultSha256: sha256,
       ...(job.destination.type === 'download' ? { expiresAt: new Date(now.getTime() + LINK_TTL_MS) } : {}),
     });
     return state;
@@ -129,7 +130,7 @@ async function discardArchive(deps: AppDeps, job: JobRow): Promise<void> {
   await deps.sql`update jobs set result_key = null, result_secret = null where id = ${job.id}`;
 }
 
-async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opts: ExportOptions): Promise<number> {
+async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opts: ExportOptions): Promise<{ size: number; sha256: string }> {
   const reader = await SnapshotReader.open(deps, job.accountId);
   const selection: Selection = { accountId: job.accountId, entityId: job.entityId, runId: job.snapshotId, roots: job.source.items };
   // Progress restarts with the archive.
@@ -137,6 +138,8 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
 
   const zip = new yazl.ZipFile();
   let bytesOut = 0;
+  // Published with the job so a client can check the archive it downloaded (or resumed) end to end.
+  const digest = createHash('sha256');
   let added = 0;
   let waiter: { target: number; resolve: () => void } | undefined;
   const flowed = (target: number) => new Promise<void>((resolve) => {
@@ -146,6 +149,7 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       bytesOut += chunk.length;
+      digest.update(chunk);
       if (waiter && bytesOut >= waiter.target) {
         waiter.resolve();
         waiter = undefined;
@@ -238,7 +242,7 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
   }
   await feed;
   if (failed) throw failed;
-  return bytesOut;
+  return { size: bytesOut, sha256: digest.digest('hex') };
 }
 
 /** Runs `fn` on abort, or at once when the signal was aborted already. */

@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../deps.ts';
 import { requireCtx } from '../../context.ts';
 import { setEtag } from '../../etag.ts';
@@ -7,6 +7,7 @@ import { pageRequest } from '../../pagination.ts';
 import { IdParam, ref } from '../../schemas/common.ts';
 import { ExportRequest, Job, JobList, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
 import * as service from './service.ts';
+import { parseRange, sliceStream } from './range.ts';
 
 const tags = ['recovery'];
 const Params = IdParam('job');
@@ -14,14 +15,28 @@ const Zip = {
   description: 'The ZIP archive, streamed.',
   content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
 };
+const ZipPart = {
+  description: 'Partial Content: the bytes the Range header asked for (resuming a download).',
+  content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
+};
+const RANGES = ' Resumable: `Range: bytes=N-` answers 206 with the rest of the archive (416 beyond its end); send `If-Range` with the ETag of the first response so a changed archive is sent whole instead. The ETag is the archive\'s SHA-256, also published as `download.sha256` on the job.';
 
-function sendDownload(reply: FastifyReply, d: service.Download) {
-  return reply
+function sendDownload(request: FastifyRequest, reply: FastifyReply, d: service.Download) {
+  reply
     .type('application/zip')
-    .header('content-length', String(d.size))
+    .header('accept-ranges', 'bytes')
     .header('content-disposition', `attachment; filename="${d.filename}"`)
-    .header('cache-control', 'private, no-store')
-    .send(d.stream);
+    .header('cache-control', 'private, no-store');
+  const etag = d.sha256 ? `"${d.sha256}"` : undefined;
+  if (etag) reply.header('etag', etag);
+  const ifRange = request.headers['if-range'];
+  const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, d.size) : null;
+  if (!range) return reply.header('content-length', String(d.size)).send(d.stream);
+  return reply
+    .code(206)
+    .header('content-range', `bytes ${range.start}-${range.end}/${d.size}`)
+    .header('content-length', String(range.end - range.start + 1))
+    .send(sliceStream(d.stream, range));
 }
 
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
@@ -93,8 +108,8 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     app.get('/v1/jobs/:id/download', {
       config: { permission: 'recovery:export' },
-      schema: { operationId: 'downloadJobResult', tags, summary: 'Download an export\'s archive', params: Params, response: { 200: Zip } },
-    }, async (request, reply) => sendDownload(reply, await service.downloadJob(deps, requireCtx(request.ctx), request.params.id)));
+      schema: { operationId: 'downloadJobResult', tags, summary: 'Download an export\'s archive', description: `The archive of a finished export to \`download\`.${RANGES}`, params: Params, response: { 200: Zip, 206: ZipPart } },
+    }, async (request, reply) => sendDownload(request, reply, await service.downloadJob(deps, requireCtx(request.ctx), request.params.id)));
 
     app.delete('/v1/jobs/:id/download', {
       config: { permission: 'recovery:export' },
@@ -109,9 +124,9 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { public: true },
       schema: {
         operationId: 'downloadByLink', tags, summary: 'Download an export through its signed link',
-        description: 'No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account\'s IP allowlist is on, only its trusted addresses may use the link (403 `access_denied`).',
+        description: `No credentials: the link itself is the authorization. Valid 72 hours after the export finished, then 410; revoked (DELETE /v1/jobs/{id}/download) or canceled, 404. When the account's IP allowlist is on, only its trusted addresses may use the link (403 \`access_denied\`).${RANGES}`,
         params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
-        response: { 200: Zip },
+        response: { 200: Zip, 206: ZipPart },
       },
-    }, async (request, reply) => sendDownload(reply, await service.downloadByToken(deps, request.params.token, request.ip)));
+    }, async (request, reply) => sendDownload(request, reply, await service.downloadByToken(deps, request.params.token, request.ip)));
   };

@@ -100,6 +100,7 @@ export const Job = Type.Object(
         url: Type.String({ description: 'Signed link, usable without credentials until `expires_at` (then 410) or until revoked. Shown only to callers with `recovery:export`.' }),
         expires_at: Timestamp(),
         size: Type.Integer(),
+        sha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()], { description: 'Hex SHA-256 of the archive, to verify a download (null for archives made before it was recorded).' }),
       }, { additionalProperties: false }),
       Type.Null(),
     ]),

@@ -59,7 +59,7 @@ export function serializeJob(deps: AppDeps, ctx: RequestContext, row: JobRow): J
     cancel_requested: row.cancelRequested,
     resumable: row.type === 'restore' && (row.state === 'partially_succeeded' || row.state === 'failed'),
     download: token && row.expiresAt
-      ? { url: `${deps.config.publicUrl}/v1/downloads/${token}`, expires_at: row.expiresAt.toISOString(), size: row.resultSize ?? 0 }
+      ? { url: `${deps.config.publicUrl}/v1/downloads/${token}`, expires_at: row.expiresAt.toISOString(), size: row.resultSize ?? 0, sha256: row.resultSha256 ?? null }
       : null,
     created_at: row.createdAt.toISOString(),
     started_at: row.startedAt?.toISOString() ?? null,
@@ -254,6 +254,8 @@ export interface Download {
   stream: Readable;
   size: number;
   filename: string;
+  /** Hex SHA-256 of the archive; null for archives written before it was recorded. */
+  sha256: string | null;
 }
 
 function downloadable(row: JobRow): boolean {
@@ -272,7 +274,7 @@ export async function downloadJob(deps: AppDeps, ctx: RequestContext, id: string
   if (row.expiresAt && row.expiresAt.getTime() <= deps.clock.now().getTime()) throw gone('download_expired', 'The archive expired 72 hours after the export finished; run the export again.');
   if (revoked(row)) throw revokedError();
   if (!downloadable(row)) throw conflict('no_download', 'This job has no downloadable result (only finished exports to `download` have one).');
-  return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip` };
+  return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip`, sha256: row.resultSha256 ?? null };
 }
 
 /**
@@ -310,5 +312,5 @@ export async function downloadByToken(deps: AppDeps, token: string, clientIp: st
   if (security.ipAllowlistEnabled) await assertClientAllowed(deps.db, row.accountId, clientIp);
   if (row.expiresAt.getTime() <= deps.clock.now().getTime()) throw gone('download_expired', 'This download link expired (links are valid for 72 hours).');
   if (!downloadable(row)) throw missing;
-  return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip` };
+  return { stream: await openArchive(deps, row), size: row.resultSize ?? 0, filename: `coffer-export-${row.id}.zip`, sha256: row.resultSha256 ?? null };
 }
