@@ -2,9 +2,10 @@
 // generated operation table (operations.ts), so every API operation is a command too. Names are
 // the SDK's in kebab-case: `coffer api-keys list`, `coffer billing invoices pay inv_…`,
 // `coffer entities apply-action --action exclude --entity-ids ent_1`.
-import { OPERATIONS } from '../operations.ts';
+import { OPERATIONS, type OperationName } from '../operations.ts';
 import type { OperationSpec } from '../types.ts';
 import { UsageError } from './exit-codes.ts';
+import { REFERENCE } from './reference.ts';
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const snake = (s: string) => s.replace(/-/g, '_');
@@ -19,6 +20,13 @@ export interface Resolved {
 
 /** Finds the operation the positional words name: the namespace words, the action, then the ids. */
 export function resolveCommand(words: string[]): Resolved {
+  const resolved = findCommand(words);
+  if (resolved.ids.length !== resolved.spec.pathParams.length) throw new UsageError(`usage: ${usage(resolved.spec)}`);
+  return resolved;
+}
+
+/** The operation the words name, whatever ids follow (for --help). */
+export function findCommand(words: string[]): Resolved {
   let best: OperationSpec[] = [];
   let used = 0;
   for (const spec of SPECS) {
@@ -36,17 +44,54 @@ export function resolveCommand(words: string[]): Resolved {
   if (!spec) {
     throw new UsageError(`${action ? `unknown action "${action}"` : 'an action is needed'} for ${prefix}; one of: ${best.map((s) => kebab(s.name)).join(', ')}`);
   }
-  const ids = words.slice(used + 1);
-  if (ids.length !== spec.pathParams.length) {
-    throw new UsageError(`usage: ${usage(spec)}`);
-  }
-  return { spec, ids };
+  return { spec, ids: words.slice(used + 1) };
 }
+
+/** The words that name a command: `billing invoices pay`. */
+export const commandWords = (spec: OperationSpec) => [...spec.namespace.map(kebab), kebab(spec.name)];
+
+/** Commands that watch what they start (watch.ts): their extra flags. */
+export const WAIT_FLAGS: Partial<Record<OperationName, string>> = {
+  createRestore: '[--wait]',
+  createExport: '[--wait [--download FILE]]',
+};
 
 export function usage(spec: OperationSpec): string {
   const ids = spec.pathParams.map((p) => `<${kebab(p.arg)}>`);
   const input = spec.input === 'none' ? [] : [spec.input === 'query' ? '[--param value…]' : '[--field value…] [--data JSON]'];
-  return ['coffer', ...spec.namespace.map(kebab), kebab(spec.name), ...ids, ...input].join(' ');
+  const wait = WAIT_FLAGS[spec.id as OperationName];
+  return ['coffer', ...commandWords(spec), ...ids, ...input, ...(wait ? [wait] : [])].join(' ');
+}
+
+const wrap = (text: string, width: number, indent: string) => {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && (line + ' ' + word).length > width) { lines.push(line); line = word; }
+    else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${indent}`);
+};
+
+/** `coffer <command> --help`: usage, the operation's description, its fields. */
+export function commandHelp(spec: OperationSpec): string {
+  const ref = REFERENCE[spec.id as OperationName];
+  const out = [`usage: ${usage(spec)}`, '', wrap(ref.description || spec.summary, 96, ''), '', `  ${spec.method} ${spec.path}  (${spec.id})`];
+  if (spec.pathParams.length) out.push('', 'arguments:', ...spec.pathParams.map((p) => `  <${kebab(p.arg)}>  the {${p.name}} of the path`));
+  if (ref.fields.length) {
+    const width = Math.min(34, Math.max(...ref.fields.map((f) => f.flag.length + 2)));
+    out.push('', spec.input === 'query' ? 'parameters:' : 'fields (or the whole body with --data \'{…}\' / --data @file.json):');
+    for (const f of ref.fields) {
+      const about = [f.values ? f.values.join(' | ') : f.type, f.required ? '(required)' : '', f.description ?? ''].filter(Boolean).join('  ');
+      out.push(`  --${f.flag.padEnd(width)} ${wrap(about, 96 - width, ' '.repeat(width + 5))}`);
+    }
+  }
+  if (spec.ifMatch) out.push('', '  --if-match ETAG   change only the version you read (412, exit 5, if it changed since)');
+  if (spec.result === 'page') out.push('', '  --all   every page (with --json: one JSON array)');
+  if (spec.id === 'createRestore' || spec.id === 'createExport') out.push('', '  --wait             follow the job with a progress bar until it ends (exit 6 if it fails)');
+  if (spec.id === 'createExport') out.push('  --download FILE    with --wait: download the archive to FILE, resumably, and verify its SHA-256');
+  return out.join('\n') + '\n';
 }
 
 /** Every command, one line each, for `coffer help`. */

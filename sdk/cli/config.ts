@@ -1,12 +1,12 @@
 // CLI profiles: $XDG_CONFIG_HOME/coffer/config.json (else ~/.config/coffer/config.json), readable
-// by its owner only (0600) because it holds API keys. COFFER_API_KEY and COFFER_BASE_URL (or
-// --api-key / --base-url) override the profile for one run, e.g. in CI.
+// by its owner only (0600) because it holds API keys. COFFER_API_URL and COFFER_API_KEY (or
+// --api-url / --api-key) override the profile for one run, e.g. in CI.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export interface Profile {
-  baseUrl: string;
+  apiUrl: string;
   apiKey: string;
   account?: string;
 }
@@ -24,7 +24,13 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 export async function readConfig(path: string): Promise<Config> {
   try {
     const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<Config>;
-    return { current: parsed.current, profiles: parsed.profiles ?? {} };
+    const profiles: Record<string, Profile> = {};
+    // Files written before the rename to apiUrl carry `baseUrl`.
+    for (const [name, p] of Object.entries(parsed.profiles ?? {})) {
+      const { baseUrl, ...rest } = p as Profile & { baseUrl?: string };
+      profiles[name] = { ...rest, apiUrl: rest.apiUrl ?? baseUrl ?? '' };
+    }
+    return { ...(parsed.current ? { current: parsed.current } : {}), profiles };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {} };
     throw err;

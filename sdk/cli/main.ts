@@ -1,98 +1,135 @@
 // The `coffer` command: the SDK from a shell.
 //
-//   coffer login --base-url https://coffer.example.com          (asks for an API key; --api-key or stdin also work)
+//   coffer login --api-url https://coffer.example.com           (asks for an API key, not echoed)
 //   coffer tags list [--all] [--json]
 //   coffer tags create --name finance
-//   coffer tags update tag_… --name Finance --if-match '"v1"'
-//   coffer jobs wait job_…
+//   coffer exports create --data @export.json --wait --download backup.zip
+//   coffer backup ent_… --wait
+//   coffer jobs watch job_…
 //   coffer api GET /v1/me
 //
-// Exit codes: 0 ok, 1 error, 2 usage, 3 auth, 4 not found, 5 conflict/precondition, 6 job
-// failed, 130 interrupted. Arguments are parsed by yargs-parser: it reads any `--field value`
-// (dotted for nested objects, repeated for arrays) without declaring the fields first, which the
-// generated commands need since every operation has its own.
+// Arguments are parsed by yargs-parser: it reads any `--field value` (dotted for nested objects,
+// repeated for arrays) without declaring the fields first, which the generated commands need since
+// every operation has its own.
 import parse from 'yargs-parser';
-import { createInterface } from 'node:readline/promises';
-import { Coffer } from '../client.ts';
+import { readFile } from 'node:fs/promises';
+import type { Coffer } from '../client.ts';
+import type { Job } from '../jobs.ts';
 import type { PagePromise } from '../pagination.ts';
-import { buildInput, helpText, resolveCommand, usage } from './commands.ts';
-import { configPath, readConfig, writeConfig, type Profile } from './config.ts';
-import { EXIT, NotLoggedInError, UsageError } from './exit-codes.ts';
-import { printJson, printObject, printRow } from './output.ts';
+import { buildInput, commandHelp, findCommand, helpText, resolveCommand, usage } from './commands.ts';
+import { completionScript } from './completion.ts';
+import { downloadArchive } from './download.ts';
+import { EXIT, EXIT_HELP, UsageError } from './exit-codes.ts';
+import { printJson, printLine, printList, printObject } from './output.ts';
+import { client, login, logout, profiles, type SessionFlags } from './session.ts';
+import { backup, watchJob } from './watch.ts';
 
-const GLOBAL = ['profile', 'base-url', 'api-key', 'account', 'json', 'all', 'data', 'if-match', 'idempotency-key', 'timeout', 'help'];
+const STRINGS = ['profile', 'api-url', 'api-key', 'account', 'data', 'if-match', 'idempotency-key', 'timeout', 'download'];
+const BOOLEANS = ['json', 'all', 'help', 'wait', 'api-key-stdin'];
+const GLOBAL = [...STRINGS, ...BOOLEANS];
 
-interface Flags {
-  profile?: string;
-  'base-url'?: string;
-  'api-key'?: string;
-  account?: string;
-  json?: boolean;
+interface Flags extends SessionFlags {
   all?: boolean;
   data?: string;
   'if-match'?: string;
   'idempotency-key'?: string;
   timeout?: string;
   help?: boolean;
+  wait?: boolean;
+  download?: string;
   [field: string]: unknown;
 }
 
+const USAGE = `usage: coffer <command> [arguments] [--json] [--profile NAME]
+
+Set up:
+  coffer login [--api-url URL] [--api-key-stdin] [--profile NAME]   check an API key (GET /v1/me) and save it (0600)
+  coffer logout [--profile NAME]
+  coffer profiles list | coffer profiles use NAME
+  coffer completion bash|zsh|fish                                  a shell completion script
+
+Long work (a progress bar on a terminal; with --json one JSON object a line):
+  coffer backup <entity-id> [--wait]                               back up now, and follow the run
+  coffer restores create … --wait                                  (see coffer restores create --help)
+  coffer exports create … --wait [--download FILE]                 resumable download, SHA-256 verified
+  coffer jobs watch <job-id>                                       (jobs wait: the same)
+
+Anything else:
+  coffer api METHOD PATH [--data JSON] [--param value…]
+
+Global flags:
+  --json                  print exactly the API's JSON (lists: {data, next_cursor}; with --all one array)
+  --all                   every page of a list
+  --data JSON|@FILE       the whole request body; --field value (dotted: --source.snapshot-id) sets one field
+  --profile NAME          a saved profile (default: the one \`coffer profiles use\` chose)
+  --api-url URL, --api-key KEY   override the profile (also COFFER_API_URL, COFFER_API_KEY)
+  --account ID            act on another account you administer
+  --if-match ETAG, --idempotency-key KEY, --timeout MS
+
+${EXIT_HELP}
+
+Every command (\`coffer <command> --help\` shows its fields):
+`;
+
 export async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const parsed = parse(argv, {
-    boolean: ['json', 'all', 'help'],
-    string: ['profile', 'base-url', 'api-key', 'account', 'data', 'if-match', 'idempotency-key', 'timeout'],
+    boolean: BOOLEANS,
+    string: STRINGS,
+    // --base-url / COFFER_BASE_URL: the names before --api-url, still read.
+    alias: { 'api-url': ['base-url'] },
     configuration: { 'camel-case-expansion': false, 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'strip-aliased': true },
   });
   const flags = parsed as unknown as Flags;
+  if (!process.env.COFFER_API_URL && process.env.COFFER_BASE_URL) process.env.COFFER_API_URL = process.env.COFFER_BASE_URL;
   const words = parsed._.map(String);
   const fields = Object.fromEntries(Object.entries(parsed).filter(([k]) => k !== '_' && k !== '--' && !GLOBAL.includes(k)));
-  if (flags.data?.startsWith('@')) flags.data = await (await import('node:fs/promises')).readFile(flags.data.slice(1), 'utf8');
+  if (flags.data?.startsWith('@')) flags.data = await readFile(flags.data.slice(1), 'utf8');
 
   const [first, ...rest] = words;
-  if (!first || first === 'help' || flags.help) {
-    process.stdout.write(`usage: coffer <command> [arguments] [--json] [--profile NAME]\n\n  coffer login [--base-url URL] [--api-key KEY] [--profile NAME]\n  coffer logout [--profile NAME]\n  coffer api METHOD PATH [--data JSON] [--param value…]\n  coffer jobs wait <id>\n${helpText()}\n`);
+  if (!first || (first === 'help' && !rest.length) || (flags.help && !first)) {
+    process.stdout.write(`${USAGE}${helpText()}\n`);
     return first || flags.help ? EXIT.ok : EXIT.usage;
+  }
+  if (first === 'help' || flags.help) {
+    const named = first === 'help' ? rest : words;
+    const builtin = BUILTIN_HELP[named[0]!];
+    process.stdout.write(builtin ?? commandHelp(findCommand(named).spec));
+    return EXIT.ok;
   }
   if (first === 'login') return login(flags);
   if (first === 'logout') return logout(flags);
-
-  const coffer = await client(flags);
-  const options = {
-    signal,
-    ...(flags['idempotency-key'] ? { idempotencyKey: flags['idempotency-key'] } : {}),
-    ...(flags.timeout ? { timeoutMs: Number(flags.timeout) } : {}),
-  };
-
-  if (first === 'api') {
-    const [method, path, ...extra] = rest;
-    if (!method || !path || extra.length || !['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method.toUpperCase())) throw new UsageError('usage: coffer api METHOD PATH [--data JSON] [--param value…]');
-    const verb = method.toUpperCase();
-    const input = buildInput(fields, flags.data, verb === 'GET' || verb === 'DELETE');
-    const call = coffer[verb.toLowerCase() as 'get'] as unknown as (p: string, o: unknown) => Promise<unknown>;
-    const result = await call.call(coffer, path, {
-      ...options,
-      ...(verb === 'GET' || verb === 'DELETE' ? { params: { query: input } } : { body: input }),
-      ...(flags['if-match'] ? { ifMatch: flags['if-match'] } : {}),
-    });
-    print(result, flags);
+  if (first === 'profiles') return profiles(rest, flags);
+  if (first === 'completion') {
+    if (rest.length !== 1) throw new UsageError('usage: coffer completion bash|zsh|fish');
+    process.stdout.write(completionScript(rest[0]));
     return EXIT.ok;
   }
 
-  if (first === 'jobs' && rest[0] === 'wait') {
-    if (rest.length !== 2) throw new UsageError('usage: coffer jobs wait <id>');
-    const job = await coffer.jobs.wait(rest[1]!, {
-      signal,
-      ...(flags.timeout ? { timeoutMs: Number(flags.timeout) } : {}),
-      onProgress: (j) => process.stderr.write(`${j.state} ${j.items_done}/${j.items_total}\n`),
-    });
-    print(job, flags);
+  const coffer = await client(flags);
+  const timeoutMs = flags.timeout ? Number(flags.timeout) : undefined;
+  const options = { signal, ...(flags['idempotency-key'] ? { idempotencyKey: flags['idempotency-key'] } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+  const watch = { json: !!flags.json, signal, ...(timeoutMs ? { timeoutMs } : {}) };
+
+  if (first === 'api') return api(coffer, rest, fields, flags, options);
+  if (first === 'jobs' && (rest[0] === 'watch' || rest[0] === 'wait')) {
+    if (rest.length !== 2) throw new UsageError(`usage: coffer jobs ${rest[0]} <job-id>`);
+    await watchJob(coffer, rest[1]!, watch);
+    return EXIT.ok;
+  }
+  if (first === 'backup') {
+    if (rest.length !== 1 || Object.keys(fields).length) throw new UsageError('usage: coffer backup <entity-id> [--wait]');
+    await backup(coffer, rest[0]!, !!flags.wait, watch);
     return EXIT.ok;
   }
 
   const { spec, ids } = resolveCommand(words);
+  if ((flags.wait && spec.id !== 'createRestore' && spec.id !== 'createExport') || (flags.download !== undefined && spec.id !== 'createExport')) {
+    throw new UsageError(`${flags.wait ? '--wait' : '--download'} does not apply to: ${usage(spec)}`);
+  }
+  if (flags.download !== undefined && !flags.wait) throw new UsageError('--download FILE needs --wait');
   const input = spec.input === 'none' ? undefined : buildInput(fields, flags.data, spec.input === 'query');
   if (spec.input === 'none' && (Object.keys(fields).length || flags.data !== undefined)) throw new UsageError(`${usage(spec)} takes no fields`);
-  if (spec.inputRequired && input === undefined) throw new UsageError(`usage: ${usage(spec)}`);
+  if (spec.inputRequired && input === undefined) throw new UsageError(`usage: ${usage(spec)} (see --help)`);
   const target = spec.namespace.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], coffer) as Record<string, (...args: unknown[]) => unknown>;
   const args: unknown[] = [...ids];
   if (spec.input !== 'none') args.push(input);
@@ -103,13 +140,14 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     const pages = result as PagePromise<unknown>;
     if (flags.all) {
       const items: unknown[] = [];
-      for await (const item of pages) flags.json ? items.push(item) : printRow(item);
+      for await (const item of pages) items.push(item);
       if (flags.json) printJson(items);
+      else printList(items);
     } else {
       const page = await pages;
       if (flags.json) printJson({ data: page.data, next_cursor: page.next_cursor });
       else {
-        for (const item of page.data) printRow(item);
+        printList(page.data);
         if (page.hasNextPage()) process.stderr.write(`(more: --all, or --cursor ${page.next_cursor})\n`);
       }
     }
@@ -125,67 +163,50 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     if (flags.json) printJson(null);
     return EXIT.ok;
   }
-  print(value, flags);
+  if (!flags.wait) {
+    print(value, flags);
+    return EXIT.ok;
+  }
+  // restores / exports create --wait [--download FILE]
+  const started = value as Job;
+  if (flags.json) printLine({ type: 'created', job: JSON.parse(JSON.stringify(started)) });
+  else process.stderr.write(`started ${started.type} ${started.id}\n`);
+  const job = await watchJob(coffer, started.id, watch);
+  if (flags.download !== undefined) {
+    if (!flags.download) throw new UsageError('--download needs a FILE');
+    if (!job.download) throw new UsageError(`job ${job.id} has no download (only exports to {"type":"download"} do)`);
+    const file = await downloadArchive(coffer, job, flags.download, watch);
+    if (flags.json) printLine({ type: 'summary', download: file });
+    else process.stderr.write(`saved ${file.path} (${file.size} bytes${file.resumed_from ? `, resumed at ${file.resumed_from}` : ''})${file.verified ? `, SHA-256 verified` : ''}\n`);
+  }
+  return EXIT.ok;
+}
+
+const BUILTIN_HELP: Record<string, string> = {
+  login: 'usage: coffer login [--api-url URL] [--api-key-stdin] [--profile NAME] [--account ID]\n\nAsks for an API key (typing is not echoed; or pipe it with --api-key-stdin), checks it with GET /v1/me and\nsaves it with the URL as a profile in $XDG_CONFIG_HOME/coffer/config.json (mode 0600), made the current one.\n',
+  logout: 'usage: coffer logout [--profile NAME]\n\nForgets the profile (its key stays valid: revoke it with `coffer api-keys revoke`).\n',
+  profiles: 'usage: coffer profiles list | coffer profiles use NAME\n\nlist: the saved profiles, the current one marked *. use: make NAME the current profile.\n',
+  completion: 'usage: coffer completion bash|zsh|fish\n\nPrints a completion script: `coffer completion bash > ~/.local/share/bash-completion/completions/coffer`.\n',
+  backup: 'usage: coffer backup <entity-id> [--wait] [--json] [--timeout MS]\n\nBacks up a user or team folder now (POST /v1/entities/actions backup_now). With --wait, follows the run it\nstarts until it ends: a progress bar on a terminal, with --json one JSON object a line ({"type":"progress","run":…}\n… {"type":"summary","run":…}). Exit 6 if the run fails, 5 if the entity cannot be backed up now.\n',
+  api: 'usage: coffer api METHOD PATH [--data JSON|@FILE] [--param value…]\n\nAny request: coffer api GET /v1/me, coffer api POST /v1/tags --data \'{"name":"ops"}\'.\n',
+};
+
+async function api(coffer: Coffer, rest: string[], fields: Record<string, unknown>, flags: Flags, options: object): Promise<number> {
+  const [method, path, ...extra] = rest;
+  if (!method || !path || extra.length || !['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method.toUpperCase())) throw new UsageError('usage: coffer api METHOD PATH [--data JSON] [--param value…]');
+  const verb = method.toUpperCase();
+  const input = buildInput(fields, flags.data, verb === 'GET' || verb === 'DELETE');
+  const call = coffer[verb.toLowerCase() as 'get'] as unknown as (p: string, o: unknown) => Promise<unknown>;
+  const result = await call.call(coffer, path, {
+    ...options,
+    ...(verb === 'GET' || verb === 'DELETE' ? { params: { query: input } } : { body: input }),
+    ...(flags['if-match'] ? { ifMatch: flags['if-match'] } : {}),
+  });
+  print(result, flags);
   return EXIT.ok;
 }
 
 function print(value: unknown, flags: Flags): void {
   if (flags.json) printJson(value ?? null);
   else if (value !== undefined) printObject(value);
-}
-
-async function profileOf(flags: Flags): Promise<{ name: string; profile: Profile | undefined }> {
-  const config = await readConfig(configPath());
-  const name = flags.profile ?? process.env.COFFER_PROFILE ?? config.current ?? 'default';
-  return { name, profile: config.profiles[name] };
-}
-
-async function client(flags: Flags): Promise<Coffer> {
-  const { name, profile } = await profileOf(flags);
-  const apiKey = flags['api-key'] ?? process.env.COFFER_API_KEY ?? profile?.apiKey;
-  const baseUrl = flags['base-url'] ?? process.env.COFFER_BASE_URL ?? profile?.baseUrl;
-  if (!apiKey || !baseUrl) throw new NotLoggedInError(`not logged in (profile "${name}"): run \`coffer login\`, or set COFFER_API_KEY and COFFER_BASE_URL`);
-  const account = flags.account ?? profile?.account;
-  return new Coffer({ baseUrl, apiKey, ...(account ? { account } : {}), userAgent: 'coffer-cli/0.1' });
-}
-
-async function login(flags: Flags): Promise<number> {
-  const path = configPath();
-  const config = await readConfig(path);
-  const name = flags.profile ?? 'default';
-  const baseUrl = flags['base-url'] ?? process.env.COFFER_BASE_URL ?? config.profiles[name]?.baseUrl;
-  if (!baseUrl) throw new UsageError('usage: coffer login --base-url URL [--api-key KEY] [--profile NAME]');
-  const apiKey = flags['api-key'] ?? process.env.COFFER_API_KEY ?? (await ask('API key: '));
-  if (!apiKey) throw new UsageError('an API key is needed (--api-key, COFFER_API_KEY, or type it when asked)');
-  const coffer = new Coffer({ baseUrl, apiKey, ...(flags.account ? { account: flags.account } : {}) });
-  const me = await coffer.me.get(); // an invalid key fails here (exit 3) and nothing is saved
-  config.profiles[name] = { baseUrl, apiKey, ...(flags.account ? { account: flags.account } : {}) };
-  config.current = name;
-  await writeConfig(path, config);
-  if (flags.json) printJson({ profile: name, base_url: baseUrl, account: me.account.id });
-  else process.stdout.write(`logged in to ${baseUrl}, account ${me.account.name} (${me.account.id}); saved as profile "${name}" in ${path}\n`);
-  return EXIT.ok;
-}
-
-async function logout(flags: Flags): Promise<number> {
-  const path = configPath();
-  const config = await readConfig(path);
-  const name = flags.profile ?? config.current ?? 'default';
-  if (!config.profiles[name]) throw new NotLoggedInError(`no profile "${name}"`);
-  delete config.profiles[name];
-  if (config.current === name) delete config.current;
-  await writeConfig(path, config);
-  return EXIT.ok;
-}
-
-/** One line from the terminal or from piped stdin. */
-async function ask(prompt: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
-  if (process.stdin.isTTY) process.stderr.write(prompt);
-  try {
-    for await (const line of rl) return line.trim();
-    return '';
-  } finally {
-    rl.close();
-  }
 }
