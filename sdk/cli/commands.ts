@@ -131,3 +131,16 @@ export function buildInput(fields: Record<string, unknown>, data: unknown, query
   for (const [key, value] of Object.entries(fields)) input[snake(key)] = query ? (typeof value === 'object' ? value : String(value)) : coerce(value);
   return Object.keys(input).length || data !== undefined ? input : undefined;
 }
+
+/** A list field given once (`--source.items /docs`) is still a list: `["/docs"]`. */
+export function wrapLists(spec: OperationSpec, input: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!input) return input;
+  for (const field of REFERENCE[spec.id as OperationName].fields) {
+    if (!field.type.endsWith('[]')) continue;
+    const path = field.flag.split('.').map(snake);
+    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], input) as Record<string, unknown> | undefined;
+    const last = path.at(-1)!;
+    if (parent && typeof parent === 'object' && parent[last] !== undefined && !Array.isArray(parent[last])) parent[last] = [parent[last]];
+  }
+  return input;
+}

@@ -6,7 +6,7 @@
 import { commandWords, SPECS } from './commands.ts';
 import { UsageError } from './exit-codes.ts';
 
-const BUILTIN = ['login', 'logout', 'profiles list', 'profiles use', 'api', 'backup', 'jobs watch', 'jobs wait', 'completion bash', 'completion zsh', 'completion fish', 'help'];
+const BUILTIN = ['login', 'logout', 'profiles list', 'profiles use', 'api', 'backup', 'jobs watch', 'jobs wait', 'jobs download', 'completion bash', 'completion zsh', 'completion fish', 'help'];
 export const GLOBAL_FLAGS = ['--json', '--all', '--data', '--profile', '--api-url', '--api-key', '--account', '--if-match', '--idempotency-key', '--timeout', '--wait', '--download', '--help'];
 
 /** Every command as its words, e.g. `billing invoices pay`. */

@@ -16,9 +16,9 @@ import { readFile } from 'node:fs/promises';
 import type { Coffer } from '../client.ts';
 import type { Job } from '../jobs.ts';
 import type { PagePromise } from '../pagination.ts';
-import { buildInput, commandHelp, findCommand, helpText, resolveCommand, usage } from './commands.ts';
+import { buildInput, commandHelp, findCommand, helpText, resolveCommand, usage, wrapLists } from './commands.ts';
 import { completionScript } from './completion.ts';
-import { downloadArchive } from './download.ts';
+import { downloadArchive, type Downloaded } from './download.ts';
 import { EXIT, EXIT_HELP, UsageError } from './exit-codes.ts';
 import { printJson, printLine, printList, printObject } from './output.ts';
 import { client, login, logout, profiles, type SessionFlags } from './session.ts';
@@ -53,6 +53,7 @@ Long work (a progress bar on a terminal; with --json one JSON object a line):
   coffer restores create … --wait                                  (see coffer restores create --help)
   coffer exports create … --wait [--download FILE]                 resumable download, SHA-256 verified
   coffer jobs watch <job-id>                                       (jobs wait: the same)
+  coffer jobs download <job-id> <file>                             an export's archive: resumes FILE.part, verifies
 
 Anything else:
   coffer api METHOD PATH [--data JSON] [--param value…]
@@ -92,7 +93,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
   }
   if (first === 'help' || flags.help) {
     const named = first === 'help' ? rest : words;
-    const builtin = BUILTIN_HELP[named[0]!];
+    const builtin = named[0] === 'jobs' ? (['watch', 'wait', 'download', undefined].includes(named[1]) ? BUILTIN_HELP.jobs : undefined) : BUILTIN_HELP[named[0]!];
     process.stdout.write(builtin ?? commandHelp(findCommand(named).spec));
     return EXIT.ok;
   }
@@ -116,6 +117,13 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     await watchJob(coffer, rest[1]!, watch);
     return EXIT.ok;
   }
+  if (first === 'jobs' && rest[0] === 'download') {
+    if (rest.length !== 3) throw new UsageError('usage: coffer jobs download <job-id> <file>');
+    const job = await coffer.jobs.get(rest[1]!, { signal });
+    if (!job.download) throw new UsageError(`job ${job.id} has no download (only finished exports to {"type":"download"} have one)`);
+    reportDownload(await downloadArchive(coffer, job, rest[2]!, watch), flags);
+    return EXIT.ok;
+  }
   if (first === 'backup') {
     if (rest.length !== 1 || Object.keys(fields).length) throw new UsageError('usage: coffer backup <entity-id> [--wait]');
     await backup(coffer, rest[0]!, !!flags.wait, watch);
@@ -127,7 +135,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     throw new UsageError(`${flags.wait ? '--wait' : '--download'} does not apply to: ${usage(spec)}`);
   }
   if (flags.download !== undefined && !flags.wait) throw new UsageError('--download FILE needs --wait');
-  const input = spec.input === 'none' ? undefined : buildInput(fields, flags.data, spec.input === 'query');
+  const input = spec.input === 'none' ? undefined : wrapLists(spec, buildInput(fields, flags.data, spec.input === 'query'));
   if (spec.input === 'none' && (Object.keys(fields).length || flags.data !== undefined)) throw new UsageError(`${usage(spec)} takes no fields`);
   if (spec.inputRequired && input === undefined) throw new UsageError(`usage: ${usage(spec)} (see --help)`);
   const target = spec.namespace.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], coffer) as Record<string, (...args: unknown[]) => unknown>;
@@ -175,11 +183,14 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
   if (flags.download !== undefined) {
     if (!flags.download) throw new UsageError('--download needs a FILE');
     if (!job.download) throw new UsageError(`job ${job.id} has no download (only exports to {"type":"download"} do)`);
-    const file = await downloadArchive(coffer, job, flags.download, watch);
-    if (flags.json) printLine({ type: 'summary', download: file });
-    else process.stderr.write(`saved ${file.path} (${file.size} bytes${file.resumed_from ? `, resumed at ${file.resumed_from}` : ''})${file.verified ? `, SHA-256 verified` : ''}\n`);
+    reportDownload(await downloadArchive(coffer, job, flags.download, watch), flags);
   }
   return EXIT.ok;
+}
+
+function reportDownload(file: Downloaded, flags: Flags): void {
+  if (flags.json) printLine({ type: 'summary', download: file });
+  else process.stderr.write(`saved ${file.path} (${file.size} bytes${file.resumed_from ? `, resumed at byte ${file.resumed_from}` : ''})${file.verified ? ', SHA-256 verified' : ''}\n`);
 }
 
 const BUILTIN_HELP: Record<string, string> = {
@@ -188,6 +199,7 @@ const BUILTIN_HELP: Record<string, string> = {
   profiles: 'usage: coffer profiles list | coffer profiles use NAME\n\nlist: the saved profiles, the current one marked *. use: make NAME the current profile.\n',
   completion: 'usage: coffer completion bash|zsh|fish\n\nPrints a completion script: `coffer completion bash > ~/.local/share/bash-completion/completions/coffer`.\n',
   backup: 'usage: coffer backup <entity-id> [--wait] [--json] [--timeout MS]\n\nBacks up a user or team folder now (POST /v1/entities/actions backup_now). With --wait, follows the run it\nstarts until it ends: a progress bar on a terminal, with --json one JSON object a line ({"type":"progress","run":…}\n… {"type":"summary","run":…}). Exit 6 if the run fails, 5 if the entity cannot be backed up now.\n',
+  jobs: 'usage: coffer jobs watch <job-id> | coffer jobs download <job-id> <file> | coffer jobs <action> … (coffer help)\n\nwatch (or wait): follows a job to its end with a progress bar; --json: one JSON object a line. Exit 6 if it fails.\ndownload: the archive of a finished export into FILE, through FILE.part: an interrupted download continues\nwhere FILE.part ends (HTTP Range) and the result is checked against the SHA-256 the job publishes.\n',
   api: 'usage: coffer api METHOD PATH [--data JSON|@FILE] [--param value…]\n\nAny request: coffer api GET /v1/me, coffer api POST /v1/tags --data \'{"name":"ops"}\'.\n',
 };
 
