@@ -113,7 +113,7 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   t.same(out.webhook, ['valid', 'signature_mismatch'], 'the webhooks entry point verifies what the server signs, with WebCrypto on Node 20');
 
   // The `coffer` bin of the installed package, on the system Node too.
-  const cliEnv = { ...systemEnv, XDG_CONFIG_HOME: join(dir, 'config'), COFFER_API_KEY: account.key, COFFER_BASE_URL: api.url };
+  const cliEnv = { ...systemEnv, XDG_CONFIG_HOME: join(dir, 'config'), COFFER_API_KEY: account.key, COFFER_API_URL: api.url };
   const me = await run(join(dir, 'node_modules/.bin/coffer'), ['api', 'GET', '/v1/me', '--json'], { cwd: dir, env: cliEnv });
   t.equal(JSON.parse(me.stdout).account.id, account.accountId, 'the installed coffer bin runs');
   const tags = await run(join(dir, 'node_modules/.bin/coffer'), ['tags', 'list', '--all', '--json'], { cwd: dir, env: cliEnv });
