@@ -15,7 +15,7 @@ export interface LiveTeam {
   member: Member;
   /** COFFER_API_URL and COFFER_API_KEY of the account. */
   env: { COFFER_API_URL: string; COFFER_API_KEY: string };
-  /** Completes an authorization the way Dropbox's consent page would (then Coffer's callback). */
+  /** Plays the admin's browser: Coffer's confirmation page, Dropbox's consent, Coffer's callback. */
   approve(authorizeUrl: string): Promise<void>;
   /** Creates a task through the API, approves it, and waits until the member's entity is active. */
   connect(): Promise<{ taskId: string; entityId: string }>;
@@ -29,7 +29,8 @@ export async function startLiveTeam(t: Test, files: Record<string, Buffer | stri
   const api = await startTestApp(t, { ...opts, workers: true, config: { ...dropboxConfig(emu), storageAllowPrivateEndpoints: true, ...opts.config } });
   const account = await api.signUp();
   const approve = async (authorizeUrl: string) => {
-    const callback = await api.request('GET', await approveInBrowser(authorizeUrl));
+    const approval = await approveInBrowser(api, authorizeUrl);
+    const callback = await api.request('GET', approval.path, { headers: approval.headers });
     if (callback.status >= 400) throw new Error(`OAuth callback answered ${callback.status}: ${callback.text}`);
   };
   return {
