@@ -14,8 +14,9 @@ export async function readSecret(prompt: string | null): Promise<string> {
       rl.close();
     }
   }
-  if (prompt) process.stderr.write(prompt);
+  // Raw mode (no echo) before the prompt shows, so nothing typed ahead of it is echoed either.
   stdin.setRawMode(true);
+  if (prompt) process.stderr.write(prompt);
   stdin.resume();
   stdin.setEncoding('utf8');
   try {

@@ -2,7 +2,7 @@
 // a live server: login and profiles, generated commands, --help, --json (checked against the API's
 // response schemas), tables, `coffer api`, completion scripts, and the exit codes.
 import t, { type Test } from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp } from '../helpers/app.ts';
-import { cli, jsonLines, schemaErrors } from '../helpers/cli.ts';
+import { CLI_BIN, cli, jsonLines, schemaErrors } from '../helpers/cli.ts';
 import { printList } from '../../sdk/cli/output.ts';
 import { Meter, renderLine } from '../../sdk/cli/progress.ts';
 import { SPECS } from '../../sdk/cli/commands.ts';
@@ -233,4 +233,49 @@ t.test('a failed job exits 6 and Ctrl-C exits 130', async (t) => {
 
   const interrupted = await cli(env, ['tags', 'list'], { interruptAfterMs: 1_500 });
   t.equal(interrupted.code, 130);
+});
+
+/** The CLI on a terminal: `script` gives it a pseudo-terminal; `input` is typed once `waitFor` shows. */
+function onTerminal(env: Record<string, string>, args: string[], o: { waitFor?: RegExp; input?: string } = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COFFER_')));
+    const command = `stty cols 160 rows 40; ${[process.execPath, CLI_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...inherited, ...env } });
+    let output = '';
+    let typed = false;
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (!typed && o.waitFor?.test(output)) { typed = true; child.stdin.write(o.input ?? ''); }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+t.test('on a terminal: the API key typed at the prompt is not echoed, and long work draws a progress bar', async (t) => {
+  const states = [{ state: 'in_progress', items_done: 120, bytes_done: 4 << 20 }, { state: 'succeeded', items_done: 300, bytes_done: 10 << 20 }];
+  const server = createServer((req, res) => {
+    req.resume();
+    const body = req.url === '/v1/me'
+      ? { account: { id: 'acct_1', name: 'Acme' } }
+      : { id: 'job_1', type: 'export', items_total: 300, bytes_total: 10 << 20, reason: null, ...(states.shift() ?? { state: 'succeeded' }) };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => { server.closeAllConnections(); return new Promise<void>((r) => server.close(() => r())); });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const home = await configHome(t);
+
+  const secret = 'cfk_TYPEDATTHEPROMPT0123456789abcdef';
+  const login = await onTerminal({ XDG_CONFIG_HOME: home }, ['login', '--api-url', url], { waitFor: /API key: /, input: `${secret}\r` });
+  t.equal(login.code, 0, login.output);
+  t.match(login.output, /logged in to .* account Acme \(acct_1\)/);
+  t.notOk(login.output.includes(secret), 'the key never appears on the terminal');
+  t.notOk(login.output.includes('cfk_'), 'not even its prefix');
+  t.equal(JSON.parse(await readFile(join(home, 'coffer/config.json'), 'utf8')).profiles.default.apiKey, secret, 'yet it was read and saved');
+
+  const watched = await onTerminal({ XDG_CONFIG_HOME: home }, ['jobs', 'watch', 'job_1']);
+  t.equal(watched.code, 0, watched.output);
+  t.match(watched.output, /\r\x1b\[2K\[=+>? *\] job_1 in_progress  40% 120\/300 items · 4\.0 MiB\/10\.0 MiB/, 'redrawn in place: items and bytes done of total');
+  t.match(watched.output, /\r\x1b\[2K\[=+\] job_1 succeeded 100% 300\/300 items · 10\.0 MiB\/10\.0 MiB · [\d.]+ [KMG]?i?B\/s · ETA 0:00/, 'rate and ETA once it moves');
 });
