@@ -75,6 +75,7 @@ export async function downloadArchive(coffer: Coffer, job: Job, path: string, o:
         if (size === 0) break;
       } catch (err) {
         // Refusals (404, 410 expired, …) and Ctrl-C end it; a dropped connection is resumed.
+        if (o.signal.aborted) process.stderr.write(`\ninterrupted: \`coffer jobs download ${job.id} ${path}\` continues from ${part}\n`);
         if (o.signal.aborted || (err instanceof CofferError && err.status > 0 && err.status < 500) || attempt >= MAX_ATTEMPTS) throw err;
         have = await sizeOf(part);
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
