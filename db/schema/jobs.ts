@@ -1,7 +1,7 @@
 // Recovery: user-facing restore and export jobs (pg-boss is the transport underneath, this is the
 // record), and the full-text search index over backed-up items.
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { accounts } from './accounts.ts';
 
 export type JobType = 'restore' | 'export';
@@ -57,6 +57,12 @@ export const jobs = pgTable(
     /** No foreign keys: a job outlives the task and entity it names. */
     taskId: text('task_id').notNull(),
     entityId: text('entity_id').notNull(),
+    /**
+     * The task's and entity's names when the job was created: copied, not joined, because the job
+     * outlives them (and a later rename should not rewrite what the job says it recovered).
+     */
+    taskName: text('task_name'),
+    entityName: text('entity_name'),
     snapshotId: text('snapshot_id').notNull(),
     snapshotAt: timestamp('snapshot_at', { withTimezone: true }).notNull(),
     source: jsonb('source').$type<JobSource>().notNull(),
@@ -89,6 +95,30 @@ export const jobs = pgTable(
     version: integer('version').notNull().default(1),
   },
   (t) => [index('jobs_account_idx').on(t.accountId, t.createdAt, t.id), index('jobs_active_idx').on(t.state).where(sql`state in ('pending', 'in_progress')`)],
+);
+
+export type JobItemStatus = 'restored' | 'exported' | 'failed';
+
+/**
+ * What a restore or export wrote, file by file, and where: appended by the workers in the same
+ * transaction as the progress checkpoint of the batch the files belong to (so a resumed restore
+ * never lists a file twice). `id` is the insertion order, which is the order the job walked.
+ */
+export const jobItems = pgTable(
+  'job_items',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    jobId: text('job_id').notNull().references(() => jobs.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    /** The file's path in the snapshot. */
+    path: text('path').notNull(),
+    /** Restore: the Dropbox path it was committed at (after autorename); export: its entry in the ZIP. */
+    destination: text('destination'),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    status: text('status').$type<JobItemStatus>().notNull(),
+    error: text('error'),
+  },
+  (t) => [index('job_items_job_idx').on(t.jobId, t.id)],
 );
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });

@@ -59,6 +59,8 @@ export const backupRuns = pgTable(
     dropboxCalls: integer('dropbox_calls').notNull().default(0),
     /** Times this run was resumed after its worker died. */
     resumes: integer('resumes').notNull().default(0),
+    /** When the item search index (search_documents) first covered this snapshot; null until then. */
+    searchIndexedAt: timestamp('search_indexed_at', { withTimezone: true }),
   },
   (t) => [
     index('backup_runs_entity_idx').on(t.entityId, t.id),
