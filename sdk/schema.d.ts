@@ -3525,6 +3525,8 @@ export interface components {
             outcome: "succeeded" | "partial";
             /** @description `scheduled` or `manual`. */
             reason: string;
+            /** @description When item search (GET /v1/items) started finding this snapshot's files (names, paths and, when the task indexes data, text); null while the index, built after each backup, has not covered it yet. */
+            search_indexed_at: string | null;
             /** @description Total size of the files in the snapshot. */
             size_bytes: number;
             task_id: string;
@@ -9627,9 +9629,9 @@ export interface operations {
                 limit?: number;
                 modified_from?: string;
                 modified_to?: string;
-                /** @description File name contains this (case-insensitive). */
+                /** @description File name contains this (case- and accent-insensitive). */
                 name?: string;
-                /** @description Words in names and paths (and file text when the task indexes data); all must match, the last as a prefix. */
+                /** @description Words in names and paths (and file text when the task indexes data); all must match, the last as a prefix. Case- and accent-insensitive: `resume` finds `Résumé.txt`. */
                 q?: string;
                 task_id?: string;
             };

@@ -2,8 +2,10 @@
 // engine's bulk insert: one search_documents row per item version with a stored tsvector.
 //
 // Paths are tokenized by turning separators into spaces and using the 'simple' configuration
-// (test/bench/README.md, gotcha 4: the 'english' parser keeps a whole path as one "file" token); the name is
-// weight A, the folders weight B. When the task's "index all data for search" is on, the text of
+// (test/bench/README.md, gotcha 4: the 'english' parser keeps a whole path as one "file" token);
+// the name is weight A, the folders weight B. Every text goes through unaccent() first (so does
+// the query, in api/resources/items/service.ts): `resume` finds `résumé-11.txt`, and 'simple'
+// lowercases. When the task's "index all data for search" is on, the text of
 // text-like files (≤ 1 MiB; the first 256 KiB of text) is added at weight D; it is read from the
 // blob store, decrypted only in memory, and never stored as text.
 import { eq } from 'drizzle-orm';
@@ -26,16 +28,20 @@ export interface IndexResult {
 
 export async function indexEntity(deps: AppDeps, accountId: string, entityId: string): Promise<IndexResult> {
   const { sql } = deps;
+  // Only versions of completed snapshots (a run in progress is not a snapshot yet); the newest
+  // one now is the last snapshot this pass covers.
+  const [latest] = await sql<{ id: string | null }[]>`
+    select max(r.id) as id from backup_runs r where r.entity_id = ${entityId} and r.account_id = ${accountId} and r.state in ('succeeded', 'partial')`;
+  if (!latest?.id) return { paths: 0, contents: 0 };
   const inserted = await sql`
     insert into search_documents (item_version_id, account_id, entity_id, tsv)
     select iv.id, iv.account_id, iv.entity_id,
-      setweight(to_tsvector('simple', translate(iv.name, ${SEPARATORS}, ${SPACES})), 'A') ||
-      setweight(to_tsvector('simple', translate(iv.parent_lower, ${SEPARATORS}, ${SPACES})), 'B')
+      setweight(to_tsvector('simple', translate(unaccent(iv.name), ${SEPARATORS}, ${SPACES})), 'A') ||
+      setweight(to_tsvector('simple', translate(unaccent(iv.parent_lower), ${SEPARATORS}, ${SPACES})), 'B')
     from item_versions iv
     where iv.entity_id = ${entityId} and iv.account_id = ${accountId}
       and not exists (select 1 from search_documents s where s.item_version_id = iv.id)
-      -- only versions of completed snapshots (a run in progress is not a snapshot yet)
-      and iv.valid_from_run <= (select max(r.id) from backup_runs r where r.entity_id = ${entityId} and r.state in ('succeeded', 'partial'))
+      and iv.valid_from_run <= ${latest.id}
     on conflict do nothing`;
   let contents = 0;
   const [entity] = await deps.db.select({ taskId: entities.taskId }).from(entities).where(eq(entities.id, entityId));
@@ -67,13 +73,18 @@ export async function indexEntity(deps: AppDeps, accountId: string, entityId: st
       }
       await sql`
         update search_documents s set
-          tsv = s.tsv || setweight(to_tsvector('simple', translate(d.text, ${SEPARATORS}, ${SPACES})), 'D'),
+          tsv = s.tsv || setweight(to_tsvector('simple', translate(unaccent(d.text), ${SEPARATORS}, ${SPACES})), 'D'),
           content_indexed = true
         from (select unnest(${ids}::text[]) as id, unnest(${texts}::text[]) as text) d
         where s.item_version_id = d.id`;
       contents += files.length;
     }
   }
+  // Names, paths and (when indexed) text of every snapshot up to `latest` are searchable now.
+  await sql`
+    update backup_runs set search_indexed_at = ${deps.clock.now().toISOString()}
+    where entity_id = ${entityId} and account_id = ${accountId} and state in ('succeeded', 'partial')
+      and id <= ${latest.id} and search_indexed_at is null`;
   return { paths: inserted.count, contents };
 }
 

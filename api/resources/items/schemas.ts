@@ -27,11 +27,11 @@ export const SearchItemList = Page(SearchItem, 'SearchItemList');
 export const ItemSearchQuery = Type.Object(
   {
     ...PageQuery,
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'Words in names and paths (and file text when the task indexes data); all must match, the last as a prefix.' })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Words in names and paths (and file text when the task indexes data); all must match, the last as a prefix. Case- and accent-insensitive: `resume` finds `Résumé.txt`.' })),
     task_id: Type.Optional(Type.String({ pattern: '^task_[0-9a-z]{26}$' })),
     entity_id: Type.Optional(Type.String({ pattern: '^ent_[0-9a-z]{26}$' })),
     author: Type.Optional(Type.String({ maxLength: 200, description: 'modified_by equals this.' })),
-    name: Type.Optional(Type.String({ maxLength: 255, description: 'File name contains this (case-insensitive).' })),
+    name: Type.Optional(Type.String({ maxLength: 255, description: 'File name contains this (case- and accent-insensitive).' })),
     modified_from: Type.Optional(Type.String({ format: 'date-time' })),
     modified_to: Type.Optional(Type.String({ format: 'date-time' })),
     kind: Type.Optional(Type.Enum(['file', 'folder'])),

@@ -46,9 +46,22 @@ function decodeAfter(after: string | undefined, ranked: boolean): { rank?: numbe
   return { rank: Number(m[1]), id: m[2]! };
 }
 
+/**
+ * The query's words and name filter as the index holds them: through PostgreSQL's unaccent()
+ * (search-index.ts applies it to every document), before they are cut into words here, since
+ * unaccent turns a few letters into punctuation (`ŉ` → `'n`, `½` → ` 1/2`) that must not reach
+ * to_tsquery as syntax.
+ */
+async function unaccented(deps: AppDeps, query: ItemSearchQuery): Promise<{ q?: string; name?: string }> {
+  if (!query.q && !query.name) return {};
+  const [row] = await deps.sql<{ q: string | null; name: string | null }[]>`select unaccent(${query.q ?? null}::text) as q, unaccent(${query.name ?? null}::text) as name`;
+  return { ...(row?.q ? { q: row.q } : {}), ...(row?.name ? { name: row.name } : {}) };
+}
+
 export async function searchItems(deps: AppDeps, ctx: RequestContext, page: PageRequest, query: ItemSearchQuery) {
   const sql = deps.sql;
-  const tsq = toTsquery(query.q);
+  const plain = await unaccented(deps, query);
+  const tsq = toTsquery(plain.q);
   const after = decodeAfter(page.after, tsq !== null);
   // Filters on the document itself, and on the item version (which then has to be joined for
   // every match; without them only the page's rows are joined).
@@ -57,7 +70,7 @@ export async function searchItems(deps: AppDeps, ctx: RequestContext, page: Page
   if (query.entity_id) docFilters.push(sql`and d.entity_id = ${query.entity_id}`);
   if (query.task_id) docFilters.push(sql`and d.entity_id in (select id from entities where task_id = ${query.task_id} and account_id = ${ctx.accountId})`);
   if (query.author) ivFilters.push(sql`and iv.modified_by = ${query.author}`);
-  if (query.name) ivFilters.push(sql`and iv.name ilike ${'%' + query.name.replace(/[\\%_]/g, (c) => '\\' + c) + '%'}`);
+  if (plain.name) ivFilters.push(sql`and unaccent(iv.name) ilike ${'%' + plain.name.replace(/[\\%_]/g, (c) => '\\' + c) + '%'}`);
   if (query.kind) ivFilters.push(sql`and iv.kind = ${query.kind}`);
   if (query.modified_from) ivFilters.push(sql`and iv.server_modified >= ${new Date(query.modified_from).toISOString()}`);
   if (query.modified_to) ivFilters.push(sql`and iv.server_modified <= ${new Date(query.modified_to).toISOString()}`);

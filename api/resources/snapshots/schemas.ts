@@ -25,6 +25,7 @@ export const Snapshot = Type.Object(
     task_id: Type.String(),
     time: Timestamp('When the backup started: the snapshot shows the entity as listed from then on.'),
     finished_at: NullableTimestamp(),
+    search_indexed_at: NullableTimestamp('When item search (GET /v1/items) started finding this snapshot\'s files (names, paths and, when the task indexes data, text); null while the index, built after each backup, has not covered it yet.'),
     outcome: Type.Enum(['succeeded', 'partial'], { description: '`partial`: some files failed; they are listed in `errors` and kept at their previous version.' }),
     reason: Type.String({ description: '`scheduled` or `manual`.' }),
     items: Type.Integer({ description: 'Files and folders in the snapshot.' }),

@@ -24,6 +24,7 @@ interface RunRow {
   reason: string;
   started_at: string;
   finished_at: string | null;
+  search_indexed_at: string | null;
   total_items: number | null;
   total_size: number | null;
   bytes_downloaded: number;
@@ -37,7 +38,7 @@ interface RunRow {
   errors: RunError[];
 }
 
-const RUN_COLUMNS = `id, entity_id, task_id, state, reason, started_at, finished_at, total_items, total_size::float8 as total_size,
+const RUN_COLUMNS = `id, entity_id, task_id, state, reason, started_at, finished_at, search_indexed_at, total_items, total_size::float8 as total_size,
   bytes_downloaded::float8 as bytes_downloaded, bytes_stored::float8 as bytes_stored, new_count, changed_count, deleted_count,
   failed_count, unchanged_count, downloaded_count, errors`;
 
@@ -48,6 +49,7 @@ function toSnapshot(r: RunRow): Snapshot {
     task_id: r.task_id,
     time: iso(r.started_at)!,
     finished_at: iso(r.finished_at),
+    search_indexed_at: iso(r.search_indexed_at),
     outcome: r.state,
     reason: r.reason,
     items: r.total_items ?? 0,
