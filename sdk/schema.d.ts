@@ -968,7 +968,7 @@ export interface paths {
         };
         /**
          * List restore and export jobs
-         * @description By default the last 7 days, latest first.
+         * @description By default the last 7 days, latest first. Filters: `type`, `state` (several, comma-separated, or a summary tile: `active`, `partially_succeeded_or_failed`), `task_id`, `entity_id`, `item` (a path or name among the selected items), `initiator`, `from` / `to`.
          */
         get: operations["listJobs"];
         put?: never;
@@ -2947,6 +2947,8 @@ export interface components {
                 url: string;
             } | null;
             entity_id: string;
+            /** @description The user's or team folder's name when the job was created (kept after it is renamed or removed). */
+            entity_name: string | null;
             errors: components["schemas"]["JobError"][];
             finished_at: string | null;
             id: string;
@@ -2972,6 +2974,8 @@ export interface components {
             started_at: string | null;
             state: components["schemas"]["JobState"];
             task_id: string;
+            /** @description The task's name when the job was created (kept after the task is renamed or deleted). */
+            task_name: string | null;
             type: components["schemas"]["JobType"];
         };
         /** @description Where the job writes; credentials are never returned. */
@@ -9702,15 +9706,20 @@ export interface operations {
             query?: {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
+                /** @description Jobs that recover this user or team folder (the source; not the member an `other_account` restore writes to). */
+                entity_id?: string;
                 /** @description Default: 7 days ago. */
                 from?: string;
                 /** @description A user id or email. */
                 initiator?: string;
+                /** @description Jobs whose selected items (`source.items`, as paths) contain this path or name, case-insensitive. Jobs of a whole snapshot select no items and never match. */
+                item?: string;
                 /** @description Page size, 1–100. */
                 limit?: number;
                 order?: "latest" | "oldest";
                 service?: "dropbox";
-                state?: "pending" | "in_progress" | "succeeded" | "partially_succeeded" | "failed" | "canceled";
+                /** @description One or more states, comma-separated (`failed,partially_succeeded`), or a group as the summary tiles count them: `active` (pending or in progress), `partially_succeeded_or_failed`. */
+                state?: string;
                 task_id?: string;
                 to?: string;
                 type?: "restore" | "export";

@@ -69,7 +69,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'backups:read' },
       schema: {
         operationId: 'listJobs', tags, summary: 'List restore and export jobs',
-        description: 'By default the last 7 days, latest first.',
+        description: 'By default the last 7 days, latest first. Filters: `type`, `state` (several, comma-separated, or a summary tile: `active`, `partially_succeeded_or_failed`), `task_id`, `entity_id`, `item` (a path or name among the selected items), `initiator`, `from` / `to`.',
         querystring: JobListQuery, response: { 200: ref(JobList) },
       },
     }, async (request) => service.listJobs(deps, requireCtx(request.ctx), pageRequest(request.query), request.query));

@@ -81,7 +81,9 @@ export const Job = Type.Object(
     service: Type.String({ description: 'Always `dropbox`.' }),
     initiator: Type.Object({ user_id: Type.Union([Type.String(), Type.Null()]), email: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false }),
     task_id: Type.String(),
+    task_name: Type.Union([Type.String(), Type.Null()], { description: 'The task\'s name when the job was created (kept after the task is renamed or deleted).' }),
     entity_id: Type.String(),
+    entity_name: Type.Union([Type.String(), Type.Null()], { description: 'The user\'s or team folder\'s name when the job was created (kept after it is renamed or removed).' }),
     source: ref(RecoverySource),
     snapshot_time: Timestamp('When the source snapshot was taken.'),
     destination: ref(JobDestinationView),
@@ -114,13 +116,26 @@ export type Job = Static<typeof Job>;
 
 export const JobList = Page(Job, 'JobList');
 
+const STATES = ['pending', 'in_progress', 'succeeded', 'partially_succeeded', 'failed', 'canceled'] as const;
+/** The Jobs page's tiles as filters: the states each one counts (see `summary`). */
+export const STATE_GROUPS: Record<string, readonly (typeof STATES)[number][]> = {
+  active: ['pending', 'in_progress'],
+  partially_succeeded_or_failed: ['partially_succeeded', 'failed'],
+};
+const STATE_FILTERS = [...STATES, ...Object.keys(STATE_GROUPS)];
+
 export const JobListQuery = Type.Object(
   {
     ...PageQuery,
     type: Type.Optional(Type.Enum(['restore', 'export'])),
-    state: Type.Optional(Type.Enum(['pending', 'in_progress', 'succeeded', 'partially_succeeded', 'failed', 'canceled'])),
+    state: Type.Optional(Type.String({
+      pattern: `^(${STATE_FILTERS.join('|')})(,(${STATE_FILTERS.join('|')}))*$`,
+      description: 'One or more states, comma-separated (`failed,partially_succeeded`), or a group as the summary tiles count them: `active` (pending or in progress), `partially_succeeded_or_failed`.',
+    })),
     service: Type.Optional(Type.Enum(['dropbox'])),
     task_id: Type.Optional(Type.String({ pattern: '^task_[0-9a-z]{26}$' })),
+    entity_id: Type.Optional(Type.String({ pattern: '^ent_[0-9a-z]{26}$', description: 'Jobs that recover this user or team folder (the source; not the member an `other_account` restore writes to).' })),
+    item: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Jobs whose selected items (`source.items`, as paths) contain this path or name, case-insensitive. Jobs of a whole snapshot select no items and never match.' })),
     initiator: Type.Optional(Type.String({ maxLength: 320, description: 'A user id or email.' })),
     order: Type.Optional(Type.Enum(['latest', 'oldest'], { default: 'latest' })),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: 7 days ago.' })),

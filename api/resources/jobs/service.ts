@@ -6,7 +6,7 @@ import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from
 import type { Readable } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
-import { backupRuns, entities, jobs, tasks, users, type JobDestination, type JobSource } from '../../../db/schema.ts';
+import { backupRuns, entities, jobs, tasks, users, type JobDestination, type JobSource, type JobState } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 import { ApiError, conflict, forbidden, gone, invalidField, notFound } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
@@ -18,7 +18,7 @@ import { accountStorage } from '../../../workers/backup/storage.ts';
 import { accountSecurityOf } from '../security/service.ts';
 import { assertClientAllowed } from '../ip-allowlist/service.ts';
 import type { Static } from '@fastify/type-provider-typebox';
-import type { ExportRequest, Job, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
+import { STATE_GROUPS, type ExportRequest, type Job, type JobListQuery, type JobSummary, type RestoreRequest } from './schemas.ts';
 
 const WINDOW_MS = 7 * 86_400_000;
 
@@ -44,7 +44,9 @@ export function serializeJob(deps: AppDeps, ctx: RequestContext, row: JobRow): J
     service: row.service,
     initiator: { user_id: row.initiatorId, email: row.initiatorEmail },
     task_id: row.taskId,
+    task_name: row.taskName,
     entity_id: row.entityId,
+    entity_name: row.entityName,
     source: { snapshot_id: row.source.snapshotId, ...(row.source.items ? { items: row.source.items } : {}) },
     snapshot_time: row.snapshotAt.toISOString(),
     destination,
@@ -122,7 +124,7 @@ export async function createRestore(deps: AppDeps, ctx: RequestContext, body: St
   }
   const source: JobSource = { snapshotId: run.id, ...(roots ? { items: roots } : {}) };
   return createJob(deps, ctx, {
-    type: 'restore', ...(await initiator(deps, ctx)), taskId: task.id, entityId: entity.id, snapshotId: run.id,
+    type: 'restore', ...(await initiator(deps, ctx)), taskId: task.id, taskName: task.name, entityId: entity.id, entityName: entity.name, snapshotId: run.id,
     snapshotAt: run.finishedAt ?? run.startedAt, source, destination, itemsTotal: totals.files, bytesTotal: totals.bytes,
   });
 }
@@ -165,7 +167,7 @@ export async function createExport(deps: AppDeps, ctx: RequestContext, body: Sta
   }
   const source: JobSource = { snapshotId: run.id, ...(roots ? { items: roots } : {}) };
   return createJob(deps, ctx, {
-    type: 'export', ...(await initiator(deps, ctx)), taskId: task.id, entityId: entity.id, snapshotId: run.id,
+    type: 'export', ...(await initiator(deps, ctx)), taskId: task.id, taskName: task.name, entityId: entity.id, entityName: entity.name, snapshotId: run.id,
     snapshotAt: run.finishedAt ?? run.startedAt, source, destination, itemsTotal: totals.files, bytesTotal: totals.bytes,
     destinationSecret: secret ? deps.keyring.sealSecret(JSON.stringify(secret), DESTINATION_SECRET_CONTEXT) : null,
   });
@@ -182,13 +184,31 @@ export async function getJob(deps: AppDeps, ctx: RequestContext, id: string): Pr
   return { job: serializeJob(deps, ctx, row), version: row.version };
 }
 
+/** `failed,partially_succeeded` or a tile's group (`active`) as the states it stands for. */
+export function stateFilter(filter: string): JobState[] {
+  const states = new Set<JobState>();
+  for (const part of filter.split(',')) for (const s of STATE_GROUPS[part] ?? [part as JobState]) states.add(s);
+  return [...states];
+}
+
+/**
+ * Jobs whose selected items hold `text` in a path or name. The selection is stored resolved, as
+ * lowercase paths (workers/recovery/source.ts resolveRoots), so a lowercase substring is enough.
+ */
+function itemFilter(text: string): SQL {
+  const pattern = '%' + text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return sql`exists (select 1 from jsonb_array_elements_text(${jobs.source} -> 'items') as selected(path) where selected.path like ${pattern})`;
+}
+
 export async function listJobs(deps: AppDeps, ctx: RequestContext, page: PageRequest, q: Static<typeof JobListQuery>) {
   const now = deps.clock.now();
   const from = q.from ? new Date(q.from) : new Date(now.getTime() - WINDOW_MS);
   const where: SQL[] = [eq(jobs.accountId, ctx.accountId), gte(jobs.createdAt, from)];
   if (q.to) where.push(lte(jobs.createdAt, new Date(q.to)));
   if (q.type) where.push(eq(jobs.type, q.type));
-  if (q.state) where.push(eq(jobs.state, q.state));
+  if (q.state) where.push(inArray(jobs.state, stateFilter(q.state)));
+  if (q.entity_id) where.push(eq(jobs.entityId, q.entity_id));
+  if (q.item) where.push(itemFilter(q.item));
   if (q.service) where.push(eq(jobs.service, q.service));
   if (q.task_id) where.push(eq(jobs.taskId, q.task_id));
   if (q.initiator) where.push(q.initiator.includes('@') ? sql`lower(${jobs.initiatorEmail}) = lower(${q.initiator})` : eq(jobs.initiatorId, q.initiator));
