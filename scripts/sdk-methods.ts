@@ -30,6 +30,7 @@ export const OVERRIDES: Record<string, { namespace?: string[]; name?: string }> 
   getHealth: { namespace: ['health'], name: 'check' },
   getReadiness: { namespace: ['health'], name: 'ready' },
   searchItems: { name: 'search' }, // `items.list(snapshotId)` lists one snapshot's items
+  listJobItems: { namespace: ['jobs'], name: 'items' }, // `jobs.items(jobId)`: what a job wrote
   pingWebhookEndpoint: { name: 'ping' },
   downloadSummaryReport: { name: 'download' },
   dropboxOAuthCallback: { name: 'dropboxCallback' },

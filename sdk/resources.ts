@@ -707,6 +707,11 @@ export class Jobs extends JobWaiter {
     return this._transport.call(OPERATIONS.getJob, [id], undefined, options) as Promise<WithResponse<ResultOf<'getJob'>>>;
   }
 
+  /** List the files a job wrote, and where — `GET /v1/jobs/{id}/items` (listJobItems) */
+  items(id: string, query?: QueryOf<'listJobItems'>, options?: RequestOptions): PagePromise<ItemOf<'listJobItems'>> {
+    return this._transport.list(OPERATIONS.listJobItems, [id], query, options);
+  }
+
   /** Cancel a job — `POST /v1/jobs/{id}/cancel` (cancelJob) */
   cancel(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'cancelJob'>>> {
     return this._transport.call(OPERATIONS.cancelJob, [id], undefined, options) as Promise<WithResponse<ResultOf<'cancelJob'>>>;

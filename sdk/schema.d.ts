@@ -1040,6 +1040,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the files a job wrote, and where
+         * @description A restore's or export's results file by file, in the order the job wrote them (added as each batch is committed, so a running job shows its progress): each file's snapshot path, where it was written (the Dropbox path, renamed beside an existing different file; or the ZIP entry), its size and `restored` / `exported` / `failed` with the error. An export that is canceled or fails wrote nothing and lists nothing. With `Accept: text/csv` every item (up to 100,000, ignoring `limit` and `cursor`) as a CSV file.
+         */
+        get: operations["listJobItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}/resume": {
         parameters: {
             query?: never;
@@ -2995,6 +3015,21 @@ export interface components {
         JobError: {
             error: string;
             path: string;
+        };
+        JobItem: {
+            /** @description restore: the Dropbox path it was committed at (beside an existing different file, the name Dropbox gave it, e.g. `x (1).txt`); export: its entry in the ZIP. null when the commit failed. */
+            destination: string | null;
+            error: string | null;
+            /** @description The file's path in the snapshot. */
+            path: string;
+            size: number;
+            /** @enum {unknown} */
+            status: "restored" | "exported" | "failed";
+        };
+        JobItemList: {
+            data: components["schemas"]["JobItem"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
         };
         JobList: {
             data: components["schemas"]["Job"][];
@@ -10106,6 +10141,89 @@ export interface operations {
             };
             /** @description A conflicting state, a request with the same Idempotency-Key still running, or `account_pending_deletion` (the account is read-only during its removal grace period). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobItems: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description An id starting with `job_`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobItemList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource in the caller's account. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

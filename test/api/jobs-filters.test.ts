@@ -23,6 +23,7 @@ t.before(async () => {
   fx.emu.state.putFile(member, '/x.txt', 'x');
   const entityId = await fx.memberEntity(member);
   const run = await fx.backup(entityId);
+  if (run.outcome !== 'succeeded') throw new Error(`backup: ${JSON.stringify(run)}`);
   other = { entityId, runId: run.runId };
   // No queue in this test: jobs stay pending until their state is set below.
   const create = async (name: string, path: string, body: unknown) => {

@@ -27,6 +27,7 @@ import { decryptArchive, encryptArchive } from './archive-crypto.ts';
 import { addProgress, cancelRequested, claimJob, finishJob, isTerminal, JobCanceled, reload, withJobLock, type JobRow } from './job-state.ts';
 import { emptyFolders, ItemIntegrityError, itemsPage, SnapshotReader, type Selection, type SourceItem } from './source.ts';
 import type { JobError } from '../../db/schema.ts';
+import { forgetItems, recordItems, type JobItemRow } from './job-items.ts';
 
 export const DESTINATION_SECRET_CONTEXT = 'export-destination';
 export const ARCHIVE_KEY_CONTEXT = 'export-archive';
@@ -78,6 +79,7 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
     const current = await reload(deps, jobId);
     if (err instanceof JobCanceled || current.cancelRequested) {
       if (job.destination.type === 'download') await discardArchive(deps, current);
+      await forgetItems(deps.sql, jobId);
       await finishJob(deps, current, 'canceled', `Canceled after ${current.itemsDone} of ${current.itemsTotal} files; the partial archive was discarded and nothing was written to the destination.`);
       return 'canceled';
     }
@@ -85,6 +87,7 @@ async function exportLocked(deps: AppDeps, jobId: string, opts: ExportOptions): 
     const final = finalFailure(err);
     if (final) {
       if (job.destination.type === 'download') await discardArchive(deps, current);
+      await forgetItems(deps.sql, jobId);
       await finishJob(deps, current, 'failed', final.reason, final.errors ? { errors: final.errors } : {});
       return 'failed';
     }
@@ -120,6 +123,7 @@ export async function failExport(deps: AppDeps, jobId: string, err: unknown): Pr
   const job = await reload(deps, jobId);
   if (!job || isTerminal(job.state)) return;
   if (job.destination.type === 'download') await discardArchive(deps, job);
+  await forgetItems(deps.sql, jobId);
   await finishJob(deps, job, 'failed', exportFailureReason(err));
 }
 
@@ -133,8 +137,11 @@ async function discardArchive(deps: AppDeps, job: JobRow): Promise<void> {
 async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opts: ExportOptions): Promise<{ size: number; sha256: string }> {
   const reader = await SnapshotReader.open(deps, job.accountId);
   const selection: Selection = { accountId: job.accountId, entityId: job.entityId, runId: job.snapshotId, roots: job.source.items };
-  // Progress restarts with the archive.
-  await deps.sql`update jobs set items_done = 0, items_failed = 0, bytes_done = 0, errors = '[]'::jsonb where id = ${job.id}`;
+  // Progress, and the list of files written, restart with the archive.
+  await deps.sql.begin(async (tx) => {
+    await tx`update jobs set items_done = 0, items_failed = 0, bytes_done = 0, errors = '[]'::jsonb where id = ${job.id}`;
+    await tx`delete from job_items where job_id = ${job.id}`;
+  });
 
   const zip = new yazl.ZipFile();
   let bytesOut = 0;
@@ -168,7 +175,19 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
     let after: string | undefined;
     let n = 0;
     let progress = { itemsDone: 0, bytesDone: 0 };
+    let items: JobItemRow[] = [];
     let lastFlush = Date.now();
+    // Progress and the files it counts are checkpointed together.
+    const flush = async () => {
+      const p = progress;
+      const rows = items;
+      progress = { itemsDone: 0, bytesDone: 0 };
+      items = [];
+      await deps.sql.begin(async (tx) => {
+        await addProgress(deps, job.id, p, tx as never);
+        await recordItems(tx, rows);
+      });
+    };
     for (const folder of await emptyFolders(deps, selection)) zip.addEmptyDirectory(folder.path_display.slice(1));
     for (;;) {
       const page = await itemsPage(deps, selection, 'file', after, 500);
@@ -212,10 +231,10 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
         n++;
         progress.itemsDone++;
         progress.bytesDone += f.size;
+        items.push({ job_id: job.id, account_id: job.accountId, path: f.path_display, destination: f.path_display.slice(1), size: f.size, status: 'exported', error: null });
         await opts.afterFile?.(n);
         if (Date.now() - lastFlush > 1000 || progress.itemsDone >= 1000) {
-          await addProgress(deps, job.id, progress);
-          progress = { itemsDone: 0, bytesDone: 0 };
+          await flush();
           lastFlush = Date.now();
           if (await cancelRequested(deps, job.id)) throw new JobCanceled();
         }
@@ -223,7 +242,7 @@ async function writeArchive(deps: AppDeps, job: JobRow, ac: AbortController, opt
       if (page.length < 500) break;
       after = page[page.length - 1]!.path_lower;
     }
-    await addProgress(deps, job.id, progress);
+    await flush();
     if (await cancelRequested(deps, job.id)) throw new JobCanceled();
     zip.end();
   })().catch((err) => {

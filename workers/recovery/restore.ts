@@ -27,6 +27,7 @@ import { clientForTask } from '../dropbox/connection.ts';
 import { getUploadLimit } from '../dropbox/team.ts';
 import { addProgress, cancelRequested, claimJob, finishJob, JobCanceled, reload, withJobLock, type JobRow } from './job-state.ts';
 import { emptyFolders, itemsPage, SnapshotReader, type Selection, type SourceItem } from './source.ts';
+import { recordItems, type JobItemRow } from './job-items.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -213,18 +214,25 @@ class Restore {
     try {
       const results = await this.upload(t, batch);
       const errors: JobError[] = [];
+      const items: JobItemRow[] = [];
       let ok = 0;
       let bytes = 0;
       for (const [i, r] of results.entries()) {
         const f = batch[i]!;
-        if (r.error) errors.push({ path: f.path_display, error: r.error });
-        else if (r.contentHash !== f.content_hash) errors.push({ path: f.path_display, error: `content_hash after upload is ${r.contentHash}, expected ${f.content_hash}` });
-        else {
+        const item = { job_id: this.job.id, account_id: this.job.accountId, path: f.path_display, destination: r.path ?? null, size: f.size };
+        let error: string | undefined;
+        if (r.error) error = r.error;
+        else if (r.contentHash !== f.content_hash) error = `content_hash after upload is ${r.contentHash}, expected ${f.content_hash}`;
+        if (error) {
+          errors.push({ path: f.path_display, error });
+          items.push({ ...item, status: 'failed', error });
+        } else {
           ok++;
           bytes += f.size;
+          items.push({ ...item, status: 'restored', error: null });
         }
       }
-      await this.checkpoint({ itemsDone: ok, itemsFailed: errors.length, bytesDone: bytes, errors, checkpoint: { after: batch[batch.length - 1]!.path_lower } }, before);
+      await this.checkpoint({ itemsDone: ok, itemsFailed: errors.length, bytesDone: bytes, errors, checkpoint: { after: batch[batch.length - 1]!.path_lower } }, before, items);
       this.batches++;
       await this.opts.afterBatch?.({ batch: this.batches, files: batch.length });
       return undefined;
@@ -248,13 +256,17 @@ class Restore {
     return n;
   }
 
-  /** Records progress and the data-transport calls spent since `before`, on the job and on the task (per month). */
-  async checkpoint(p: Parameters<typeof addProgress>[2], before: number): Promise<void> {
+  /**
+   * Records progress, the batch's files (job_items) and the data-transport calls spent since
+   * `before`, on the job and on the task (per month), in one transaction.
+   */
+  async checkpoint(p: Parameters<typeof addProgress>[2], before: number, items: JobItemRow[] = []): Promise<void> {
     const { deps } = this;
     const spent = this.uploadCalls() - before;
     const month = monthOf(deps.clock.now());
     await deps.sql.begin(async (tx) => {
       await addProgress(deps, this.job.id, { ...p, dataTransportCalls: spent }, tx as never);
+      await recordItems(tx, items);
       if (spent > 0) {
         await tx`
           update tasks set
@@ -265,7 +277,7 @@ class Restore {
     });
   }
 
-  async upload(t: Target, batch: SourceItem[]): Promise<{ contentHash?: string; error?: string }[]> {
+  async upload(t: Target, batch: SourceItem[]): Promise<{ contentHash?: string; path?: string; error?: string }[]> {
     const { client, opts } = this;
     const { session_ids: ids } = await client.call('files/upload_session/start_batch',
       (d) => d.filesUploadSessionStartBatch({ num_sessions: batch.length }), t.scope);
@@ -335,7 +347,11 @@ class Restore {
     }));
     const res = await client.call('files/upload_session/finish_batch_v2', (d) => d.filesUploadSessionFinishBatchV2({ entries }), t.scope);
     return res.entries.map((e) => {
-      if (e['.tag'] === 'success') return { contentHash: (e as unknown as { content_hash?: string }).content_hash };
+      if (e['.tag'] === 'success') {
+        // Where it landed: the commit path, or the name autorename gave it beside an existing file.
+        const m = e as unknown as { content_hash?: string; path_display?: string };
+        return { contentHash: m.content_hash, ...(m.path_display ? { path: m.path_display } : {}) };
+      }
       const failure = (e as { failure?: unknown }).failure;
       return { error: `Dropbox refused the commit: ${summarize(failure)}` };
     });

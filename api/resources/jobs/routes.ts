@@ -4,10 +4,11 @@ import type { AppDeps } from '../../deps.ts';
 import { requireCtx } from '../../context.ts';
 import { setEtag } from '../../etag.ts';
 import { pageRequest } from '../../pagination.ts';
-import { IdParam, ref } from '../../schemas/common.ts';
-import { ExportRequest, Job, JobList, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
+import { IdParam, PageQuery, ref } from '../../schemas/common.ts';
+import { ExportRequest, Job, JobItemList, JobList, JobListQuery, JobSummary, RestoreRequest } from './schemas.ts';
 import * as service from './service.ts';
 import { parseRange, sliceStream } from './range.ts';
+import { CSV_COLUMNS, jobItemsCsv, listJobItems } from './items.ts';
 
 const tags = ['recovery'];
 const Params = IdParam('job');
@@ -20,6 +21,11 @@ const ZipPart = {
   content: { 'application/zip': { schema: Type.String({ format: 'binary' }) } },
 };
 const RANGES = ' Resumable: `Range: bytes=N-` answers 206 with the rest of the archive (416 beyond its end); send `If-Range` with the ETag of the first response so a changed archive is sent whole instead. The ETag is the archive\'s SHA-256, also published as `download.sha256` on the job.';
+
+function wantsCsv(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((part) => part.trim().split(';')[0]!.trim().toLowerCase() === 'text/csv');
+}
 
 function sendDownload(request: FastifyRequest, reply: FastifyReply, d: service.Download) {
   reply
@@ -86,6 +92,34 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       const { job, version } = await service.getJob(deps, requireCtx(request.ctx), request.params.id);
       setEtag(reply, version);
       return job;
+    });
+
+    app.get('/v1/jobs/:id/items', {
+      config: { permission: 'backups:read' },
+      schema: {
+        operationId: 'listJobItems', tags, summary: 'List the files a job wrote, and where',
+        description: 'A restore\'s or export\'s results file by file, in the order the job wrote them (added as each batch is committed, so a running job shows its progress): each file\'s snapshot path, where it was written (the Dropbox path, renamed beside an existing different file; or the ZIP entry), its size and `restored` / `exported` / `failed` with the error. An export that is canceled or fails wrote nothing and lists nothing. With `Accept: text/csv` every item (up to 100,000, ignoring `limit` and `cursor`) as a CSV file.',
+        params: Params, querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: {
+          200: {
+            content: {
+              'application/json': { schema: ref(JobItemList) },
+              'text/csv': { schema: Type.String({ description: `Columns: ${CSV_COLUMNS.join(', ')}.` }) },
+            },
+          },
+        },
+      },
+    }, async (request, reply) => {
+      const ctx = requireCtx(request.ctx);
+      if (wantsCsv(request.headers.accept)) {
+        const csv = await jobItemsCsv(deps, ctx, request.params.id);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${request.params.id}-items.csv"`)
+          .serializer((payload: unknown) => payload as string)
+          .send(csv as never);
+      }
+      return reply.type('application/json; charset=utf-8').send(await listJobItems(deps, ctx, request.params.id, pageRequest(request.query)));
     });
 
     app.post('/v1/jobs/:id/cancel', {

@@ -144,6 +144,22 @@ export const JobListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const JobItem = Type.Object(
+  {
+    path: Type.String({ description: 'The file\'s path in the snapshot.' }),
+    destination: Type.Union([Type.String(), Type.Null()], {
+      description: 'restore: the Dropbox path it was committed at (beside an existing different file, the name Dropbox gave it, e.g. `x (1).txt`); export: its entry in the ZIP. null when the commit failed.',
+    }),
+    size: Type.Integer(),
+    status: Type.Enum(['restored', 'exported', 'failed']),
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'JobItem', additionalProperties: false },
+);
+export type JobItem = Static<typeof JobItem>;
+
+export const JobItemList = Page(JobItem, 'JobItemList');
+
 export const JobSummary = Type.Object(
   {
     from: Timestamp(),
@@ -156,4 +172,4 @@ export const JobSummary = Type.Object(
 );
 
 export const schemas: TSchema[] = [JobType, JobState, RecoverySource, RestoreDestination, RestoreRequest, ExportDestination, ExportRequest,
-  JobDestinationView, JobErrorItem, Job, JobList, JobSummary];
+  JobDestinationView, JobErrorItem, Job, JobList, JobItem, JobItemList, JobSummary];
