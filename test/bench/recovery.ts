@@ -91,7 +91,7 @@ try {
   await deps.sql.unsafe(`
     insert into search_documents (item_version_id, account_id, entity_id, tsv)
     select id, account_id, entity_id,
-      setweight(to_tsvector('simple', translate(name, $1, $2)), 'A') || setweight(to_tsvector('simple', translate(parent_lower, $1, $2)), 'B')
+      setweight(to_tsvector('simple', translate(unaccent(name), $1, $2)), 'A') || setweight(to_tsvector('simple', translate(unaccent(parent_lower), $1, $2)), 'B')
     from item_versions where account_id = $3`, [SEPARATORS, SPACES, accountId]);
   await deps.sql`vacuum analyze search_documents`;
   await deps.sql`analyze item_versions`;
