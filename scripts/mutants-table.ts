@@ -27,6 +27,20 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/restores.test.ts'],
   },
   {
+    name: 'search: names are indexed with their accents',
+    file: 'workers/recovery/search-index.ts',
+    search: "translate(unaccent(iv.name), ",
+    replace: "translate(iv.name, ",
+    tests: ['test/api/items-accents.test.ts'],
+  },
+  {
+    name: 'job items: a restore checkpoints a batch without its files',
+    file: 'workers/recovery/restore.ts',
+    search: 'await recordItems(tx, items);',
+    replace: '',
+    tests: ['test/api/job-items.test.ts'],
+  },
+  {
     name: 'tags: If-Match is not checked',
     file: 'api/resources/tags/service.ts',
     search: 'if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Tag ${id}',
