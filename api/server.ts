@@ -11,7 +11,8 @@ import { buildApp, type App } from './app.ts';
 import { connect } from '../db/client.ts';
 import { migrateWithLock } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
-import { startQueue, startWorkers, type Workers } from '../workers/queue.ts';
+import { startQueue } from '../workers/queue.ts';
+import { startWorkers, type Workers } from '../workers/jobs/index.ts';
 import { loadMasterKey } from '../workers/storage/keys.ts';
 import { createMailer } from './mail/mailer.ts';
 

@@ -1,25 +1,12 @@
-// The job queue (pg-boss). Queue names and their payloads are declared here; each queue's handler
-// lives in workers/jobs/<name>.ts. API processes only enqueue; worker processes also run handlers
-// and the cron schedules.
+// The job queue's port (pg-boss): the queue names, the payload each one carries, the queues'
+// policies, and `enqueue`. API processes only enqueue; worker processes also run the handlers,
+// which workers/jobs/index.ts (the registry) starts. This module imports no handler: whatever
+// enqueues (a service, an engine, a handler) depends on this port only, never on every handler.
 import { PgBoss, fromDrizzle } from 'pg-boss';
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import type { AppDeps } from '../api/deps.ts';
-import { maintenanceJob } from './jobs/maintenance.ts';
-import { discoveryJob } from './jobs/discovery.ts';
-import { purgeJob } from './jobs/purge.ts';
-import { backupJob } from './jobs/backup.ts';
-import { schedulerJob } from './jobs/scheduler.ts';
-import { purgeEntityData, retentionJob } from './jobs/retention.ts';
-import { billingJob, meteringJob } from './jobs/billing.ts';
-import { exportJob, recoverySweepJob, restoreJob, searchIndexJob, RECOVERY_RETRIES } from './jobs/recovery.ts';
-import { and, eq } from 'drizzle-orm';
-import { tasks } from '../db/schema.ts';
-import { webhooksJob } from './jobs/webhooks.ts';
-import { reportsJob } from './jobs/reports.ts';
-import { notificationsJob } from './jobs/notifications.ts';
-import { accountPurgeJob } from './jobs/account-purge.ts';
-import { repositoryCheckJob, verificationJob, VERIFICATION_RETRIES } from './jobs/verification.ts';
+import type { NotificationType } from '../db/schema.ts';
+import type { Message } from '../api/resources/notifications/templates.ts';
 
 export const QUEUES = {
   /** Housekeeping: expired idempotency keys and other short-lived rows. */
@@ -60,6 +47,8 @@ export const QUEUES = {
   repositoryCheck: 'repository-check',
 } as const;
 
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
 export interface VerificationJob {
   accountId: string;
   verificationId: string;
@@ -93,10 +82,48 @@ export interface BackupJob {
   reason: 'scheduled' | 'manual';
 }
 
-/** Cron trigger that fans out one discovery job per connected task. */
-const DISCOVERY_DAILY = 'discovery-daily';
+export interface WebhookJob {
+  deliveryId: string;
+  /** 1 for the first attempt; a job whose attempt was already made does nothing (at-least-once queue). */
+  attempt: number;
+}
 
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+/** A `notifications` job: one message for the recipients of one type. */
+export interface MailJob {
+  accountId: string;
+  type: NotificationType;
+  message: Message;
+}
+
+/** Cron-only queues carry nothing. */
+type Tick = Record<string, never>;
+
+/** What each queue's jobs carry: `enqueue` accepts, and the registry's handlers receive, exactly this. */
+export interface QueuePayloads {
+  [QUEUES.maintenance]: Tick;
+  [QUEUES.discovery]: DiscoveryJob;
+  [QUEUES.backup]: BackupJob;
+  [QUEUES.purge]: Tick;
+  [QUEUES.scheduler]: Tick;
+  [QUEUES.retention]: Tick;
+  [QUEUES.webhooks]: WebhookJob;
+  [QUEUES.reports]: Tick;
+  [QUEUES.notifications]: MailJob;
+  [QUEUES.restore]: RecoveryJob;
+  [QUEUES.export]: RecoveryJob;
+  [QUEUES.searchIndex]: SearchIndexJob;
+  [QUEUES.recoverySweep]: Tick;
+  [QUEUES.billing]: Tick;
+  [QUEUES.metering]: Tick;
+  [QUEUES.accountPurge]: Tick;
+  [QUEUES.verification]: VerificationJob;
+  [QUEUES.repositoryCheck]: RepositoryCheckJob;
+}
+
+/** Retries of a restore or export before it is marked failed (resumable by the user). */
+export const RECOVERY_RETRIES = 3;
+/** Retries of a restore drill before it fails, saying why. */
+export const VERIFICATION_RETRIES = 2;
 
 export interface QueueOptions {
   connectionString: string;
@@ -128,80 +155,26 @@ export async function startQueue(opts: QueueOptions): Promise<PgBoss> {
   return boss;
 }
 
-export interface Workers {
-  stop(): Promise<void>;
-}
-
-export async function startWorkers(boss: PgBoss, deps: AppDeps, opts: { pollingIntervalSeconds?: number } = {}): Promise<Workers> {
-  const polling = { pollingIntervalSeconds: opts.pollingIntervalSeconds ?? 2 };
-  await boss.work(QUEUES.maintenance, polling, async () => maintenanceJob(deps));
-  await boss.schedule(QUEUES.maintenance, '17 * * * *', {}, { tz: 'UTC' });
-
-  await boss.work<DiscoveryJob>(QUEUES.discovery, { ...polling, localConcurrency: 2 }, async ([job]) => discoveryJob(deps, job!.data));
-  // Daily: rediscover every connected task (new members, members who left).
-  await boss.createQueue(DISCOVERY_DAILY);
-  await boss.work(DISCOVERY_DAILY, polling, async () => {
-    const connected = await deps.db.select({ id: tasks.id, accountId: tasks.accountId }).from(tasks).where(and(eq(tasks.state, 'active'), eq(tasks.connectionStatus, 'connected')));
-    for (const t of connected) await boss.send(QUEUES.discovery, { accountId: t.accountId, taskId: t.id }, { singletonKey: `discovery:${t.id}` });
-    return { queued: connected.length };
-  });
-  await boss.schedule(DISCOVERY_DAILY, '5 1 * * *', {}, { tz: 'UTC' });
-
-  await boss.work(QUEUES.purge, polling, async () => purgeJob(deps, (d, accountId, entityId) => purgeEntityData(d, accountId, entityId).then(() => undefined)));
-  await boss.schedule(QUEUES.purge, '23 * * * *', {}, { tz: 'UTC' });
-
-  await boss.work<BackupJob>(QUEUES.backup, { ...polling, localConcurrency: 4 }, async (jobs) => backupJob(deps, jobs));
-  await boss.work(QUEUES.scheduler, polling, async () => schedulerJob(deps));
-  await boss.schedule(QUEUES.scheduler, '* * * * *', {}, { tz: 'UTC' });
-  await boss.work(QUEUES.retention, polling, async () => retentionJob(deps));
-  await boss.schedule(QUEUES.retention, '41 2 * * *', {}, { tz: 'UTC' });
-
-  // Webhook deliveries in batches (test/bench/README.md, gotcha 2: work() sleeps the polling interval after every fetch).
-  await boss.work(QUEUES.webhooks, { ...polling, batchSize: 20, localConcurrency: 2 }, async (jobs) => webhooksJob(deps, jobs as never));
-  await boss.work(QUEUES.reports, polling, async () => reportsJob(deps));
-  await boss.schedule(QUEUES.reports, '7 * * * *', {}, { tz: 'UTC' });
-  await boss.work(QUEUES.notifications, { ...polling, batchSize: 10 }, async (jobs) => notificationsJob(deps, jobs as never));
-
-  await boss.work<RecoveryJob>(QUEUES.restore, { ...polling, localConcurrency: 2 }, async (jobs) => restoreJob(deps, jobs));
-  await boss.work<RecoveryJob>(QUEUES.export, { ...polling, localConcurrency: 2 }, async (jobs) => exportJob(deps, jobs));
-  await boss.work<SearchIndexJob>(QUEUES.searchIndex, polling, async (jobs) => searchIndexJob(deps, jobs));
-  await boss.work(QUEUES.recoverySweep, polling, async () => recoverySweepJob(deps));
-  await boss.schedule(QUEUES.recoverySweep, '* * * * *', {}, { tz: 'UTC' });
-
-  await boss.work(QUEUES.metering, polling, async () => meteringJob(deps));
-  await boss.schedule(QUEUES.metering, '50 23 * * *', {}, { tz: 'UTC' });
-  await boss.work(QUEUES.billing, polling, async () => billingJob(deps));
-  await boss.schedule(QUEUES.billing, '3 * * * *', {}, { tz: 'UTC' });
-
-  const queues = [QUEUES.maintenance, QUEUES.discovery, DISCOVERY_DAILY, QUEUES.purge, QUEUES.backup, QUEUES.scheduler, QUEUES.retention, QUEUES.webhooks, QUEUES.reports,
-    QUEUES.restore, QUEUES.export, QUEUES.searchIndex, QUEUES.recoverySweep];
-  queues.push(QUEUES.metering, QUEUES.billing);
-
-  await boss.work(QUEUES.accountPurge, polling, async () => accountPurgeJob(deps));
-  await boss.schedule(QUEUES.accountPurge, '31 * * * *', {}, { tz: 'UTC' });
-  queues.push(QUEUES.accountPurge);
-
-  await boss.work<VerificationJob>(QUEUES.verification, { ...polling, localConcurrency: 2 }, async (jobs) => verificationJob(deps, jobs));
-  await boss.work<RepositoryCheckJob>(QUEUES.repositoryCheck, polling, async ([job]) => repositoryCheckJob(deps, job!.data));
-  queues.push(QUEUES.verification, QUEUES.repositoryCheck);
-  return {
-    stop: async () => {
-      for (const q of queues) await boss.offWork(q);
-    },
-  };
+export interface EnqueueOptions {
+  singletonKey?: string;
+  startAfter?: number | Date;
+  retryLimit?: number;
 }
 
 /**
- * Enqueues a job in the caller's transaction, so that the row asking for the work and the job
- * doing it commit (or vanish) together. Without a queue (an API-only test) it does nothing.
+ * Enqueues a job. With a transaction, in the caller's transaction, so that the row asking for the
+ * work and the job doing it commit (or vanish) together; with `null`, at once (work that follows
+ * something already committed, such as a finished backup). Without a queue (an API-only test) it
+ * does nothing and resolves with null.
  */
 export async function enqueue<Q extends QueueName>(
-  deps: Pick<AppDeps, 'boss'>,
-  tx: Tx,
+  deps: { boss?: PgBoss },
+  tx: Tx | null,
   queue: Q,
-  data: object,
-  options: { singletonKey?: string; startAfter?: number | Date; retryLimit?: number } = {},
+  payload: QueuePayloads[Q],
+  options: EnqueueOptions = {},
 ): Promise<string | null> {
   if (!deps.boss) return null;
-  return deps.boss.send(queue, data, { ...options, db: fromDrizzle(tx as never, sql) });
+  if (!tx) return deps.boss.send(queue, payload, options);
+  return deps.boss.send(queue, payload, { ...options, db: fromDrizzle(tx as never, sql) });
 }

@@ -2,7 +2,8 @@
 // the 7-day window, the summary tiles.
 import t from 'tap';
 import { startRecoveryFixture, type RecoveryFixture } from '../helpers/recovery-fixture.ts';
-import { startQueue, startWorkers } from '../../workers/queue.ts';
+import { startQueue } from '../../workers/queue.ts';
+import { startWorkers } from '../../workers/jobs/index.ts';
 import { recoverySweepJob } from '../../workers/jobs/recovery.ts';
 import { newId } from '../../db/ids.ts';
 

@@ -7,7 +7,8 @@ import { ManualClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { MasterKeyring } from '../../workers/storage/keys.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
-import { startQueue, startWorkers } from '../../workers/queue.ts';
+import { startQueue } from '../../workers/queue.ts';
+import { startWorkers } from '../../workers/jobs/index.ts';
 import { createMailer, type MailMessage, type Mailer } from '../../api/mail/mailer.ts';
 import { Background } from '../../api/background.ts';
 

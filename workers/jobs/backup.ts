@@ -2,7 +2,7 @@
 import type { Job } from 'pg-boss';
 import type { AppDeps } from '../../api/deps.ts';
 import { runBackup, type BackupOptions, type BackupOutcome } from '../backup/engine.ts';
-import { QUEUES, type BackupJob } from '../queue.ts';
+import { enqueue, QUEUES, type BackupJob } from '../queue.ts';
 import { notifyRunFinished } from '../../api/resources/notifications/triggers.ts';
 
 export async function backupJob(deps: AppDeps, jobs: Job<BackupJob>[], opts: BackupOptions = {}): Promise<BackupOutcome[]> {
@@ -14,7 +14,7 @@ export async function backupJob(deps: AppDeps, jobs: Job<BackupJob>[], opts: Bac
     // Mail, webhooks and smart alerts read the completed run; they never fail the backup.
     if (outcome.outcome !== 'skipped') await notifyRunFinished(deps, { id: outcome.runId });
     if (outcome.outcome === 'succeeded' || outcome.outcome === 'partial') {
-      await deps.boss?.send(QUEUES.searchIndex, { accountId: job.data.accountId, entityId: job.data.entityId }, { singletonKey: `search-index:${job.data.entityId}` });
+      await enqueue(deps, null, QUEUES.searchIndex, { accountId: job.data.accountId, entityId: job.data.entityId }, { singletonKey: `search-index:${job.data.entityId}` });
     }
   }
   return out;

@@ -8,7 +8,7 @@ import { failExport, runExport } from '../recovery/export.ts';
 import { indexEntity } from '../recovery/search-index.ts';
 import { orphanedJobs } from '../recovery/job-state.ts';
 import { accountStorage } from '../backup/storage.ts';
-import { QUEUES, type RecoveryJob, type SearchIndexJob } from '../queue.ts';
+import { enqueue, QUEUES, RECOVERY_RETRIES, type RecoveryJob, type SearchIndexJob } from '../queue.ts';
 
 export async function restoreJob(deps: AppDeps, jobs: Job<RecoveryJob>[]): Promise<void> {
   for (const job of jobs) await withFinalFailure(deps, job, () => runRestore(deps, job.data.jobId), failJob);
@@ -32,8 +32,6 @@ async function withFinalFailure(deps: AppDeps, job: Job<RecoveryJob>, fn: () => 
   }
 }
 
-export const RECOVERY_RETRIES = 3;
-
 /**
  * Every minute: restores and exports whose worker died (in progress, nobody holds their lock) or
  * that were never picked up are enqueued again; they resume from their checkpoint.
@@ -50,7 +48,7 @@ export async function recoverySweepJob(deps: AppDeps): Promise<{ requeued: numbe
   }
   for (const job of await orphanedJobs(deps)) {
     const queue = job.type === 'restore' ? QUEUES.restore : QUEUES.export;
-    const id = await deps.boss?.send(queue, { accountId: job.account_id, jobId: job.id }, { singletonKey: `job:${job.id}:sweep` });
+    const id = await enqueue(deps, null, queue, { accountId: job.account_id, jobId: job.id }, { singletonKey: `job:${job.id}:sweep` });
     if (id) requeued++;
   }
   return { requeued, archivesDeleted: expired.length };

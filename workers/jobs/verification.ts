@@ -10,9 +10,8 @@ import type { AppDeps } from '../../api/deps.ts';
 import { requestVerification } from '../../api/resources/verifications/service.ts';
 import { failVerification, runVerification } from '../recovery/verify.ts';
 import { checkRepository, type RepositoryCheckResult } from '../recovery/repository-check.ts';
-import type { RepositoryCheckJob, VerificationJob } from '../queue.ts';
+import { VERIFICATION_RETRIES, type RepositoryCheckJob, type VerificationJob } from '../queue.ts';
 
-export const VERIFICATION_RETRIES = 2;
 /** The sample of scheduled verifications. */
 export const SCHEDULED_SAMPLE_PERCENT = 5;
 

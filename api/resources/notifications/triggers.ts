@@ -13,7 +13,7 @@ import type { Db } from '../../../db/client.ts';
 import { accounts, activityEvents, backupRuns, entities, jobs, notificationLog, tasks, type NotificationType } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 import { emitEvent } from '../webhooks/service.ts';
-import { QUEUES } from '../../../workers/queue.ts';
+import { enqueue, QUEUES, type MailJob } from '../../../workers/queue.ts';
 import { audit } from '../audit/service.ts';
 import { recipientsOf, settingsRow } from './service.ts';
 import { detectAnomalies, type Anomaly } from './smart-alerts.ts';
@@ -40,13 +40,6 @@ export async function claim(deps: Pick<AppDeps, 'clock'>, tx: Transaction, accou
   return rows.length > 0;
 }
 
-/** A `notifications` job: one message for the recipients of one type. */
-export interface MailJob {
-  accountId: string;
-  type: NotificationType;
-  message: Message;
-}
-
 /**
  * Mails a message to every recipient of a type (each addressed by name). With a queue the sending
  * is a `notifications` job, so a slow or unreachable SMTP server never holds up the caller (a
@@ -57,7 +50,7 @@ export async function mailRecipients(deps: AppDeps, accountId: string, type: Not
   const recipients = await recipientsOf(deps.db, accountId, type);
   if (!recipients.length) return 0;
   if (deps.boss) {
-    await deps.boss.send(QUEUES.notifications, { accountId, type, message } satisfies MailJob);
+    await enqueue(deps, null, QUEUES.notifications, { accountId, type, message });
     return recipients.length;
   }
   for (const r of recipients) await deps.mailer.send(render(message, { email: r.email, displayName: r.displayName }));

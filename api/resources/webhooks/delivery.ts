@@ -9,10 +9,10 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import { webhookDeliveries, webhookEndpoints, type DeliveryAttempt } from '../../../db/schema.ts';
 import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '../../config.ts';
-import { enqueue, QUEUES } from '../../../workers/queue.ts';
+import { enqueue, QUEUES, type WebhookJob } from '../../../workers/queue.ts';
 import { checkTargetUrl, guardedLookup, TargetRefused } from './target.ts';
 import { signatureHeader } from './signature.ts';
-import { SECRET_CONTEXT, type WebhookJob } from './service.ts';
+import { SECRET_CONTEXT } from './service.ts';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
 
@@ -108,7 +108,7 @@ export async function attemptDelivery(deps: AppDeps, job: WebhookJob): Promise<'
     }).where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.state, 'pending'), sql`jsonb_array_length(${webhookDeliveries.attempts}) = ${job.attempt - 1}`))
       .returning({ id: webhookDeliveries.id });
     if (updated.length && delay !== undefined) {
-      await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: delivery.id, attempt: job.attempt + 1 } satisfies WebhookJob, { startAfter: new Date(Date.now() + delay * 1000) });
+      await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: delivery.id, attempt: job.attempt + 1 }, { startAfter: new Date(Date.now() + delay * 1000) });
     }
   });
   return ok ? 'succeeded' : delay !== undefined ? 'retrying' : 'failed';

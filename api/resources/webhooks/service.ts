@@ -22,11 +22,6 @@ type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export const SECRET_CONTEXT = 'webhook-secret';
 
 /** The job the `webhooks` queue runs: one attempt of one delivery. */
-export interface WebhookJob {
-  deliveryId: string;
-  /** 1 for the first attempt; a job whose attempt was already made does nothing (at-least-once queue). */
-  attempt: number;
-}
 
 function serialize(row: EndpointRow, deps: Pick<AppDeps, 'keyring'>): WebhookEndpoint {
   const secret = deps.keyring.openSecret(row.secret, SECRET_CONTEXT);
@@ -144,7 +139,7 @@ async function insertDeliveries(deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, a
     id: newId('dlv'), accountId, endpointId, eventId, eventType: type, body, state: 'pending' as const, attempts: [], createdAt: now, nextAttemptAt: now,
   }));
   if (rows.length) await tx.insert(webhookDeliveries).values(rows);
-  for (const r of rows) await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: r.id, attempt: 1 } satisfies WebhookJob);
+  for (const r of rows) await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: r.id, attempt: 1 });
   return { eventId, deliveryIds: rows.map((r) => r.id) };
 }
 
@@ -182,7 +177,7 @@ export async function redeliver(deps: AppDeps, ctx: RequestContext, endpointId: 
       id: newId('dlv'), accountId: ctx.accountId, endpointId, eventId: old.eventId, eventType: old.eventType, body: old.body,
       state: 'pending', attempts: [], createdAt: now, nextAttemptAt: now,
     }).returning();
-    await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: row!.id, attempt: 1 } satisfies WebhookJob);
+    await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: row!.id, attempt: 1 });
     return serializeDelivery(row!);
   });
 }
