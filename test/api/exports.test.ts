@@ -11,7 +11,8 @@ import { startAzurite } from '../helpers/azurite.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { runExport, archiveKey, failExport, ARCHIVE_KEY_CONTEXT } from '../../workers/recovery/export.ts';
+import { archiveKey, ARCHIVE_KEY_CONTEXT } from '../../workers/recovery/export.ts';
+import { failExportJob, runExportJob } from '../../workers/jobs/recovery.ts';
 import { fakeResolver } from '../helpers/resolver.ts';
 import { SEGMENT_BYTES } from '../../workers/recovery/archive-crypto.ts';
 import { packKey } from '../../workers/storage/index.ts';
@@ -83,7 +84,7 @@ t.test('download: the archive equals the snapshot, is encrypted at rest, and its
   t.equal(res.status, 202, res.text);
   t.equal(res.body.type, 'export');
   t.equal(res.body.download, null);
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   t.equal(job.state, 'succeeded');
   t.equal(job.items_done, 5);
@@ -138,7 +139,7 @@ t.test('download: the archive equals the snapshot, is encrypted at rest, and its
 
 t.test('download resumes: Range answers 206 with exactly the rest, checked by the published sha256; If-Range and bad ranges', async (t) => {
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'download' } });
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   const url = `${fx.app.url}/v1/jobs/${job.id}/download`;
   const auth = { authorization: `Bearer ${fx.account.key}` };
@@ -180,7 +181,7 @@ t.test('download resumes: Range answers 206 with exactly the rest, checked by th
 t.test('chosen items: only them, folders recursively', async (t) => {
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/docs'] }, destination: { type: 'download' } });
   t.equal(res.body.items_total, 3);
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const zip = await fetchBytes(`${fx.app.url}/v1/jobs/${res.body.id}/download`, { authorization: `Bearer ${fx.account.key}` });
   const { '/Docs/a.txt': a, '/Docs/empty.txt': e, '/Docs/Deep/b.md': b } = FILES;
   assertArchive(t, await unzip(zip.body), { '/Docs/a.txt': a!, '/Docs/empty.txt': e!, '/Docs/Deep/b.md': b! });
@@ -197,7 +198,7 @@ t.test('S3 (s3rver): the bucket receives the archive; credentials are never retu
   t.notOk(JSON.stringify(res.body).includes('S3RVER'), 'credentials are not in the job');
   const [row] = await fx.app.deps.sql<{ destination_secret: string }[]>`select destination_secret from jobs where id = ${res.body.id}`;
   t.notOk(row!.destination_secret.includes('S3RVER'), 'stored sealed');
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   t.teardown(() => client.destroy());
   const obj = await client.send(new GetObjectCommand({ Bucket: 'exports', Key: 'coffer/backup.zip' }));
@@ -217,7 +218,7 @@ t.test('S3 (s3rver): the bucket receives the archive; credentials are never retu
     source: { snapshot_id: fx.runId, items: ['/docs/a.txt'] },
     destination: { type: 'gcs', bucket: 'exports', key: 'gcs.zip', endpoint: s3.endpoint, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
   });
-  t.equal(await runExport(fx.app.deps, gcs.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, gcs.body.id), 'succeeded');
   const listed = await client.send(new ListObjectsV2Command({ Bucket: 'exports' }));
   t.same(listed.Contents!.map((c) => c.Key).sort(), ['coffer/backup.zip', 'gcs.zip']);
   void CreateBucketCommand;
@@ -251,7 +252,7 @@ t.test('Azure (Azurite): the container receives the archive', async (t) => {
     destination: { type: 'azure', container: 'exports', blob: 'team/backup.zip', connection_string: az.connectionString },
   });
   t.equal(res.status, 202, res.text);
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const buf = await service.getContainerClient('exports').getBlockBlobClient('team/backup.zip').downloadToBuffer();
   assertArchive(t, await unzip(buf), FILES);
   t.notOk(JSON.stringify((await fx.get(`/v1/jobs/${res.body.id}`)).body).includes(az.key));
@@ -261,7 +262,7 @@ t.test('Azure (Azurite): the container receives the archive', async (t) => {
     source: { snapshot_id: fx.runId },
     destination: { type: 'azure', container: 'exports', blob: 'canceled.zip', account_name: az.account, account_key: az.key, endpoint: az.endpoint },
   });
-  const outcome = await runExport(fx.app.deps, c.body.id, {
+  const outcome = await runExportJob(fx.app.deps, c.body.id, {
     afterFile: async (n) => {
       if (n === 2) await fx.post(`/v1/jobs/${c.body.id}/cancel`, {});
     },
@@ -275,7 +276,7 @@ t.test('Azure (Azurite): the container receives the archive', async (t) => {
 
 t.test('cancel a download export: no archive is kept', async (t) => {
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'download' } });
-  const outcome = await runExport(fx.app.deps, res.body.id, { afterFile: async (n) => { if (n === 1) await fx.post(`/v1/jobs/${res.body.id}/cancel`, {}); } });
+  const outcome = await runExportJob(fx.app.deps, res.body.id, { afterFile: async (n) => { if (n === 1) await fx.post(`/v1/jobs/${res.body.id}/cancel`, {}); } });
   t.equal(outcome, 'canceled');
   const { store } = await accountStorage(fx.app.deps, fx.accountId);
   t.equal(await store.head(archiveKey(res.body.id)), null);
@@ -286,7 +287,7 @@ t.test('cancel a download export: no archive is kept', async (t) => {
 async function finishedDownload(t: Test): Promise<{ id: string; path: string }> {
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/docs/a.txt'] }, destination: { type: 'download' } });
   t.equal(res.status, 202, res.text);
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   return { id: job.id, path: new URL(job.download.url).pathname };
 }
@@ -438,7 +439,7 @@ t.test('attack: an export destination whose host name resolves to 127.0.0.1 rece
     destination: { type: 's3', bucket: 'inside', endpoint: `http://exports.customer.example:${port}`, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
   });
   t.equal(res.status, 202, 'a public-looking name passes validation');
-  t.equal(await runExport(fx.app.deps, res.body.id), 'failed');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'failed');
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   t.equal(job.state, 'failed');
   t.equal(job.reason, 'The destination resolves to a non-public address; Coffer does not send exports there. Nothing was written.');
@@ -457,7 +458,7 @@ t.test('attack: an export destination whose host name resolves to 127.0.0.1 rece
     destination: { type: 'azure', container: 'inside', connection_string: `DefaultEndpointsProtocol=http;AccountName=${az.account};AccountKey=${az.key};BlobEndpoint=http://exports.customer.example:${azPort}/${az.account}` },
   });
   t.equal(viaAzure.status, 202, viaAzure.text);
-  t.equal(await runExport(fx.app.deps, viaAzure.body.id), 'failed');
+  t.equal(await runExportJob(fx.app.deps, viaAzure.body.id), 'failed');
   t.match((await fx.get(`/v1/jobs/${viaAzure.body.id}`)).body.reason, /non-public address/);
   t.equal(await service.getContainerClient('inside').getBlockBlobClient(`coffer-export-${viaAzure.body.id}.zip`).exists(), false, 'no blob in Azurite');
   const blobs = [];
@@ -478,9 +479,9 @@ t.test('attack: the Azure client follows a redirect from the destination to an i
     destination: { type: 'azure', container: 'exports', account_name: 'acme', account_key: KEY, endpoint: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/acme` },
   });
   t.equal(res.status, 202, res.text);
-  await t.rejects(runExport(fx.app.deps, res.body.id), 'the upload fails (a 307 is not success)');
+  await t.rejects(runExportJob(fx.app.deps, res.body.id), 'the upload fails (a 307 is not success)');
   t.equal(insideHits, 0, 'the redirect was not followed');
-  await failExport(fx.app.deps, res.body.id, new Error('<html>inside secret</html>'));
+  await failExportJob(fx.app.deps, res.body.id, new Error('<html>inside secret</html>'));
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   t.equal(job.state, 'failed');
   t.notMatch(job.reason, /inside secret/, 'the failure reason never quotes what a server said');
@@ -489,7 +490,7 @@ t.test('attack: the Azure client follows a redirect from the destination to an i
 
 t.test('attack: a tampered download archive is streamed to the client before its tag is checked', async (t) => {
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/big.bin'] }, destination: { type: 'download' } });
-  t.equal(await runExport(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'succeeded');
   const url = `${fx.app.url}/v1/jobs/${res.body.id}/download`;
   const auth = { authorization: `Bearer ${fx.account.key}` };
   const genuine = (await fetchBytes(url, auth)).body;
@@ -546,7 +547,7 @@ t.test('attack: one byte of a stored block is changed, and the export ships the 
   t.teardown(() => store.put(key, original));
 
   const res = await fx.post('/v1/exports', { source: { snapshot_id: fx.runId, items: ['/docs'] }, destination: { type: 'download' } });
-  t.equal(await runExport(fx.app.deps, res.body.id), 'failed', 'failed at once: a retry cannot mend it');
+  t.equal(await runExportJob(fx.app.deps, res.body.id), 'failed', 'failed at once: a retry cannot mend it');
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   t.equal(job.state, 'failed');
   t.equal(job.reason, 'Integrity check failed: the backed-up data of /Docs/Deep/b.md did not verify (authentication); it was tampered with or corrupted in storage. The export stopped before any of it was written, and nothing was written to the destination.');
@@ -573,7 +574,7 @@ t.test('attack: one byte of a stored block is changed, and the export ships the 
     source: { snapshot_id: fx.runId, items: ['/big.bin'] },
     destination: { type: 's3', bucket: 'tamper', endpoint: s3.endpoint, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
   });
-  t.equal(await runExport(fx.app.deps, viaS3.body.id), 'failed');
+  t.equal(await runExportJob(fx.app.deps, viaS3.body.id), 'failed');
   const bigJob = (await fx.get(`/v1/jobs/${viaS3.body.id}`)).body;
   t.match(bigJob.reason, /^Integrity check failed: the backed-up data of \/big\.bin did not verify/);
   const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });

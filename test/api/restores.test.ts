@@ -3,7 +3,7 @@
 import t from 'tap';
 import { startRecoveryFixture, dropboxHash, type RecoveryFixture } from '../helpers/recovery-fixture.ts';
 import type { Member } from '../dropbox-emulator/state.ts';
-import { runRestore } from '../../workers/recovery/restore.ts';
+import { runRestoreJob } from '../../workers/jobs/recovery.ts';
 import { latestRevision } from '../dropbox-emulator/state.ts';
 import { DropboxTeam } from '../../workers/dropbox/client.ts';
 import { REFRESH_TOKEN_CONTEXT } from '../../workers/dropbox/connection.ts';
@@ -55,7 +55,7 @@ t.test('non-destructive restore: a new folder named with the restore time, every
   t.equal(res.body.type, 'restore');
   t.equal(res.body.items_total, 55);
   t.equal(res.body.bytes_total, Object.values(ALL).reduce((n, c) => n + Buffer.byteLength(c), 0));
-  t.equal(await runRestore(fx.app.deps, res.body.id, LARGE), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, res.body.id, LARGE), 'succeeded');
 
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;
   t.equal(job.state, 'succeeded');
@@ -95,7 +95,7 @@ t.test('in place never overwrites: a changed file gets the restored copy beside 
   const sameRevs = fx.emu.state.getEntry(member, '/same.txt')!.revisions.length;
   const res = await fx.post('/v1/restores', { source: { snapshot_id: runId }, destination: { mode: 'in_place' } });
   t.equal(res.status, 202);
-  t.equal(await runRestore(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, res.body.id), 'succeeded');
   t.equal(fx.emu.state.readFile(member, '/changed.txt').toString(), 'new text', 'the current file is not overwritten');
   t.equal(fx.emu.state.readFile(member, '/changed (1).txt').toString(), 'old text', 'the restored copy sits beside it');
   t.equal(fx.emu.state.readFile(member, '/gone.txt').toString(), 'gone');
@@ -118,7 +118,7 @@ t.test('other account: another member of the team receives the chosen items', as
   });
   t.equal(res.status, 202, res.text);
   t.equal(res.body.items_total, 4, 'a folder is taken recursively');
-  t.equal(await runRestore(fx.app.deps, res.body.id, LARGE), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, res.body.id, LARGE), 'succeeded');
   const got = fx.filesUnder(carol.homeNsId, '/from bob');
   t.same([...got.keys()].sort(), ['/docs/a.txt', '/docs/deep/b.md', '/docs/empty.txt', '/fotos/ünïcødé 日本/naïve café.txt']);
   t.equal(got.get('/docs/deep/b.md')!.toString(), '# b');
@@ -144,7 +144,7 @@ t.test('team folders restore as the admin into the team folder\'s namespace', as
   if (b.outcome !== 'succeeded') throw new Error('backup');
   fx.emu.state.delete(folder.id, '/Plans/plan.txt');
   const res = await fx.post('/v1/restores', { source: { snapshot_id: b.runId }, destination: { mode: 'in_place' } });
-  t.equal(await runRestore(fx.app.deps, res.body.id), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, res.body.id), 'succeeded');
   t.equal(fx.emu.state.readFile(folder.id, '/Plans/plan.txt').toString(), 'the plan');
   t.notOk(fx.emu.state.getEntry(fx.member, '/Plans'), 'nothing landed in a member\'s home');
 });
@@ -155,7 +155,7 @@ t.test('1,000 files of 10 KB cost at most 10 data-transport calls; the monthly l
   const many = await memberWith(files);
   const before = fx.emu.counters.dataTransportThisMonth();
   const first = await fx.post('/v1/restores', { source: { snapshot_id: many.runId }, destination: { mode: 'non_destructive', path: '/All' } });
-  t.equal(await runRestore(fx.app.deps, first.body.id), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, first.body.id), 'succeeded');
   const spent = fx.emu.counters.dataTransportThisMonth() - before;
   t.ok(spent <= 10, `1,000 × 10 KB restored with ${spent} data-transport calls`);
   t.ok(spent >= 3, 'start_batch + append_batch(es) + finish_batch_v2');
@@ -164,7 +164,7 @@ t.test('1,000 files of 10 KB cost at most 10 data-transport calls; the monthly l
   // Limit: allow 4 more calls this month; batches of 100 files cost 3 calls each → one batch, then 403.
   fx.emu.faults.dataTransportLimit = fx.emu.counters.dataTransportThisMonth() + 4;
   const second = await fx.post('/v1/restores', { source: { snapshot_id: many.runId }, destination: { mode: 'non_destructive', path: '/Limited' } });
-  t.equal(await runRestore(fx.app.deps, second.body.id, { batchFiles: 100 }), 'partially_succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, second.body.id, { batchFiles: 100 }), 'partially_succeeded');
   let job = (await fx.get(`/v1/jobs/${second.body.id}`)).body;
   t.equal(job.state, 'partially_succeeded');
   t.equal(job.items_done, 100);
@@ -180,7 +180,7 @@ t.test('1,000 files of 10 KB cost at most 10 data-transport calls; the monthly l
   const resumed = await fx.post(`/v1/jobs/${job.id}/resume`, {});
   t.equal(resumed.status, 202, resumed.text);
   t.equal(resumed.body.state, 'pending');
-  t.equal(await runRestore(fx.app.deps, job.id, { batchFiles: 100 }), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, job.id, { batchFiles: 100 }), 'succeeded');
   job = (await fx.get(`/v1/jobs/${job.id}`)).body;
   t.equal(job.items_done, 1000);
   const limited = fx.filesUnder(many.member.homeNsId, '/limited');
@@ -193,11 +193,11 @@ t.test('1,000 files of 10 KB cost at most 10 data-transport calls; the monthly l
 t.test('a worker killed mid-job resumes from its last committed batch; cancel stops between batches and reports what was written', async (t) => {
   const set = { snapshot_id: fx.runId, items: ['/set'] };
   const crash = await fx.post('/v1/restores', { source: set, destination: { mode: 'non_destructive', path: '/Crash' } });
-  await t.rejects(runRestore(fx.app.deps, crash.body.id, { batchFiles: 10, afterBatch: ({ batch }) => { if (batch === 2) throw new Error('worker killed'); } }), /worker killed/);
+  await t.rejects(runRestoreJob(fx.app.deps, crash.body.id, { batchFiles: 10, afterBatch: ({ batch }) => { if (batch === 2) throw new Error('worker killed'); } }), /worker killed/);
   let job = (await fx.get(`/v1/jobs/${crash.body.id}`)).body;
   t.equal(job.state, 'in_progress', 'a dead worker leaves the job in progress (pg-boss retries it)');
   t.equal(job.items_done, 20);
-  t.equal(await runRestore(fx.app.deps, crash.body.id, { batchFiles: 10 }), 'succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, crash.body.id, { batchFiles: 10 }), 'succeeded');
   job = (await fx.get(`/v1/jobs/${crash.body.id}`)).body;
   t.equal(job.items_done, 50);
   t.equal(fx.filesUnder(fx.member.homeNsId, '/crash').size, 50, 'no file twice, none missing');
@@ -206,7 +206,7 @@ t.test('a worker killed mid-job resumes from its last committed batch; cancel st
   t.equal(rows[0]!.attempts, 2);
 
   const cancel = await fx.post('/v1/restores', { source: set, destination: { mode: 'non_destructive', path: '/Cancel' } });
-  const outcome = await runRestore(fx.app.deps, cancel.body.id, {
+  const outcome = await runRestoreJob(fx.app.deps, cancel.body.id, {
     batchFiles: 10,
     afterBatch: async ({ batch }) => {
       if (batch === 1) t.equal((await fx.post(`/v1/jobs/${cancel.body.id}/cancel`, {})).status, 200);
@@ -224,7 +224,7 @@ t.test('a worker killed mid-job resumes from its last committed batch; cancel st
   const pending = await fx.post('/v1/restores', { source: set, destination: { mode: 'in_place' } });
   const c = await fx.post(`/v1/jobs/${pending.body.id}/cancel`, {});
   t.equal(c.body.state, 'canceled');
-  t.equal(await runRestore(fx.app.deps, pending.body.id), 'skipped');
+  t.equal(await runRestoreJob(fx.app.deps, pending.body.id), 'skipped');
 });
 
 t.test('bytes corrupted on the way up: Dropbox commits them, the content_hash check fails those files and the job is partially succeeded', async (t) => {
@@ -249,7 +249,7 @@ t.test('bytes corrupted on the way up: Dropbox commits them, the content_hash ch
   });
   const res = await fx.post('/v1/restores', { source: { snapshot_id: runId }, destination: { mode: 'non_destructive', path: '/Corrupted' } });
   t.equal(res.status, 202, res.text);
-  t.equal(await runRestore(fx.app.deps, res.body.id, { ...LARGE, client }), 'partially_succeeded');
+  t.equal(await runRestoreJob(fx.app.deps, res.body.id, { ...LARGE, client }), 'partially_succeeded');
   t.ok((client.calls.get('files/upload_session/append_v2') ?? 0) >= 1, 'the large file went through append_v2');
 
   const job = (await fx.get(`/v1/jobs/${res.body.id}`)).body;

@@ -3,16 +3,16 @@
 // another task of the account already backs them up); members who left, and team folders that
 // are gone or archived, become `archived`. One activity event records what changed, which the
 // auto-discovery notification reads.
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { activityEvents, entities, tasks, type EntityStatus } from '../../db/schema.ts';
 import { newId } from '../../db/ids.ts';
-import { clientForTask, isRevoked, markDisconnected, TaskNotConnectedError } from '../dropbox/connection.ts';
+import { clientForTask, isRevoked, TaskNotConnectedError } from '../dropbox/connection.ts';
 import { listMembers, listNamespaces, listTeamFolders } from '../dropbox/team.ts';
 import { ACTIVE_STATUSES } from '../../api/resources/entities/service.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
 import type { DiscoveryJob } from '../queue.ts';
-import { notifyDiscovery } from '../../api/resources/notifications/triggers.ts';
+import { notifyDiscovery, notifyTaskDisconnected } from '../../api/resources/notifications/triggers.ts';
 
 interface Seen {
   kind: 'member' | 'team_folder';
@@ -141,4 +141,14 @@ export async function discoveryJob(deps: AppDeps, job: DiscoveryJob, opts: { pag
   // After the commit: the notification reads the event it describes.
   if (outcome.created > 0) await notifyDiscovery(deps, { id: eventId });
   return outcome;
+}
+
+/** Marks the task disconnected and, the first time, tells the account (exceptions mail, webhook). */
+export async function markDisconnected(deps: AppDeps, taskId: string, reason: string): Promise<void> {
+  const changed = await deps.db
+    .update(tasks)
+    .set({ connectionStatus: 'disconnected', connectionError: reason, version: sql`${tasks.version} + 1`, updatedAt: deps.clock.now() })
+    .where(and(eq(tasks.id, taskId), ne(tasks.connectionStatus, 'disconnected')))
+    .returning({ id: tasks.id });
+  if (changed.length) await notifyTaskDisconnected(deps, { id: taskId });
 }

@@ -8,7 +8,8 @@
 import type { Job } from 'pg-boss';
 import type { AppDeps } from '../../api/deps.ts';
 import { requestVerification } from '../../api/resources/verifications/service.ts';
-import { failVerification, runVerification } from '../recovery/verify.ts';
+import { failVerification, runVerification, type VerificationOutcome } from '../recovery/verify.ts';
+import { notifyVerificationFinished } from '../../api/resources/notifications/verification-triggers.ts';
 import { checkRepository, type RepositoryCheckResult } from '../recovery/repository-check.ts';
 import { VERIFICATION_RETRIES, type RepositoryCheckJob, type VerificationJob } from '../queue.ts';
 
@@ -18,13 +19,25 @@ export const SCHEDULED_SAMPLE_PERCENT = 5;
 export async function verificationJob(deps: AppDeps, jobs: Job<VerificationJob>[]): Promise<void> {
   for (const job of jobs) {
     try {
-      await runVerification(deps, job.data.verificationId);
+      await runVerificationJob(deps, job.data.verificationId);
     } catch (err) {
       const j = job as Job<VerificationJob> & { retryCount?: number; retryLimit?: number };
-      if ((j.retryCount ?? 0) >= (j.retryLimit ?? VERIFICATION_RETRIES)) await failVerification(deps, job.data.verificationId, err);
+      if ((j.retryCount ?? 0) >= (j.retryLimit ?? VERIFICATION_RETRIES)) await failVerificationJob(deps, job.data.verificationId, err);
       throw err;
     }
   }
+}
+
+/** One restore drill as the queue runs it: the engine, then (when it ended) the notification. */
+export async function runVerificationJob(deps: AppDeps, verificationId: string): Promise<VerificationOutcome> {
+  const outcome = await runVerification(deps, verificationId);
+  if (outcome !== 'skipped') await notifyVerificationFinished(deps, { id: verificationId });
+  return outcome;
+}
+
+/** The queue gave up on a drill: it fails, saying why, and the account is told. */
+export async function failVerificationJob(deps: AppDeps, verificationId: string, err: unknown): Promise<void> {
+  if ((await failVerification(deps, verificationId, err)) === 'failed') await notifyVerificationFinished(deps, { id: verificationId });
 }
 
 /** Enqueues the verifications that are due (see the header); returns how many. */

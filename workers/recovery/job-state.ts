@@ -1,7 +1,7 @@
 // A recovery job's record as workers move it along: claim, progress checkpoints, cancel checks,
-// the end state, and the system-activity events that are the job's log.
+// the end state, and the system-activity events that are the job's log. Telling the account that a
+// job ended (mail, webhook) is the queue handler's business (workers/jobs/recovery.ts).
 import { and, eq } from 'drizzle-orm';
-import { notifyJobFinished } from '../../api/resources/notifications/triggers.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { newId } from '../../db/ids.ts';
 import { activityEvents, entities, jobs, tasks, type JobError, type JobState } from '../../db/schema.ts';
@@ -81,8 +81,6 @@ export async function finishJob(deps: AppDeps, job: JobRow, state: JobState, rea
   await logEvent(deps, done, state, `${label(done)} ${state.replace('_', ' ')}${reason ? `: ${reason}` : ''}`, {
     durationMs: done.startedAt ? now.getTime() - done.startedAt.getTime() : 0,
   });
-  // The recovery notification and the job.state_changed webhook; never fails the job.
-  await notifyJobFinished(deps, { id: done.id });
 }
 
 function label(job: JobRow): string {

@@ -15,6 +15,9 @@
 //
 // While it reads, the verification holds its account's advisory lock in shared mode, as a backup
 // does: garbage collection then never repacks (moves) the blocks it is about to read.
+//
+// The engine records the outcome; telling the account (mail, webhook, smart alert) is the queue
+// handler's business (workers/jobs/verification.ts).
 import { and, desc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { contents, verifications, type VerificationFailure, type VerificationState } from '../../db/schema.ts';
@@ -22,7 +25,6 @@ import { accountStorage } from '../backup/storage.ts';
 import {
   BlockReader, DROPBOX_BLOCK_SIZE, IntegrityError, InvalidRangeError, NotFoundError, blockHashes, contentHashFromBlockHashes, createContentHasher, type BlockRef, type ContentHasher,
 } from '../storage/index.ts';
-import { notifyVerificationFinished } from '../../api/resources/notifications/verification-triggers.ts';
 import { signEvidence, signingKey } from './evidence.ts';
 
 export const MIN_SAMPLE_FILES = 100;
@@ -92,11 +94,15 @@ export async function runVerification(deps: AppDeps, verificationId: string): Pr
   }
 }
 
-/** The queue gave up (its retries are exhausted): the verification fails, saying why, signed all the same. */
-export async function failVerification(deps: AppDeps, verificationId: string, err: unknown): Promise<void> {
+/**
+ * The queue gave up (its retries are exhausted): the verification fails, saying why, signed all the
+ * same. 'skipped' when it was over already.
+ */
+export async function failVerification(deps: AppDeps, verificationId: string, err: unknown): Promise<'failed' | 'skipped'> {
   const [row] = await deps.db.select().from(verifications).where(eq(verifications.id, verificationId));
-  if (!row || row.state === 'succeeded' || row.state === 'failed') return;
+  if (!row || row.state === 'succeeded' || row.state === 'failed') return 'skipped';
   await finish(deps, { ...row, startedAt: row.startedAt ?? deps.clock.now() }, 'failed', `The verification could not run to its end: ${(err as Error).message}`);
+  return 'failed';
 }
 
 async function verify(deps: AppDeps, claimed: Row): Promise<VerificationOutcome> {
@@ -299,5 +305,4 @@ async function finish(deps: AppDeps, v: Row, state: 'succeeded' | 'failed', erro
     baselineSnapshotId: v.baselineSnapshotId, filesInSnapshot: v.filesInSnapshot, filesChanged: v.filesChanged, filesChecked: v.filesChecked,
     filesFailed: v.filesFailed, blocksChecked: v.blocksChecked, bytesChecked: v.bytesChecked, failures: v.failures,
   }).where(eq(verifications.id, v.id));
-  await notifyVerificationFinished(deps, { id: v.id });
 }

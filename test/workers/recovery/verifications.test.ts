@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { startBackupFixture, type BackupFixture } from '../../helpers/backup-fixture.ts';
 import { activityEvents, webhookDeliveries } from '../../../db/schema.ts';
-import { failVerification, runVerification } from '../../../workers/recovery/verify.ts';
+import { failVerificationJob, runVerificationJob } from '../../../workers/jobs/verification.ts';
 import { enqueueDueVerifications } from '../../../workers/jobs/verification.ts';
 import { sendSummaryReport } from '../../../api/resources/notifications/reports.ts';
 
@@ -46,7 +46,7 @@ const get = (path: string, key = fx.account.key) => fx.app.request('GET', path, 
 async function verifyNow(entityId: string, body: unknown = {}) {
   const res = await post(`/v1/entities/${entityId}/verifications`, body);
   if (res.status !== 202) throw new Error(`start: ${res.status} ${res.text}`);
-  const outcome = await runVerification(fx.app.deps, res.body.id);
+  const outcome = await runVerificationJob(fx.app.deps, res.body.id);
   return { started: res.body, outcome, result: (await get(`/v1/verifications/${res.body.id}`)).body };
 }
 
@@ -107,7 +107,7 @@ t.test('a clean verification succeeds with exact counts and evidence that verifi
   const events = await fx.app.deps.db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, hookId)));
   const mine = events.filter((e) => JSON.parse(e.body).data.verification_id === started.id);
   t.same(mine.map((e) => e.eventType), ['verification.finished'], 'a verification.finished event, no smart alert');
-  t.equal(await runVerification(fx.app.deps, started.id), 'skipped', 'a finished verification is not run again');
+  t.equal(await runVerificationJob(fx.app.deps, started.id), 'skipped', 'a finished verification is not run again');
 });
 
 t.test('a flipped byte in a pack fails the verification, naming the file, the block and its pack; a smart alert and mail follow', async (t) => {
@@ -198,7 +198,7 @@ t.test('scheduled verifications follow the task\'s verification_frequency', asyn
   t.equal(scheduled.length, unverified);
   t.ok(scheduled.every((v) => v.sample_percent === 5));
   t.equal(await enqueueDueVerifications(fx.app.deps), 0, 'a pending verification is not enqueued twice');
-  for (const v of scheduled) await runVerification(fx.app.deps, v.id);
+  for (const v of scheduled) await runVerificationJob(fx.app.deps, v.id);
   t.equal(await enqueueDueVerifications(fx.app.deps), 0, 'verified this week');
   fx.app.clock.advance(8 * 86_400_000);
   const [{ n: all }] = await fx.app.deps.sql<{ n: number }[]>`
@@ -229,7 +229,7 @@ t.test('validation: sample_percent, unknown entities, no snapshot yet, one verif
   const second = await post(`/v1/entities/${entityId}/verifications`, {});
   t.equal(second.status, 409);
   t.equal(second.body.code, 'verification_in_progress');
-  await runVerification(fx.app.deps, first.body.id);
+  await runVerificationJob(fx.app.deps, first.body.id);
   t.equal((await post(`/v1/entities/${entityId}/verifications`, {})).status, 202, 'once it finished, another may start');
 
   const listed = await get(`/v1/verifications?entity_id=${entityId}&limit=1`);
@@ -257,7 +257,7 @@ t.test('tenant isolation: another account gets 404 for every id and sees none of
 t.test('a verification the queue gave up on fails with its reason, signed, and is no baseline for the next', async (t) => {
   const { entityId } = await backedUp({ '/gave-up.txt': 'gave up 9e9e' });
   const res = await post(`/v1/entities/${entityId}/verifications`, {});
-  await failVerification(fx.app.deps, res.body.id, new Error('storage unreachable'));
+  await failVerificationJob(fx.app.deps, res.body.id, new Error('storage unreachable'));
   const v = (await get(`/v1/verifications/${res.body.id}`)).body;
   t.match(v, { state: 'failed', error: 'The verification could not run to its end: storage unreachable', files_checked: 0 });
   const key = (await fx.app.request('GET', '/v1/verification-key')).body.public_key_pem;
