@@ -2,6 +2,7 @@
 // stops the process with one line naming the variable (ConfigError.message).
 import { resolve } from 'node:path';
 import { REGION_IDS } from './regions.ts';
+import type { DropboxConfig } from '../workers/dropbox/config.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -114,16 +115,6 @@ export interface S3Config {
   accessKeyId: string;
   secretAccessKey: string;
   forcePathStyle: boolean;
-}
-
-export interface DropboxConfig {
-  /** Unset: tasks cannot be connected (creating one answers dropbox_not_configured). */
-  appKey: string | undefined;
-  appSecret: string | undefined;
-  /** Sends every Dropbox call (OAuth included) to this origin instead, e.g. the emulator. */
-  apiUrl: string | undefined;
-  /** Ceiling on calls per second per Dropbox member (or team) from one process; 0 = none (workers/dropbox/pacer.ts). */
-  maxCallsPerSecond?: number;
 }
 
 export class ConfigError extends Error {

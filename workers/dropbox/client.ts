@@ -4,7 +4,7 @@
 // request of an instance), and retries what Dropbox says to retry: 429 after Retry-After, 5xx and
 // broken connections with jittered back-off.
 import { Dropbox, DropboxResponseError, type DropboxResponse } from 'dropbox';
-import type { DropboxConfig } from '../../api/config.ts';
+import type { DropboxConfig } from './config.ts';
 import { DropboxAuthError, refreshAccessToken } from './oauth.ts';
 import { createHash } from 'node:crypto';
 import { DropboxPacer, pacedFetch, sharedDropboxPacer } from './pacer.ts';

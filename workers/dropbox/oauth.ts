@@ -1,7 +1,7 @@
 // Dropbox OAuth 2 (code flow with offline access, so we get a refresh token). Token calls go to
 // /oauth2/token with form-encoded parameters, as Dropbox documents; errors come back as
 // `{ error, error_description }` and surface as DropboxAuthError.
-import type { DropboxConfig } from '../../api/config.ts';
+import type { DropboxConfig } from './config.ts';
 import { authorizeBase, tokenUrl, type Fetch } from './transport.ts';
 
 export class DropboxAuthError extends Error {
