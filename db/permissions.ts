@@ -1,6 +1,8 @@
 // The permission model of the seed's User Management screen: operations a custom role may be
 // granted. An administrator holds all of them. Every route names the one it needs (or none, for
 // what any signed-in user may do to their own things), and api/plugins/auth.ts enforces it.
+// The vocabulary lives here, at the bottom, because it is also a stored column's type (API key
+// scopes, custom roles in db/schema/accounts.ts); api/permissions.ts re-exports it.
 export const PERMISSIONS = {
   'account:read': 'View account settings',
   'account:manage': 'Change account settings, remove the account',

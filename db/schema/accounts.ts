@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Permission } from '../../api/permissions.ts';
+import type { Permission } from '../permissions.ts';
 import { boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
