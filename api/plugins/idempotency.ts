@@ -138,9 +138,3 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
     }
   });
 }
-
-/** Removes expired keys; run periodically by the maintenance job. */
-export async function purgeExpiredIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {
-  const rows = await deps.db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, deps.clock.now())).returning({ key: idempotencyKeys.key });
-  return rows.length;
-}

@@ -1,6 +1,7 @@
 // Hourly housekeeping. Idempotent: running it twice, or concurrently, is harmless.
+import { lte } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
-import { purgeExpiredIdempotencyKeys } from '../../api/plugins/idempotency.ts';
+import { idempotencyKeys } from '../../db/schema.ts';
 import { purgeExpiredSecurityRows } from '../../api/resources/sessions/service.ts';
 import { purgeExpiredSignups } from '../../api/resources/accounts/signup.ts';
 
@@ -15,4 +16,13 @@ export async function maintenanceJob(deps: Pick<AppDeps, 'db' | 'clock'>) {
     login_throttles_removed: security.throttles,
     pending_signups_removed: signups,
   };
+}
+
+/**
+ * Removes expired idempotency keys. Here rather than in the HTTP plugin that writes them
+ * (api/plugins/idempotency.ts): a job has no business importing the HTTP layer.
+ */
+export async function purgeExpiredIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {
+  const rows = await deps.db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, deps.clock.now())).returning({ key: idempotencyKeys.key });
+  return rows.length;
 }
