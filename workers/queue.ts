@@ -37,7 +37,7 @@ export const QUEUES = {
   recoverySweep: 'recovery-sweep',
   /** Hourly: the billing cycle (subscriptions, invoices, charges and retries, overdue, trial expiry) (workers/jobs/billing.ts). */
   billing: 'billing',
-  /** Daily: records each account's billable quantity (workers/billing/metering.ts). */
+  /** Daily: records each account's billable quantity (workers/jobs/billing/metering.ts). */
   metering: 'metering',
   /** Hourly: erases removed accounts whose 7-day grace period is over (workers/jobs/account-purge.ts). */
   accountPurge: 'account-purge',

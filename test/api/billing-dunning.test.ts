@@ -1,7 +1,7 @@
 import t from 'tap';
 import { eq } from 'drizzle-orm';
 import { entities, tasks } from '../../db/schema.ts';
-import { runBillingCycle } from '../../workers/billing/cycle.ts';
+import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { CARD, DAY, DECLINE, DETAILS, NO_FUNDS, scopedKey, seedEntities, setup } from '../helpers/billing.ts';
 
 t.test('dunning: a declined charge makes the account past_due, notifies, retries on schedule; a new card pays and clears it', async (t) => {

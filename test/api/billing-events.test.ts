@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runBillingCycle } from '../../workers/billing/cycle.ts';
+import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { CARD, DAY, DECLINE, DETAILS, setup } from '../helpers/billing.ts';
 
 t.test('invoice events reach the webhook endpoints subscribed to them', async (t) => {

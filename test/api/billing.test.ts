@@ -1,6 +1,6 @@
 import t from 'tap';
 import { newId } from '../../db/ids.ts';
-import { runBillingCycle } from '../../workers/billing/cycle.ts';
+import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { CARD, DAY, DECLINE, DETAILS, scopedKey, setup } from '../helpers/billing.ts';
 
 t.test('plans come from configuration; billing details: mandatory fields, the Israeli tax id rule, ETags', async (t) => {

@@ -1,5 +1,5 @@
 // Billing operations that act on an account by id: used by the billing service (with the
-// caller's ctx.accountId) and by the billing jobs (workers/billing). Invoices, charges through the
+// caller's ctx.accountId) and by the billing jobs (workers/jobs/billing). Invoices, charges through the
 // payment provider, messages, mail and the account state transitions of dunning and trial expiry.
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
@@ -428,6 +428,18 @@ function describeCard(pm: { brand: string; last4: string; expMonth: number; expY
   return `${pm.brand} •••• ${pm.last4} (${String(pm.expMonth).padStart(2, '0')}/${pm.expYear})`;
 }
 
+/**
+ * The invoice is paid already (another charge got there first). A domain error, not an HTTP one:
+ * the billing cycle, which runs this in a worker, skips such an invoice; payInvoice answers it with
+ * 409 invoice_paid.
+ */
+export class InvoiceAlreadyPaid extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvoiceAlreadyPaid';
+  }
+}
+
 export interface ChargeOutcome {
   invoice: Invoice;
   payment: Payment;
@@ -446,7 +458,7 @@ export async function chargeInvoice(deps: AppDeps, accountId: string, invoiceId:
   const result = await deps.db.transaction(async (tx) => {
     const [inv] = await tx.select().from(invoices).where(and(eq(invoices.accountId, accountId), eq(invoices.id, invoiceId))).for('update');
     if (!inv) throw notFound('Invoice', invoiceId);
-    if (inv.status === 'paid') throw conflict('invoice_paid', `Invoice ${formatInvoiceNumber(inv.number)} is already paid.`);
+    if (inv.status === 'paid') throw new InvoiceAlreadyPaid(`Invoice ${formatInvoiceNumber(inv.number)} is already paid.`);
     if (inv.status === 'void') throw conflict('invoice_void', `Invoice ${formatInvoiceNumber(inv.number)} is void.`);
     const [pm] = await tx.select().from(paymentMethods).where(and(eq(paymentMethods.accountId, accountId), eq(paymentMethods.isDefault, true)));
     if (!pm && trigger === 'manual') {

@@ -14,7 +14,7 @@ import { addDays, billingOf, DAY_MS, periodEnd, planPrice, priceLines } from './
 import { paymentProvider } from './provider.ts';
 import { emitBillingEvent } from './events.ts';
 import {
-  chargeInvoice, dayOf, invoicePdf, linesOf, openInvoiceLink, liveQuantities, loadInvoice, mailInvoice, openInvoices, paymentDeclined,
+  chargeInvoice, InvoiceAlreadyPaid, dayOf, invoicePdf, linesOf, openInvoiceLink, liveQuantities, loadInvoice, mailInvoice, openInvoices, paymentDeclined,
   periodQuantities, serializeInvoice, serializePayment, subscriptionOf, issueInvoice,
 } from './ledger.ts';
 import type {
@@ -388,7 +388,9 @@ export async function emailInvoice(deps: AppDeps, ctx: RequestContext, id: strin
 /** Pays an invoice with the default card now. A declined charge is recorded, then answered with 402. */
 export async function payInvoice(deps: AppDeps, ctx: RequestContext, id: string) {
   await loadInvoice(deps.db, ctx.accountId, id);
-  const outcome = await chargeInvoice(deps, ctx.accountId, id, 'manual');
+  const outcome = await chargeInvoice(deps, ctx.accountId, id, 'manual').catch((err: unknown) => {
+    throw err instanceof InvoiceAlreadyPaid ? conflict('invoice_paid', err.message) : err;
+  });
   await audit(deps, ctx, {
     type: outcome.declined ? 'payment_failed' : 'payment_succeeded',
     description: `Payment of invoice ${outcome.invoice.number} ${outcome.declined ? `declined (${outcome.declined.code})` : 'succeeded'}`,

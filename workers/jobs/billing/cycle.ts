@@ -9,14 +9,14 @@
 //   5. trials that ended without a subscription suspend the account (backups stop);
 //   6. accounts suspended for `suspensionDays` move to pending_deletion with a purge time.
 import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
-import type { AppDeps } from '../../api/deps.ts';
-import { accounts } from '../../db/schema.ts';
-import { billingSubscriptions, invoices } from '../../db/schema/billing.ts';
-import { addDays, billingOf, periodEnd } from '../../api/resources/billing/plans.ts';
+import type { AppDeps } from '../../../api/deps.ts';
+import { accounts } from '../../../db/schema.ts';
+import { billingSubscriptions, invoices } from '../../../db/schema/billing.ts';
+import { addDays, billingOf, periodEnd } from '../../../api/resources/billing/plans.ts';
 import {
-  chargeInvoice, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion, suspendAccount,
-} from '../../api/resources/billing/ledger.ts';
-import { activateAccount } from '../../api/resources/billing/service.ts';
+  chargeInvoice, InvoiceAlreadyPaid, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion, suspendAccount,
+} from '../../../api/resources/billing/ledger.ts';
+import { activateAccount } from '../../../api/resources/billing/service.ts';
 
 export interface CycleResult {
   started: number;
@@ -95,7 +95,7 @@ export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
       if (outcome.declined) result.failed++;
       else result.charged++;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'invoice_paid') throw err;
+      if (!(err instanceof InvoiceAlreadyPaid)) throw err;
     }
   }
 

@@ -3,9 +3,9 @@
 // bytes (entities.size_bytes) — kept as one usage row per account and UTC day. Running it twice
 // a day keeps the day's peak.
 import { ne } from 'drizzle-orm';
-import type { AppDeps } from '../../api/deps.ts';
-import { accounts } from '../../db/schema.ts';
-import { recordUsage } from '../../api/resources/billing/ledger.ts';
+import type { AppDeps } from '../../../api/deps.ts';
+import { accounts } from '../../../db/schema.ts';
+import { recordUsage } from '../../../api/resources/billing/ledger.ts';
 
 export async function meterUsage(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<{ accounts: number }> {
   const now = deps.clock.now();
