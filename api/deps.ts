@@ -9,7 +9,7 @@ import type { MasterKeyring } from '../workers/storage/keys.ts';
 import type { RetryPolicy } from '../workers/dropbox/client.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Background } from './background.ts';
-import type { Resolver } from './resources/webhooks/target.ts';
+import type { Resolver } from '../workers/outbound/target.ts';
 
 export interface AppDeps {
   config: Config;

@@ -11,7 +11,7 @@ import { newId } from '../../db/ids.ts';
 import { notifyRunFinished } from '../../api/resources/notifications/triggers.ts';
 import { emitEvent } from '../../api/resources/webhooks/service.ts';
 import { attemptDelivery, post } from '../../api/resources/webhooks/delivery.ts';
-import { checkTargetUrl, isPublicAddress } from '../../api/resources/webhooks/target.ts';
+import { checkTargetUrl, isPublicAddress } from '../../workers/outbound/target.ts';
 import { parseWebhookEvent, verifyWebhookSignature } from '../../sdk/webhooks.ts';
 import { Coffer } from '../../sdk/client.ts';
 

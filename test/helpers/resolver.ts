@@ -1,6 +1,6 @@
 // A name resolver for tests: names the test chooses resolve to the addresses it says (standing in
 // for DNS records such as `127.0.0.1.nip.io`); any other name is ENOTFOUND.
-import type { Resolver } from '../../api/resources/webhooks/target.ts';
+import type { Resolver } from '../../workers/outbound/target.ts';
 
 export function fakeResolver(records: Record<string, string>): Resolver & { asked: string[] } {
   const asked: string[] = [];

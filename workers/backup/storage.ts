@@ -11,7 +11,7 @@ import type { AppDeps } from '../../api/deps.ts';
 import { accounts, accountStorage as accountStorageTable } from '../../db/schema.ts';
 import { createBlobStore, type BlobStore } from '../storage/index.ts';
 import { deriveAccountKeys, type AccountKeys } from '../storage/keys.ts';
-import { outbound, s3StoreConnection } from '../../api/resources/storage/outbound.ts';
+import { outbound, s3StoreConnection } from '../outbound/clients.ts';
 
 const stores = new Map<string, BlobStore>();
 

@@ -1,7 +1,7 @@
 // Recovery jobs: restores and exports are created here (202 + the job), listed, summarized,
 // canceled and resumed; download archives are served to the account and through signed links.
 import { checkedEndpoint } from '../storage/endpoint.ts';
-import { AzureDestinationError, azureTarget, type AzureTarget } from './azure-destination.ts';
+import { AzureDestinationError, azureTarget, type AzureTarget } from '../../../workers/outbound/azure-destination.ts';
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Readable } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';

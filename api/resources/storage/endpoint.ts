@@ -3,7 +3,7 @@
 // would PUT there from inside Coffer's network) unless COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS.
 import type { AppDeps } from '../../deps.ts';
 import { invalidField } from '../../errors.ts';
-import { checkTargetUrl, TargetRefused } from '../webhooks/target.ts';
+import { checkTargetUrl, TargetRefused } from '../../../workers/outbound/target.ts';
 
 /** The endpoint without a trailing slash, or a 400 naming `pointer`. */
 export function checkedEndpoint(deps: Pick<AppDeps, 'config'>, endpoint: string, pointer: string): string {

@@ -12,7 +12,7 @@ import { accounts, accountStorage, packs } from '../../../db/schema.ts';
 import { conflict, preconditionFailed, unprocessable } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
 import { checkedEndpoint } from './endpoint.ts';
-import { outbound, s3StoreConnection, storageFailure } from './outbound.ts';
+import { outbound, s3StoreConnection, storageFailure } from '../../../workers/outbound/clients.ts';
 import { S3BlobStore } from '../../../workers/storage/index.ts';
 import type { StorageTarget, StorageTargetUpdate } from './schemas.ts';
 

@@ -10,7 +10,7 @@ import type { AppDeps } from '../../deps.ts';
 import { webhookDeliveries, webhookEndpoints, type DeliveryAttempt } from '../../../db/schema.ts';
 import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '../../config.ts';
 import { enqueue, QUEUES, type WebhookJob } from '../../../workers/queue.ts';
-import { checkTargetUrl, guardedLookup, TargetRefused } from './target.ts';
+import { checkTargetUrl, guardedLookup, TargetRefused } from '../../../workers/outbound/target.ts';
 import { signatureHeader } from './signature.ts';
 import { SECRET_CONTEXT } from './service.ts';
 

@@ -13,7 +13,7 @@ import { newId } from '../../../db/ids.ts';
 import { invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { enqueue, QUEUES } from '../../../workers/queue.ts';
-import { checkTargetUrl, TargetRefused } from './target.ts';
+import { checkTargetUrl, TargetRefused } from '../../../workers/outbound/target.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;

@@ -1,6 +1,6 @@
 // How Coffer connects to storage a customer names: the account's own bucket, the probe that checks
 // it, and export destinations (S3, Google Cloud Storage, Azure Blob Storage). A URL is checked when
-// it is saved (endpoint.ts), but a name can resolve to an inside address then or later (a wildcard
+// it is saved (api/resources/storage/endpoint.ts), but a name can resolve to an inside address then or later (a wildcard
 // DNS name such as `127.0.0.1.nip.io`, DNS rebinding), so every connection of these SDK clients goes
 // through the webhooks' guarded lookup: an address that is not public is refused at connect time,
 // unless COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS. Literal addresses never reach a lookup, so each
@@ -10,8 +10,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Pipeline, type AnonymousCredential, type RequestPolicy, type RequestPolicyFactory, type StorageSharedKeyCredential, type WebResource } from '@azure/storage-blob';
-import type { AppDeps } from '../../deps.ts';
-import { guardedLookup, isPublicAddress, TargetRefused, type Resolver } from '../webhooks/target.ts';
+import type { AppDeps } from '../../api/deps.ts';
+import { guardedLookup, isPublicAddress, TargetRefused, type Resolver } from './target.ts';
 
 export interface Outbound {
   allowPrivate: boolean;
