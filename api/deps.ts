@@ -11,8 +11,20 @@ import type { Mailer } from './mail/mailer.ts';
 import type { Background } from './background.ts';
 import type { Resolver } from '../workers/outbound/target.ts';
 
+/**
+ * Where code that runs outside a request logs (a failed notification, a billing listener, a
+ * repository check's problems): pino in api/server.ts, a console-backed one in tests. Request
+ * handlers log through `request.log` instead.
+ */
+export interface Logger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 export interface AppDeps {
   config: Config;
+  log: Logger;
   db: Db;
   sql: postgres.Sql;
   clock: Clock;

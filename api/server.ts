@@ -75,7 +75,7 @@ async function main() {
 
     const mailer = createMailer(config, log.child({ component: 'mail' }));
     cleanup.push(() => mailer.close());
-    const deps: AppDeps = { config, db: database.db, sql: database.sql, clock: systemClock, keyring: master.keyring, mailer, boss };
+    const deps: AppDeps = { config, log: log.child({ component: 'services' }), db: database.db, sql: database.sql, clock: systemClock, keyring: master.keyring, mailer, boss };
 
     let workers: Workers | undefined;
     if (role !== 'api') {

@@ -27,6 +27,7 @@ export async function renderOpenApi(): Promise<string> {
   const unused = new Proxy({}, { get: () => { throw new Error('no database while rendering OpenAPI'); } });
   const deps: AppDeps = {
     config: loadConfig({}),
+    log: { info: () => {}, warn: () => {}, error: () => {} },
     db: unused as AppDeps['db'],
     sql: unused as AppDeps['sql'],
     clock: systemClock,

@@ -90,6 +90,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
   };
   const deps: AppDeps = {
     config,
+    log: { ...quiet, warn: (obj: object, msg: string) => console.error(msg, obj) },
     db: database.db,
     sql: database.sql,
     clock,

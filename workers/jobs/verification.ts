@@ -76,7 +76,7 @@ export async function repositoryCheckJob(deps: AppDeps, data: RepositoryCheckJob
   const out: Record<string, RepositoryCheckResult> = {};
   for (const id of ids) {
     const result = await checkRepository(deps, id, { readData: data.readData ?? false });
-    for (const p of result.problems) console.error(`repository-check ${id}: ${p.kind}: ${p.detail}`);
+    for (const p of result.problems) deps.log.error({ accountId: id, kind: p.kind }, `repository-check ${id}: ${p.kind}: ${p.detail}`);
     out[id] = result;
   }
   return out;

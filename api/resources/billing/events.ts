@@ -43,14 +43,14 @@ export async function emitBillingEvent(deps: AppDeps, event: BillingEvent): Prom
     try {
       await emitEvent(deps, deps.db, event.accountId, event.type, event.data);
     } catch (err) {
-      console.error('billing webhook event failed', event.type, err);
+      deps.log.error({ err, type: event.type }, 'billing webhook event failed');
     }
   }
   for (const listener of listeners) {
     try {
       await listener(deps, event);
     } catch (err) {
-      console.error('billing event listener failed', event.type, err);
+      deps.log.error({ err, type: event.type }, 'billing event listener failed');
     }
   }
 }

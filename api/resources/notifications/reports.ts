@@ -256,7 +256,7 @@ export async function sendDueReports(deps: AppDeps): Promise<{ sent: number; che
       const r = await sendSummaryReport(deps, a.id, period);
       if (r.sent) sent++;
     } catch (err) {
-      console.error('notifications: summary report failed', a.id, err);
+      deps.log.error({ err, accountId: a.id }, 'notifications: summary report failed');
     }
   }
   return { sent, checked: rows.length };

@@ -70,11 +70,11 @@ export async function sendMailJobs(deps: AppDeps, jobs: { data: MailJob }[]): Pr
   return sent;
 }
 
-export async function guarded(name: string, fn: () => Promise<TriggerResult>): Promise<TriggerResult> {
+export async function guarded(deps: Pick<AppDeps, 'log'>, name: string, fn: () => Promise<TriggerResult>): Promise<TriggerResult> {
   try {
     return await fn();
   } catch (err) {
-    console.error(`notifications: ${name} failed`, err);
+    deps.log.error({ err }, `notifications: ${name} failed`);
     return skip(`error: ${(err as Error).message}`);
   }
 }
@@ -100,7 +100,7 @@ const ALERT_LABEL: Record<Anomaly['kind'], string> = { mass_deletion: 'mass dele
  * for completed runs. Call it after the run's final state committed.
  */
 export async function notifyRunFinished(deps: AppDeps, run: { id: string }): Promise<TriggerResult> {
-  return guarded('notifyRunFinished', async () => {
+  return guarded(deps, 'notifyRunFinished', async () => {
     const [row] = await deps.db.select().from(backupRuns).where(eq(backupRuns.id, run.id));
     if (!row) return skip('no such run');
     if (row.state === 'running') return skip('the run has not finished');
@@ -185,7 +185,7 @@ const JOB_STATE_TEXT: Record<string, string> = {
  * for a terminal state also a recovery mail. Idempotent per (job, state).
  */
 export async function notifyJobFinished(deps: AppDeps, job: { id: string }): Promise<TriggerResult> {
-  return guarded('notifyJobFinished', async () => {
+  return guarded(deps, 'notifyJobFinished', async () => {
     const [row] = await deps.db.select().from(jobs).where(eq(jobs.id, job.id));
     if (!row) return skip('no such job');
     const [entity] = await deps.db.select({ name: entities.name }).from(entities).where(eq(entities.id, row.entityId));
@@ -221,7 +221,7 @@ export async function notifyJobFinished(deps: AppDeps, job: { id: string }): Pro
 
 /** A task lost its Dropbox connection: webhook `task.disconnected` and an exceptions mail. Idempotent per task version. */
 export async function notifyTaskDisconnected(deps: AppDeps, task: { id: string }): Promise<TriggerResult> {
-  return guarded('notifyTaskDisconnected', async () => {
+  return guarded(deps, 'notifyTaskDisconnected', async () => {
     const [row] = await deps.db.select().from(tasks).where(eq(tasks.id, task.id));
     if (!row) return skip('no such task');
     if (row.connectionStatus !== 'disconnected') return skip('the task is not disconnected');
@@ -251,7 +251,7 @@ export async function notifyTaskDisconnected(deps: AppDeps, task: { id: string }
  * auto-discovery mail. Pass the discovery activity event (its `details.new_entity_ids`).
  */
 export async function notifyDiscovery(deps: AppDeps, event: { id: string }): Promise<TriggerResult> {
-  return guarded('notifyDiscovery', async () => {
+  return guarded(deps, 'notifyDiscovery', async () => {
     const [row] = await deps.db.select().from(activityEvents).where(eq(activityEvents.id, event.id));
     if (!row || row.type !== 'discovery') return skip('no such discovery event');
     const ids = ((row.details as { new_entity_ids?: unknown } | null)?.new_entity_ids ?? []) as string[];

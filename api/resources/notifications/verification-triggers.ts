@@ -12,7 +12,7 @@ import { audit } from '../audit/service.ts';
 import { claim, guarded, mailRecipients, skip, type TriggerResult } from './triggers.ts';
 
 export async function notifyVerificationFinished(deps: AppDeps, verification: { id: string }): Promise<TriggerResult> {
-  return guarded('notifyVerificationFinished', async () => {
+  return guarded(deps, 'notifyVerificationFinished', async () => {
     const [v] = await deps.db.select().from(verifications).where(eq(verifications.id, verification.id));
     if (!v) return skip('no such verification');
     if (v.state !== 'succeeded' && v.state !== 'failed') return skip('the verification has not finished');

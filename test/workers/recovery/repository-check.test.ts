@@ -106,14 +106,9 @@ t.test('a deleted pack is named', async (t) => {
   t.match(out.out, `pack_missing: pack ${block.pack_id}`);
   // The operator's queue job: one account, or every account with packs.
   const errors: string[] = [];
-  const logged = console.error;
-  console.error = (line: string) => errors.push(line);
-  try {
-    t.same(kinds((await repositoryCheckJob(fx.app.deps, { accountId: fx.accountId }))[fx.accountId]!.problems), ['pack_missing']);
-    t.same(Object.keys(await repositoryCheckJob(fx.app.deps, {})), [fx.accountId]);
-  } finally {
-    console.error = logged;
-  }
+  const deps = { ...fx.app.deps, log: { ...fx.app.deps.log, error: (_obj: object, msg: string) => errors.push(msg) } };
+  t.same(kinds((await repositoryCheckJob(deps, { accountId: fx.accountId }))[fx.accountId]!.problems), ['pack_missing']);
+  t.same(Object.keys(await repositoryCheckJob(deps, {})), [fx.accountId]);
   t.match(errors[0], `repository-check ${fx.accountId}: pack_missing: pack ${block.pack_id}`);
   await writeFile(file, saved);
 });
