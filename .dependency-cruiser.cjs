@@ -74,6 +74,13 @@ module.exports = {
       to: { path: '^api/deps\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'sdk-imports-nothing-of-the-server',
+      severity: 'error',
+      comment: '@coffer/sdk is published on its own and runs in browsers, Deno and Bun: it cannot carry server code.',
+      from: { path: '^sdk/' },
+      to: { path: '^(api|db|workers|scripts|test)/' },
+    },
+    {
       name: 'production-never-imports-tests-or-scripts',
       severity: 'error',
       comment: 'Test helpers and scripts are not shipped to run the service.',

@@ -33,6 +33,8 @@ const files: Record<string, string> = {
   // Allowed: a cycle through type-only imports.
   'workers/storage/c.ts': "import type { D } from './d.ts';\nexport interface C { d?: D }\n",
   'workers/storage/d.ts': "import type { C } from './c.ts';\nexport interface D { c?: C }\n",
+  // Bad: the published SDK imports server code.
+  'sdk/client.ts': "import type { Config } from '../api/config.ts';\nexport type C = Config;\n",
   // Allowed: the entry point starts the registry; a service enqueues through the port.
   'api/server.ts': "import { start } from '../workers/jobs/index.ts';\nexport const go = start;\n",
   'api/resources/notes/routes.ts': "import { q } from '../../../workers/queue.ts';\nexport const r = q;\n",
@@ -45,10 +47,10 @@ t.test('the layer check names every back-arrow and run-time cycle, and nothing i
     writeFileSync(join(dir, path), text);
   }
   copyFileSync(join(root, 'tsconfig.json'), join(dir, 'tsconfig.json'));
-  const run = spawnSync(process.execPath, [depcruise, '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'err', 'api', 'db', 'workers'], {
+  const run = spawnSync(process.execPath, [depcruise, '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'err', 'api', 'db', 'workers', 'sdk'], {
     cwd: dir, encoding: 'utf8',
   });
-  t.equal(run.status, 6, 'the check fails, counting six violations');
+  t.equal(run.status, 7, 'the check fails, counting seven violations');
   // `error <rule>: <from> → <to>` (a cycle continues over more lines: its first step is enough).
   const found = [...run.stdout.matchAll(/error (\S+): (\S+) →\s+(\S+)/g)].map(([, rule, from, to]) => `${rule}: ${from} → ${to}`).sort();
   t.same(found, [
@@ -58,5 +60,6 @@ t.test('the layer check names every back-arrow and run-time cycle, and nothing i
     'no-cycle: workers/storage/a.ts → workers/storage/b.ts',
     'queue-port-imports-no-handler: workers/queue.ts → workers/jobs/some-job.ts',
     'registry-only-from-entry-point: api/resources/tasks/service.ts → workers/jobs/index.ts',
+    'sdk-imports-nothing-of-the-server: sdk/client.ts → api/config.ts',
   ]);
 });
