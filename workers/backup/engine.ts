@@ -31,16 +31,18 @@ import { DropboxAuthError } from '../dropbox/oauth.ts';
 import type { Fetch } from '../dropbox/transport.ts';
 import type { DropboxPacer } from '../dropbox/pacer.ts';
 import type { BackupJob } from '../queue.ts';
-import { BlockSplitter, blockHashes, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type BlobInfo, type WrittenPack } from '../storage/index.ts';
+import { BlockSplitter, blockHashes, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
 import { sharedEncoderPool } from '../storage/encoder-pool.ts';
 import { BlockIngest } from './block-ingest.ts';
+import { accountLockKey, entityLockKey } from './locks.ts';
+import { mapLimit } from './map-limit.ts';
+import { TrackingStore } from './tracking-store.ts';
+import { inflateEntry } from './zip-entry.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
-import type { Readable } from 'node:stream';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
-import { crc32, inflateRawSync } from 'node:zlib';
 
 export const EMPTY_CONTENT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -144,14 +146,6 @@ const ITEM_VERSION_COLUMNS: Column[] = [
   ...['valid_from_run', 'valid_until_run', 'seen_run'].map((name) => ({ name, type: 'text' as const })),
 ];
 
-function lockKey(entityId: string): string {
-  return `backup:${entityId}`;
-}
-
-function accountLockKey(accountId: string): string {
-  return `account:${accountId}`; // the same key as retention.ts's accountLockKey
-}
-
 /** Backs up one entity; safe to call concurrently and repeatedly (the entity lock serialises runs). */
 export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptions = {}): Promise<BackupOutcome> {
   const { sql } = deps;
@@ -168,7 +162,7 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
 
   const conn = await sql.reserve();
   try {
-    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey(entity.id)}, 0)) as ok`;
+    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${entityLockKey(entity.id)}, 0)) as ok`;
     if (!lock?.ok) return { outcome: 'skipped', reason: 'a backup of this entity is already running' };
     try {
       // Shared with other backups of the account, exclusive with its garbage collection (retention.ts).
@@ -184,19 +178,11 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
         await conn`select pg_advisory_unlock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`.catch(() => {});
       }
     } finally {
-      await conn`select pg_advisory_unlock(hashtextextended(${lockKey(entity.id)}, 0))`.catch(() => {});
+      await conn`select pg_advisory_unlock(hashtextextended(${entityLockKey(entity.id)}, 0))`.catch(() => {});
     }
   } finally {
     conn.release();
   }
-}
-
-/** Whether some live worker holds the entity's lock (for the scheduler's orphan sweep). */
-export async function entityLockFree(sql: postgres.Sql, entityId: string): Promise<boolean> {
-  return sql.begin(async (tx) => {
-    const [row] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${lockKey(entityId)}, 0)) as ok`;
-    return row?.ok ?? false;
-  });
 }
 
 type EntityRow = typeof entities.$inferSelect;
@@ -1140,72 +1126,3 @@ function errorText(err: unknown): string {
   if (err instanceof Error) return err.message.slice(0, 500);
   return String(err).slice(0, 500);
 }
-
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw failure;
-}
-
-/** Records a pack as `pending` before its PUT, so an interrupted run can find and delete it. */
-export class TrackingStore implements BlobStore {
-  readonly inner: BlobStore;
-  readonly #sql: postgres.Sql;
-  readonly #accountId: string;
-  readonly #runId: string;
-  readonly #now: () => Date;
-
-  constructor(inner: BlobStore, sql: postgres.Sql, accountId: string, runId: string, now: () => Date) {
-    this.inner = inner;
-    this.#sql = sql;
-    this.#accountId = accountId;
-    this.#runId = runId;
-    this.#now = now;
-  }
-
-  async put(key: string, body: Buffer | Readable, size?: number): Promise<void> {
-    const packId = key.slice(key.lastIndexOf('/') + 1);
-    await this.#sql`insert into packs (id, account_id, key, size, state, run_id, created_at)
-      values (${packId}, ${this.#accountId}, ${key}, ${size ?? 0}, 'pending', ${this.#runId}, ${this.#now().toISOString()}) on conflict (id) do nothing`;
-    await this.inner.put(key, body, size);
-  }
-  get(key: string): Promise<Buffer> {
-    return this.inner.get(key);
-  }
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.inner.getRange(key, offset, length);
-  }
-  getStream(key: string): Promise<Readable> {
-    return this.inner.getStream(key);
-  }
-  head(key: string): Promise<{ size: number } | null> {
-    return this.inner.head(key);
-  }
-  delete(keys: string[]): Promise<void> {
-    return this.inner.delete(keys);
-  }
-  list(prefix: string): AsyncIterable<BlobInfo> {
-    return this.inner.list(prefix);
-  }
-}
-
-/** The bytes of a stored or deflated zip entry, checked against the sizes and CRC-32 the zip records. */
-function inflateEntry(zip: Buffer, dataStart: number, entry: yauzl.Entry): Buffer {
-  const raw = zip.subarray(dataStart, dataStart + entry.compressedSize);
-  if (raw.length !== entry.compressedSize) throw new Error(`zip entry ${entry.fileName} runs past the end of the zip`);
-  const data = entry.compressionMethod === 8 ? inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize }) : raw;
-  if (data.length !== entry.uncompressedSize || crc32(data) !== entry.crc32) throw new Error(`zip entry ${entry.fileName} is corrupt`);
-  return data;
-}
-

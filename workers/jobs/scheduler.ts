@@ -6,7 +6,7 @@
 // per account are running or enqueued by one tick; next_backup_at moves to the following slot in
 // the same transaction as the enqueue, so a tick never enqueues twice.
 import type { AppDeps } from '../../api/deps.ts';
-import { entityLockFree } from '../backup/engine.ts';
+import { entityLockFree } from '../backup/locks.ts';
 import { requestBackup } from '../backup/request.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
 import { eq } from 'drizzle-orm';
