@@ -17,7 +17,6 @@
 // recorded only after their pack's PUT succeeded; a pack is recorded `pending` before its PUT, so a
 // resumed run deletes the pack objects its dead predecessor may have left behind. A run is visible
 // as a snapshot only once completed; a run that fails for good is rolled back.
-import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
@@ -26,23 +25,20 @@ import { insertRows, type Column } from '../../db/bulk-insert.ts';
 import { entities, tasks } from '../../db/schema.ts';
 import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
 import { DropboxCallError, DropboxTeam, type CallScope, type RetryPolicy } from '../dropbox/client.ts';
-import { adminScope, downloadFile, downloadZip, listChildFolders, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
+import { adminScope, downloadFile, DownloadError, getMetadata, listFolderContinue, listFolderStart, ListingResetError, LIST_LIMIT, TruncatedBodyError, type ListEntry, type ListPage } from '../dropbox/files.ts';
 import { DropboxAuthError } from '../dropbox/oauth.ts';
 import type { Fetch } from '../dropbox/transport.ts';
 import type { DropboxPacer } from '../dropbox/pacer.ts';
 import type { BackupJob } from '../queue.ts';
-import { BlockSplitter, blockHashes, contentHashFromBlockHashes, DROPBOX_BLOCK_SIZE, PackWriter, sha256, type BlobStore, type WrittenPack } from '../storage/index.ts';
+import { BlockSplitter, blockHashes, contentHashFromBlockHashes, PackWriter, sha256, type BlobStore, type WrittenPack } from '../storage/index.ts';
 import { accountStorage } from './storage.ts';
 import { sharedEncoderPool } from '../storage/encoder-pool.ts';
 import { BlockIngest } from './block-ingest.ts';
 import { accountLockKey, entityLockKey } from './locks.ts';
 import { mapLimit } from './map-limit.ts';
 import { TrackingStore } from './tracking-store.ts';
-import { inflateEntry } from './zip-entry.ts';
+import { SMALL_FILE_BYTES, ZIP_MAX_BYTES, ZIP_MIN_FILES, zipNewFolders, zipPrepass } from './zip-prepass.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import yauzl from 'yauzl';
 
 export const EMPTY_CONTENT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
@@ -98,7 +94,7 @@ interface RunRow {
   errors: RunError[];
 }
 
-interface AliveRow {
+export interface AliveRow {
   id: string;
   path_lower: string;
   kind: 'file' | 'folder';
@@ -116,15 +112,6 @@ interface Content {
 const MAX_RESUMES = 20;
 /** Statuses a run must not overwrite (set by the user or discovery while it ran). */
 const KEEP_STATUS_LIST = ['paused', 'archived', 'not_active', 'backed_up_in_another_task'];
-const SMALL_FILE_BYTES = 1024 * 1024;
-const ZIP_MAX_BYTES = 512 * 1024 * 1024;
-/** Zip entries being inflated and hashed at once. */
-const ZIP_CONCURRENCY = 16;
-const ZIP_IN_MEMORY_BYTES = 64 * 1024 * 1024;
-const ZIP_MAX_DEPTH = 3;
-/** A first page with fewer files than this is not worth a zip. */
-const ZIP_MIN_FILES = 20;
-const ZIP_MAX_CALLS = 200;
 
 const SMALL_FILE_CONCURRENCY = 8;
 const BIG_FILE_CONCURRENCY = 3;
@@ -188,7 +175,7 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
 type EntityRow = typeof entities.$inferSelect;
 type TaskRow = typeof tasks.$inferSelect;
 
-class EntityBackup {
+export class EntityBackup {
   readonly deps: AppDeps;
   readonly sql: postgres.Sql;
   readonly job: BackupJob;
@@ -381,7 +368,7 @@ class EntityBackup {
       if (files.length >= ZIP_MIN_FILES && bytes / files.length < SMALL_FILE_BYTES && (pending.hasMore || bytes <= budget)) {
         // The zips are fetched and stored while the pages are applied: a page waits only for the
         // zips holding its files (durable), and its database work overlaps the next zips' storing.
-        this.prepass = this.zipPrepass()
+        this.prepass = zipPrepass(this)
           .catch((err: unknown) => {
             this.prepassFailure = err;
           })
@@ -509,7 +496,7 @@ class EntityBackup {
     let zippedNow = 0;
     if (!this.firstEver) {
       // A folder that appeared since the last run, holding many small files: one zip of it rather than a call per file.
-      const zipped = await this.zipNewFolders(entries, alive, toFetch);
+      const zipped = await zipNewFolders(this, entries, alive, toFetch);
       zippedNow = zipped.length;
       for (const c of zipped) {
         if (wanted.has(c.content_hash) && !contentByHash.has(c.content_hash)) contentByHash.set(c.content_hash, { size: c.size, blocks: c.blocks });
@@ -698,219 +685,8 @@ class EntityBackup {
     };
   }
 
-  /**
-   * First backup: fetch the whole namespace as one zip (one call instead of one per file) and store
-   * every file in it as content keyed by the content_hash of its own bytes, so the listing that
-   * follows finds them stored and downloads only what the zip missed. Anything unexpected (too many
-   * files, too large, a broken zip) silently falls back to file-by-file downloads.
-   */
-  async zipPrepass(): Promise<void> {
-    const dir = join(this.deps.config.dataDir, 'tmp');
-    await mkdir(dir, { recursive: true });
-    // A zip's contents become usable by the pages once its blocks are durable: looked up and placed
-    // (ingest.flush), then in packs that were written (writer.written, asked as soon as they are
-    // placed; it does not seal the open pack early, so packs stay full). Released in zip order.
-    let durable: Promise<void> = Promise.resolve();
-    const onStored = (found: { content_hash: string; size: number; blocks: Buffer }[], zipBytes: number) => {
-      const written = this.ingest.flush().then(() => this.writer.written());
-      durable = Promise.all([durable, written]).then(() => {
-        for (const c of found) this.zipContents.set(c.content_hash, c);
-        this.zipFiles += found.length;
-        this.zipBytes += zipBytes;
-        this.zipProgressed();
-      });
-      durable.catch(() => {}); // awaited below
-    };
-    let failure: unknown = null;
-    try {
-      await this.zipFolders(dir, onStored);
-    } catch (err) {
-      failure = err;
-    }
-    try {
-      // Seals the last pack, which releases the last zips' contents (also after a failure, or their
-      // wait would never end). The contents are recorded by the pages whose files they are (a
-      // content no listed file has is not worth a row); a run that dies first finds the blocks
-      // stored on resume.
-      await this.flushBlocks();
-      await durable;
-    } catch {
-      // A failed pack PUT leaves the writer failed: the page that next stores a block reports it.
-    }
-    if (failure instanceof DropboxAuthError) throw failure;
-  }
-
   /** Bytes later runs may still fetch as zips of new folders (the first run's pre-pass has its own budget). */
   newFolderZipBudget = -1;
-
-  /**
-   * Zips folders that are new in this page (not alive before) and hold at least ZIP_MIN_FILES small
-   * files still to fetch: a user who adds a folder of 5,000 photos costs a few calls, not 5,000.
-   * Everything in them is new, so nothing is fetched twice. Returns what the zips stored (blocks
-   * not durable until the page's flush); any zip problem leaves the files to per-file downloads.
-   */
-  async zipNewFolders(entries: ListEntry[], alive: Map<string, AliveRow>, toFetch: [string, files_FileEntry][]): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
-    if (this.newFolderZipBudget < 0) this.newFolderZipBudget = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
-    if (this.newFolderZipBudget <= 0) return [];
-    const small = toFetch.filter(([, e]) => e.size < SMALL_FILE_BYTES && e.is_downloadable !== false);
-    if (small.length < ZIP_MIN_FILES) return [];
-    const newFolders = entries.filter((e) => e['.tag'] === 'folder' && e.path_lower && !alive.has(e.path_lower)).map((e) => e.path_lower!);
-    const under = (path: string, folder: string) => path.startsWith(folder + '/');
-    const tops = newFolders.filter((f) => !newFolders.some((g) => g !== f && under(f, g)));
-    const found: { content_hash: string; size: number; blocks: Buffer }[] = [];
-    for (const folder of tops) {
-      const files = small.filter(([, e]) => under(e.path_lower!, folder));
-      const bytes = files.reduce((n, [, e]) => n + e.size, 0);
-      if (files.length < ZIP_MIN_FILES || bytes > this.newFolderZipBudget) continue;
-      const file = join(this.deps.config.dataDir, 'tmp', `${this.run.id}-${randomBytes(6).toString('hex')}.zip`);
-      try {
-        await mkdir(join(this.deps.config.dataDir, 'tmp'), { recursive: true });
-        const got = await downloadZip(this.team, this.scope, folder, file, { maxBytes: this.newFolderZipBudget, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
-        if (!got.ok) continue;
-        this.newFolderZipBudget -= got.bytes;
-        const stored = await this.storeZip(got.buffer ?? file);
-        found.push(...stored);
-        this.zipFiles += stored.length;
-        this.zipBytes += got.bytes;
-      } catch (err) {
-        if (err instanceof DropboxAuthError) throw err;
-        // Anything else (a broken zip, a failed pack write): per-file downloads; a writer failure resurfaces at the flush.
-      } finally {
-        await rm(file, { force: true });
-      }
-    }
-    return found;
-  }
-
-  /**
-   * Zips the namespace's top-level folders: download_zip takes no root (its path is a ReadPath,
-   * which cannot be ""), so the root costs one non-recursive listing instead, and the files at the
-   * root are left to the per-file downloads. When Dropbox says a folder has too many entries
-   * (≥ 10,000 with the folder itself), zips its subfolders instead (a few levels down). Files the
-   * zips did not cover are downloaded one by one later. The next zip downloads while the previous
-   * one is being stored, so at most two zip files exist at once and their bytes together stay
-   * within the budget.
-   */
-  async zipFolders(dir: string, onStored: (found: { content_hash: string; size: number; blocks: Buffer }[], zipBytes: number) => void): Promise<void> {
-    let bytesLeft = this.opts.zipMaxBytes ?? ZIP_MAX_BYTES;
-    let callsLeft = ZIP_MAX_CALLS;
-    const targets = (await listChildFolders(this.team, this.scope, '')).map((c) => ({ path: c.pathLower, depth: 1 }));
-    let storing: Promise<void> | null = null;
-    try {
-      while (targets.length > 0 && callsLeft > 0 && bytesLeft > 0 && !this.prepassStop) {
-        const target = targets.shift()!;
-        callsLeft--;
-        const file = join(dir, `${this.run.id}-${randomBytes(6).toString('hex')}.zip`);
-        let got: Awaited<ReturnType<typeof downloadZip>>;
-        try {
-          got = await downloadZip(this.team, this.scope, target.path, file, { maxBytes: bytesLeft, memoryBytes: this.opts.zipMemoryBytes ?? ZIP_IN_MEMORY_BYTES }, this.fetch);
-        } catch (err) {
-          await rm(file, { force: true });
-          throw err;
-        }
-        if (got.ok) {
-          bytesLeft -= got.bytes;
-          const zipBytes = got.bytes;
-          const inMemory = got.buffer;
-          const previous = storing;
-          storing = (async () => {
-            try {
-              if (previous) await previous;
-              onStored(await this.storeZip(inMemory ?? file), zipBytes);
-            } finally {
-              await rm(file, { force: true });
-            }
-          })();
-          // Hold the next download until the zip before this one is stored (one storing, one downloading).
-          if (previous) await previous;
-          continue;
-        }
-        await rm(file, { force: true });
-        if (!got.reason.includes('too_many_files') || target.depth >= ZIP_MAX_DEPTH) continue;
-        const children = await listChildFolders(this.team, this.scope, target.path);
-        targets.unshift(...children.map((c) => ({ path: c.pathLower, depth: target.depth + 1 })));
-      }
-    } finally {
-      // Never leave a store running (or its rejection unobserved) behind an error.
-      if (storing) await (storing as Promise<void>).catch(() => {});
-    }
-    if (storing) await storing;
-  }
-
-  /**
-   * Stores every file of the zip (several entries at a time); resolves with their contents. From a
-   * zip in memory (up to ZIP_IN_MEMORY_BYTES), a file of one block is inflated in one call; from a
-   * zip on disk, or for bigger files, entries are streamed.
-   */
-  async storeZip(source: Buffer | string): Promise<{ content_hash: string; size: number; blocks: Buffer }[]> {
-    const buffer = typeof source === 'string' ? null : source;
-    const file = typeof source === 'string' ? source : '';
-    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-      const done = (err: Error | null, zip?: yauzl.ZipFile) => (err || !zip ? reject(err ?? new Error('zip did not open')) : resolve(zip));
-      if (buffer) yauzl.fromBuffer(buffer, { lazyEntries: true }, done);
-      else yauzl.open(file, { lazyEntries: true, autoClose: true }, done);
-    });
-    return new Promise((resolve, reject) => {
-      const found = new Map<string, { content_hash: string; size: number; blocks: Buffer }>();
-      let inflight = 0;
-      let reading = false;
-      let ended = false;
-      let failed = false;
-      const fail = (e: unknown) => {
-        if (failed) return;
-        failed = true;
-        zip.close();
-        reject(e);
-      };
-      const finish = () => {
-        if (ended && inflight === 0 && !failed) resolve([...found.values()]);
-      };
-      const next = () => {
-        if (!ended && !reading && !failed && inflight < ZIP_CONCURRENCY) {
-          reading = true;
-          zip.readEntry();
-        }
-      };
-      zip.on('error', fail);
-      zip.on('end', () => {
-        reading = false;
-        ended = true;
-        finish();
-      });
-      const stored = (c: { content_hash: string; size: number; blocks: Buffer }) => {
-        found.set(c.content_hash, c);
-        inflight--;
-        next();
-        finish();
-      };
-      zip.on('entry', (entry: yauzl.Entry) => {
-        reading = false;
-        if (!entry.fileName.endsWith('/') && entry.uncompressedSize > 0) {
-          inflight++;
-          if (buffer && entry.uncompressedSize <= DROPBOX_BLOCK_SIZE && (entry.compressionMethod === 0 || entry.compressionMethod === 8) && !entry.isEncrypted()) {
-            // A file of one block in an in-memory zip: inflated in one call, no streams.
-            zip.readLocalFileHeader(entry, { minimal: true }, (e, header) => {
-              if (e) return fail(e);
-              let data: Buffer;
-              try {
-                data = inflateEntry(buffer, header.fileDataStart, entry);
-              } catch (err) {
-                return fail(err);
-              }
-              this.storeBlock(data).then(stored, fail);
-            });
-          } else {
-            zip.openReadStream(entry, (e, stream) => {
-              if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
-              this.storeStream(stream).then(stored, fail);
-            });
-          }
-        }
-        next();
-      });
-      next();
-    });
-  }
 
   /** Stores a file of at most one block (4 MiB) held in memory. */
   async storeBlock(data: Buffer): Promise<{ content_hash: string; size: number; blocks: Buffer }> {
@@ -1088,7 +864,7 @@ class EntityBackup {
   }
 }
 
-type files_FileEntry = Extract<ListEntry, { '.tag': 'file' }>;
+export type files_FileEntry = Extract<ListEntry, { '.tag': 'file' }>;
 
 function exportFormat(e: files_FileEntry): string {
   return e.export_info?.export_as ?? 'export';
