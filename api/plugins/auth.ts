@@ -151,6 +151,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Writes allowed while the account awaits deletion (undoing the removal, signing out). */
     allowWhilePendingDeletion?: boolean;
+    /** The audit event type this write records (published as `x-audit`; see api/resources/audit/exempt.ts). */
+    audit?: string;
   }
 }
 

@@ -1,6 +1,7 @@
 // Completes every route's OpenAPI description from what the route already declares, so that the
 // contract cannot drift from the behaviour: the security requirement follows `config.public`, the
-// permission is published as `x-permission`, the If-Match header and its 412 follow `config.ifMatch`
+// permission is published as `x-permission`, the audit event a write records as `x-audit` (from
+// `config.audit`; writes that record none are listed in api/resources/audit/exempt.ts), the If-Match header and its 412 follow `config.ifMatch`
 // (api/etag.ts refuses to read If-Match on a route that does not declare it), and the problem responses the plugins can produce
 // (validation, auth, idempotency, preconditions, limits) are listed on every operation they apply to.
 import type { RouteOptions } from 'fastify';
@@ -39,12 +40,13 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   }
   const schema = route.schema as RouteSchema | undefined;
   if (!schema || schema.hide) return;
-  const config = (route.config ?? {}) as { public?: boolean; permission?: string; ifMatch?: boolean };
+  const config = (route.config ?? {}) as { public?: boolean; permission?: string; ifMatch?: boolean; audit?: string };
   const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
   const isWrite = methods.some((m) => m === 'POST' || m === 'PATCH' || m === 'PUT' || m === 'DELETE');
 
   schema.security = config.public ? [] : [{ bearerAuth: [] }];
   if (config.permission) schema['x-permission'] = config.permission;
+  if (config.audit) schema['x-audit'] = config.audit;
 
   const codes = [400, 429, 500];
   if (!config.public) codes.push(401, 403);

@@ -47,7 +47,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: ref(ActivationRequest), response: { 201: ref(Signup) },
       },
     }, async (request, reply) => {
-      const result = await signup.activate(deps, request.body.token);
+      const result = await signup.activate(deps, request.body.token, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
       return reply.code(201).header('location', '/v1/account').send(result);
     });
 

@@ -6,6 +6,8 @@ import { notFound, preconditionFailed } from '../../errors.ts';
 import { ALL_PERMISSIONS, isPermission } from '../../permissions.ts';
 import type { Account, User } from './schemas.ts';
 
+import { audit } from '../audit/service.ts';
+import { beforeAfter } from '../audit/changes.ts';
 export const TRIAL_DAYS = 14;
 
 type AccountRow = typeof accounts.$inferSelect;
@@ -53,12 +55,16 @@ export async function getAccount(deps: AppDeps, ctx: RequestContext) {
 export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: { name?: string }, expected: number | undefined) {
   const current = await findAccount(deps, ctx);
   if (expected !== undefined && expected !== current.version) throw preconditionFailed(`The account is at version ${current.version}.`);
-  const [row] = await deps.db
-    .update(accounts)
-    .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), version: sql`${accounts.version} + 1`, updatedAt: deps.clock.now() })
-    .where(and(eq(accounts.id, ctx.accountId), eq(accounts.version, current.version)))
-    .returning();
-  if (!row) throw preconditionFailed('The account changed while this request ran; fetch it again.');
+  const row = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(accounts)
+      .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), version: sql`${accounts.version} + 1`, updatedAt: deps.clock.now() })
+      .where(and(eq(accounts.id, ctx.accountId), eq(accounts.version, current.version)))
+      .returning();
+    if (!updated) throw preconditionFailed('The account changed while this request ran; fetch it again.');
+    await audit(deps, ctx, { type: 'settings_changed', description: 'Account settings changed', details: beforeAfter(serializeAccount(current), serializeAccount(updated)) }, tx);
+    return updated;
+  });
   return { account: serializeAccount(row), version: row.version };
 }
 

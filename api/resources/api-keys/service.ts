@@ -75,7 +75,7 @@ export function createApiKey(deps: AppDeps, ctx: RequestContext, input: ApiKeyCr
     const key = await issueApiKey(tx, { accountId: ctx.accountId, userId: ctx.userId, held: ctx.permissions }, input, deps.clock.now());
     await audit(deps, ctx, {
       type: 'api_key_created', description: `API key "${key.name}" (${key.prefix}…) created`,
-      details: { api_key_id: key.id, scopes: key.scopes, expires_at: key.expires_at },
+      details: { api_key_id: key.id, scopes: key.scopes, expires_at: key.expires_at, before: null, after: { name: key.name, prefix: key.prefix, scopes: key.scopes, expires_at: key.expires_at } },
     }, tx);
     return key;
   });
@@ -138,8 +138,14 @@ async function change(deps: AppDeps, ctx: RequestContext, id: string, expected: 
   return { key: serializeApiKey(row, now), version: row.version };
 }
 
-export function renameApiKey(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
-  return change(deps, ctx, id, expected, name === undefined ? {} : { name });
+export async function renameApiKey(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
+  const current = await find(deps, ctx, id);
+  const renamed = await change(deps, ctx, id, expected, name === undefined ? {} : { name });
+  await audit(deps, ctx, {
+    type: 'api_key_updated', description: `API key "${current.name}" (${current.prefix}…) renamed to "${renamed.key.name}"`,
+    details: { api_key_id: id, owner_user_id: current.userId, before: { name: current.name }, after: { name: renamed.key.name } },
+  });
+  return renamed;
 }
 
 /** Revocation takes effect on the next request: auth reads revoked_at on every call. */
@@ -149,7 +155,7 @@ export async function revokeApiKey(deps: AppDeps, ctx: RequestContext, id: strin
   const revoked = await change(deps, ctx, id, expected, { revokedAt: deps.clock.now() });
   await audit(deps, ctx, {
     type: 'api_key_revoked', description: `API key "${current.name}" (${current.prefix}…) revoked`,
-    details: { api_key_id: id, owner_user_id: current.userId },
+    details: { api_key_id: id, owner_user_id: current.userId, before: { revoked_at: null }, after: { revoked_at: revoked.key.revoked_at } },
   });
   return revoked;
 }

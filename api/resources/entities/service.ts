@@ -9,6 +9,7 @@ import { requestBackup } from '../../../workers/backup/request.ts';
 import { GRACE_PERIOD_MS } from '../tasks/service.ts';
 import { ACTIVE_STATUSES, nextBackupAt } from '../../../db/schedule.ts';
 import type { Entity, EntityActionRequest, EntityActionResult, EntityListQuery } from './schemas.ts';
+import { audit } from '../audit/service.ts';
 
 type EntityRow = typeof entities.$inferSelect;
 
@@ -146,6 +147,8 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
       .for('update', { of: entities });
     const byId = new Map(rows.map((r) => [r.entity.id, r]));
     const results = new Map<string, Outcome>();
+    const changed: { entity_id: string; name: string; before: Record<string, unknown>; after: Record<string, unknown> }[] = [];
+    const record = (e: EntityRow, before: Record<string, unknown>, after: Record<string, unknown>) => changed.push({ entity_id: e.id, name: e.name, before, after });
     for (const id of req.entity_ids) {
       const found = byId.get(id);
       if (!found) {
@@ -153,8 +156,10 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
         continue;
       }
       const { entity: e, task } = found;
-      const set = (changes: Partial<EntityRow>) =>
-        tx.update(entities).set({ ...changes, version: e.version + 1, updatedAt: now }).where(eq(entities.id, e.id));
+      const set = (changes: Partial<EntityRow>) => {
+        record(e, { state: e.state, status: e.status }, { state: changes.state ?? e.state, status: changes.status ?? e.status });
+        return tx.update(entities).set({ ...changes, version: e.version + 1, updatedAt: now }).where(eq(entities.id, e.id));
+      };
       if (e.state === 'deleted' && req.action !== 'delete') {
         results.set(id, fail('entity_deleted', 'The entity is deleted; undelete it first.', e.status));
         continue;
@@ -185,6 +190,7 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
           else if (task.pausedAt) results.set(id, fail('task_paused', 'The task is paused; resume it first (POST /v1/tasks/{id}/resume).', e.status));
           else {
             await requestBackup(deps, tx, { accountId: ctx.accountId, entityId: e.id, reason: 'manual' });
+            record(e, { backup_requested: false }, { backup_requested: true });
             results.set(id, { ok: true, status: e.status, error: null });
           }
           break;
@@ -196,15 +202,24 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
         }
         case 'add_tag': {
           await tx.insert(entityTags).values({ entityId: e.id, tagId: req.tag_id!, accountId: ctx.accountId }).onConflictDoNothing();
+          record(e, {}, { tag_added: req.tag_id });
           results.set(id, { ok: true, status: e.status, error: null });
           break;
         }
         case 'remove_tag': {
           await tx.delete(entityTags).where(and(eq(entityTags.entityId, e.id), eq(entityTags.tagId, req.tag_id!)));
+          record(e, { tag_removed: req.tag_id }, {});
           results.set(id, { ok: true, status: e.status, error: null });
           break;
         }
       }
+    }
+    if (changed.length) {
+      await audit(deps, ctx, {
+        type: 'entity_action',
+        description: `${ENTITY_ACTION_TEXT[req.action]}: ${changed.map((c) => c.name).slice(0, 10).join(', ')}${changed.length > 10 ? ` and ${changed.length - 10} more` : ''}`,
+        details: { action: req.action, ...(req.tag_id ? { tag_id: req.tag_id } : {}), entities: changed },
+      }, tx);
     }
     return results;
   });
@@ -213,6 +228,11 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
   return { action: req.action, succeeded, failed: results.length - succeeded, results };
 }
 
+const ENTITY_ACTION_TEXT: Record<EntityActionRequest['action'], string> = {
+  activate: 'Backups activated', pause: 'Backups paused', backup_now: 'Backup requested', delete: 'Deleted (backups erased after the grace period)',
+  add_tag: 'Tag added', remove_tag: 'Tag removed',
+};
+
 export async function undeleteEntity(deps: AppDeps, ctx: RequestContext, id: string) {
   const current = await find(deps, ctx, id);
   if (current.state !== 'deleted') throw conflict('not_deleted', `Entity ${id} is not deleted.`);
@@ -220,10 +240,16 @@ export async function undeleteEntity(deps: AppDeps, ctx: RequestContext, id: str
   const [task] = await deps.db.select().from(tasks).where(eq(tasks.id, current.taskId));
   const now = deps.clock.now();
   const next = ACTIVE_STATUSES.includes(current.status) && task ? nextBackupAt(task.frequency, task.backupHour, now, current.lastBackupAt) : null;
-  await deps.db
-    .update(entities)
-    .set({ state: 'active', deletedAt: null, purgeAt: null, nextBackupAt: next, version: current.version + 1, updatedAt: now })
-    .where(and(eq(entities.accountId, ctx.accountId), eq(entities.id, id)));
+  await deps.db.transaction(async (tx) => {
+    await tx
+      .update(entities)
+      .set({ state: 'active', deletedAt: null, purgeAt: null, nextBackupAt: next, version: current.version + 1, updatedAt: now })
+      .where(and(eq(entities.accountId, ctx.accountId), eq(entities.id, id)));
+    await audit(deps, ctx, {
+      type: 'entity_undeleted', description: `${current.name} undeleted`,
+      details: { entity_id: id, before: { state: current.state, purge_time: current.purgeAt?.toISOString() ?? null }, after: { state: 'active', purge_time: null } },
+    }, tx);
+  });
   return getEntity(deps, ctx, id);
 }
 

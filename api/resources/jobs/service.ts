@@ -18,6 +18,8 @@ import { accountStorage } from '../../../workers/backup/storage.ts';
 import { accountSecurityOf } from '../security/service.ts';
 import { assertClientAllowed } from '../ip-allowlist/service.ts';
 import type { Static } from '@fastify/type-provider-typebox';
+import { audit } from '../audit/service.ts';
+import { maskSecrets } from '../audit/changes.ts';
 import { STATE_GROUPS, type ExportRequest, type Job, type JobListQuery, type JobSummary, type RestoreRequest } from './schemas.ts';
 
 const WINDOW_MS = 7 * 86_400_000;
@@ -98,6 +100,13 @@ async function createJob(deps: AppDeps, ctx: RequestContext, values: Omit<typeof
   const row = await deps.db.transaction(async (tx) => {
     const [created] = await tx.insert(jobs).values({ ...values, id, accountId: ctx.accountId, state: 'pending', createdAt: deps.clock.now() }).returning();
     await enqueue(deps, tx, values.type === 'restore' ? QUEUES.restore : QUEUES.export, { accountId: ctx.accountId, jobId: id }, { singletonKey: `job:${id}` });
+    // What was taken out of the backups, and where to: the destination's credentials are sealed apart and never part of it.
+    const job = serializeJob(deps, ctx, created!);
+    await audit(deps, ctx, {
+      type: `${values.type}_started`,
+      description: `${values.type === 'restore' ? 'Restore' : 'Export'} of snapshot ${job.source.snapshot_id} started`,
+      details: { job_id: id, task_id: job.task_id, entity_id: job.entity_id, before: null, after: maskSecrets({ source: job.source, destination: job.destination, items_total: job.items_total, bytes_total: job.bytes_total }) },
+    }, tx);
     return created!;
   });
   return serializeJob(deps, ctx, row);
@@ -249,6 +258,12 @@ export async function cancelJob(deps: AppDeps, ctx: RequestContext, id: string):
       : { cancelRequested: true, version: sql`${jobs.version} + 1` })
     .where(and(eq(jobs.id, id), eq(jobs.accountId, ctx.accountId), inArray(jobs.state, ['pending', 'in_progress'])))
     .returning();
+  if (updated) {
+    await audit(deps, ctx, {
+      type: 'job_canceled', description: `${row.type === 'restore' ? 'Restore' : 'Export'} ${id} canceled`,
+      details: { job_id: id, before: { state: row.state, cancel_requested: row.cancelRequested }, after: { state: updated.state, cancel_requested: updated.cancelRequested } },
+    });
+  }
   return serializeJob(deps, ctx, updated ?? (await find(deps, ctx, id)));
 }
 
@@ -265,6 +280,7 @@ export async function resumeJob(deps: AppDeps, ctx: RequestContext, id: string):
       .returning();
     if (!u) throw conflict('job_not_resumable', 'The job changed meanwhile.');
     await enqueue(deps, tx, QUEUES.restore, { accountId: ctx.accountId, jobId: id }, { singletonKey: `job:${id}:${u.version}` });
+    await audit(deps, ctx, { type: 'restore_resumed', description: `Restore ${id} resumed`, details: { job_id: id, before: { state: row.state }, after: { state: u.state } } }, tx);
     return u;
   });
   return serializeJob(deps, ctx, updated);
@@ -314,6 +330,7 @@ export async function revokeDownload(deps: AppDeps, ctx: RequestContext, id: str
     const { store } = await accountStorage(deps, ctx.accountId);
     await store.delete([row.resultKey]);
   }
+  await audit(deps, ctx, { type: 'export_download_revoked', description: `Download of export ${id} revoked`, details: { job_id: id, before: { downloadable: !!row.resultSecret }, after: { downloadable: false } } });
   return serializeJob(deps, ctx, updated!);
 }
 

@@ -9,6 +9,8 @@ import { newId } from '../../../db/ids.ts';
 import { conflict, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { DEFAULT_ALERT_THRESHOLDS } from './smart-alerts.ts';
+import { audit, type Transaction } from '../audit/service.ts';
+import { beforeAfter } from '../audit/changes.ts';
 import type { NotificationRecipient, NotificationRecipientCreate, NotificationRecipientUpdate, NotificationSettings, NotificationSettingsUpdate } from './schemas.ts';
 
 export type SettingsRow = typeof notificationSettings.$inferSelect;
@@ -45,11 +47,15 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
   if (input.only_on_failure !== undefined) changes.onlyOnFailure = input.only_on_failure;
   if (input.delivery !== undefined) changes.delivery = input.delivery;
   if (input.smart_alerts !== undefined) changes.alerts = { ...DEFAULT_ALERT_THRESHOLDS, ...current.alerts, ...input.smart_alerts };
-  const [row] = await deps.db.update(notificationSettings)
-    .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
-    .where(and(eq(notificationSettings.accountId, ctx.accountId), eq(notificationSettings.version, current.version)))
-    .returning();
-  if (!row) throw preconditionFailed('The notification settings changed while this request ran.');
+  const row = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx.update(notificationSettings)
+      .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
+      .where(and(eq(notificationSettings.accountId, ctx.accountId), eq(notificationSettings.version, current.version)))
+      .returning();
+    if (!updated) throw preconditionFailed('The notification settings changed while this request ran.');
+    await audit(deps, ctx, { type: 'notification_settings_changed', description: 'Notification settings changed', details: beforeAfter(serializeSettings(current), serializeSettings(updated)) }, tx);
+    return updated;
+  });
   return { settings: serializeSettings(row), version: row.version };
 }
 
@@ -69,9 +75,13 @@ const normTypes = (types: NotificationType[]) => ORDER.filter((t) => types.inclu
 export async function createRecipient(deps: AppDeps, ctx: RequestContext, input: NotificationRecipientCreate) {
   const now = deps.clock.now();
   try {
-    const [row] = await deps.db.insert(notificationRecipients).values({
-      id: newId('rcp'), accountId: ctx.accountId, email: input.email.trim(), displayName: input.display_name.trim(), types: normTypes(input.types), createdAt: now, updatedAt: now,
-    }).returning();
+    const row = await deps.db.transaction(async (tx) => {
+      const [created] = await tx.insert(notificationRecipients).values({
+        id: newId('rcp'), accountId: ctx.accountId, email: input.email.trim(), displayName: input.display_name.trim(), types: normTypes(input.types), createdAt: now, updatedAt: now,
+      }).returning();
+      await auditRecipient(deps, ctx, tx, 'notification_recipient_added', `Notification recipient ${created!.email} added`, null, created!);
+      return created;
+    });
     return { recipient: serializeRecipient(row!), version: row!.version };
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('recipient_exists', `${input.email} is already a recipient.`);
@@ -106,11 +116,15 @@ export async function updateRecipient(deps: AppDeps, ctx: RequestContext, id: st
   if (input.display_name !== undefined) changes.displayName = input.display_name.trim();
   if (input.types !== undefined) changes.types = normTypes(input.types);
   try {
-    const [row] = await deps.db.update(notificationRecipients)
-      .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
-      .where(and(eq(notificationRecipients.accountId, ctx.accountId), eq(notificationRecipients.id, id), eq(notificationRecipients.version, current.version)))
-      .returning();
-    if (!row) throw preconditionFailed(`Recipient ${id} changed while this request ran.`);
+    const row = await deps.db.transaction(async (tx) => {
+      const [updated] = await tx.update(notificationRecipients)
+        .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
+        .where(and(eq(notificationRecipients.accountId, ctx.accountId), eq(notificationRecipients.id, id), eq(notificationRecipients.version, current.version)))
+        .returning();
+      if (!updated) throw preconditionFailed(`Recipient ${id} changed while this request ran.`);
+      await auditRecipient(deps, ctx, tx, 'notification_recipient_updated', `Notification recipient ${updated.email} changed`, current, updated);
+      return updated;
+    });
     return { recipient: serializeRecipient(row), version: row.version };
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('recipient_exists', `${input.email} is already a recipient.`);
@@ -119,8 +133,16 @@ export async function updateRecipient(deps: AppDeps, ctx: RequestContext, id: st
 }
 
 export async function deleteRecipient(deps: AppDeps, ctx: RequestContext, id: string) {
-  await findRecipient(deps, ctx, id);
-  await deps.db.delete(notificationRecipients).where(and(eq(notificationRecipients.accountId, ctx.accountId), eq(notificationRecipients.id, id)));
+  const current = await findRecipient(deps, ctx, id);
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(notificationRecipients).where(and(eq(notificationRecipients.accountId, ctx.accountId), eq(notificationRecipients.id, id)));
+    await auditRecipient(deps, ctx, tx, 'notification_recipient_removed', `Notification recipient ${current.email} removed`, current, null);
+  });
+}
+
+function auditRecipient(deps: AppDeps, ctx: RequestContext, tx: Transaction, type: string, description: string, before: RecipientRow | null, after: RecipientRow | null) {
+  const id = (after ?? before)!.id;
+  return audit(deps, ctx, { type, description, details: { recipient_id: id, ...beforeAfter(before && serializeRecipient(before), after && serializeRecipient(after)) } }, tx);
 }
 
 /** The recipients of one notification type (what the triggers mail). */

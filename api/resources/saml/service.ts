@@ -15,6 +15,7 @@ import type { RequestContext } from '../../context.ts';
 import { accounts, samlAssertions, samlConfigs, samlRequests, users } from '../../../db/schema.ts';
 import { ApiError, conflict, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
+import { beforeAfter } from '../audit/changes.ts';
 import { accountSecurityOf, userSecurityOf } from '../security/service.ts';
 import { assertClientAllowed } from '../ip-allowlist/service.ts';
 import { verifyStepUp } from '../security/step-up.ts';
@@ -136,7 +137,7 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
     await audit(deps, ctx, {
       type: 'settings_changed',
       description: `SAML single sign-on: ${changes.length ? changes.join('; ') : 'saved without changes'}`,
-      details: { saml: { enabled: row.enabled, idp_entity_id: row.idpEntityId, metadata_url: row.metadataUrl, idp_performs_mfa: row.idpPerformsMfa, before_enabled: current?.enabled ?? false }, confirmed_with: factor },
+      details: { saml: { enabled: row.enabled, idp_entity_id: row.idpEntityId, metadata_url: row.metadataUrl, idp_performs_mfa: row.idpPerformsMfa, before_enabled: current?.enabled ?? false }, confirmed_with: factor, ...beforeAfter(serialize(deps, ctx.accountId, current), serialize(deps, ctx.accountId, row)) },
     }, tx);
     return { settings: serialize(deps, ctx.accountId, row), version: row.version };
   });

@@ -11,6 +11,7 @@ import type { RequestContext } from '../../context.ts';
 import { accounts, accountStorage, packs } from '../../../db/schema.ts';
 import { conflict, preconditionFailed, unprocessable } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
+import { beforeAfter } from '../audit/changes.ts';
 import { checkedEndpoint } from './endpoint.ts';
 import { outbound, s3StoreConnection, storageFailure } from '../../../workers/outbound/clients.ts';
 import { S3BlobStore } from '../../../workers/storage/index.ts';
@@ -27,6 +28,12 @@ function serialize(region: string, row: Row | undefined, hasBackups: boolean): S
     kind: 's3', region: row.region, endpoint: row.endpoint, bucket: row.bucket, prefix: row.prefix, force_path_style: row.forcePathStyle,
     access_key_id: row.accessKeyId, verified_at: row.verifiedAt.toISOString(), has_backups: hasBackups,
   };
+}
+
+/** The target as the audit log shows it: the sealed secret key is there only so that its change shows (masked). */
+function auditView(region: string, row: Row | undefined) {
+  const { has_backups: _, verified_at: __, ...target } = serialize(region, row, false);
+  return { ...target, secret_access_key: row?.secretAccessKey ?? null };
 }
 
 async function load(deps: AppDeps, accountId: string) {
@@ -73,7 +80,7 @@ export async function setTarget(deps: AppDeps, ctx: RequestContext, input: Stora
     if (before.row) {
       await deps.db.transaction(async (tx) => {
         await tx.delete(accountStorage).where(eq(accountStorage.accountId, ctx.accountId));
-        await audit(deps, ctx, { type: 'settings_changed', description: `Backups will be stored in Coffer's ${before.region} storage`, details: { kind: 'managed' } }, tx);
+        await audit(deps, ctx, { type: 'settings_changed', description: `Backups will be stored in Coffer's ${before.region} storage`, details: { kind: 'managed', ...beforeAfter(auditView(before.region, before.row), auditView(before.region, undefined)) } }, tx);
       });
     }
     return { target: serialize(before.region, undefined, false), version: 0 };
@@ -98,7 +105,7 @@ export async function setTarget(deps: AppDeps, ctx: RequestContext, input: Stora
       .returning();
     await audit(deps, ctx, {
       type: 'settings_changed', description: `Backups will be stored in bucket "${input.bucket}"${endpoint ? ` at ${endpoint}` : ''}`,
-      details: { kind: 's3', bucket: input.bucket, region: input.region, endpoint: endpoint ?? null, prefix, access_key_id: input.access_key_id },
+      details: { kind: 's3', bucket: input.bucket, region: input.region, endpoint: endpoint ?? null, prefix, ...beforeAfter(auditView(before.region, before.row), auditView(before.region, saved)) },
     }, tx);
     return saved!;
   });

@@ -16,6 +16,8 @@ import { getAuthenticatedAdmin, getTeamInfo } from '../../../workers/dropbox/tea
 import { dropboxFetch } from '../../../workers/dropbox/transport.ts';
 import type { Task, TaskCreate, TaskUpdate } from './schemas.ts';
 import { assertSameBrowser, hashState, pendingAuthorization } from './oauth-confirm.ts';
+import { audit, type Transaction } from '../audit/service.ts';
+import { beforeAfter } from '../audit/changes.ts';
 
 /** The seed's grace period for deleted tasks and entities. */
 export const GRACE_PERIOD_MS = 7 * 86_400_000;
@@ -147,12 +149,17 @@ export async function createTask(deps: AppDeps, ctx: RequestContext, input: Task
     const row = await deps.db.transaction(async (tx) => {
       const [created] = await tx.insert(tasks).values({ ...base, ...columns, connectionStatus: 'connected' }).returning();
       await startDiscovery(deps, tx, created!);
+      await auditTask(deps, ctx, tx, 'task_created', `Task ${created!.name} created`, null, created!);
       return created!;
     });
     return { task: serializeTask(row, accountRegion), version: row.version };
   }
   const authorization = newAuthorization(deps, ctx);
-  const [row] = await deps.db.insert(tasks).values({ ...base, ...authorization.columns, connectionStatus: 'pending' }).returning();
+  const row = await deps.db.transaction(async (tx) => {
+    const [created] = await tx.insert(tasks).values({ ...base, ...authorization.columns, connectionStatus: 'pending' }).returning();
+    await auditTask(deps, ctx, tx, 'task_created', `Task ${created!.name} created`, null, created!);
+    return created;
+  });
   return { task: serializeTask(row!, accountRegion, authorization.url), version: row!.version };
 }
 
@@ -162,7 +169,7 @@ export async function createTask(deps: AppDeps, ctx: RequestContext, input: Task
  * approver's team to whoever started it.
  */
 export async function completeAuthorization(deps: AppDeps, request: FastifyRequest, query: { code?: string; state?: string; error?: string; error_description?: string }) {
-  const { task } = await pendingAuthorization(deps, query.state);
+  const { task, requestedBy } = await pendingAuthorization(deps, query.state);
   if (query.error) throw badRequest('authorization_denied', `Dropbox reported: ${query.error}${query.error_description ? ` (${query.error_description})` : ''}.`);
   assertSameBrowser(deps, request, query.state!);
   if (!query.code) throw badRequest('invalid_oauth_callback', 'The callback has no code parameter.');
@@ -184,6 +191,12 @@ export async function completeAuthorization(deps: AppDeps, request: FastifyReque
       .returning();
     if (!updated) throw badRequest('invalid_oauth_state', 'This authorization was already used.');
     await startDiscovery(deps, tx, updated);
+    // The callback carries no credential: the actor is the user who started the authorization.
+    await audit(deps, updated.accountId, {
+      type: 'task_connected', task: updated.name, performedBy: { userId: task.oauthRequestedBy, email: requestedBy }, ip: request.ip, userAgent: request.headers['user-agent'] ?? null,
+      description: `Task ${updated.name} connected to the Dropbox team ${updated.dropboxTeamName ?? updated.dropboxTeamId}`,
+      details: { task_id: updated.id, ...beforeAfter(auditView(task), auditView(updated)) },
+    }, tx);
     return updated;
   });
   return serializeTask(row, await region(deps, row.accountId));
@@ -215,7 +228,26 @@ export async function listTasks(
   return toPage(rows, page.limit, (r) => serializeTask(r, accountRegion));
 }
 
-async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<TaskRow>, tx?: (tx: Tx, row: TaskRow) => Promise<void>) {
+/** Records a change of a task in the audit log: its before and after settings (no secret is serialized). */
+function auditTask(deps: AppDeps, ctx: RequestContext, tx: Transaction, type: string, description: string, before: TaskRow | null, after: TaskRow) {
+  return audit(deps, ctx, {
+    type,
+    task: after.name,
+    description,
+    details: { task_id: after.id, ...beforeAfter(before && auditView(before), auditView(after)) },
+  }, tx);
+}
+
+function auditView(row: TaskRow): Partial<Task> {
+  const view: Partial<Task> = serializeTask(row, '');
+  delete view.region;
+  delete view.authorize_url;
+  return view;
+}
+
+type TaskEvent = [type: string, description: string];
+
+async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<TaskRow>, event: TaskEvent, tx?: (tx: Tx, row: TaskRow) => Promise<void>) {
   const current = await find(deps, ctx, id);
   if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Task ${id} is at version ${current.version}.`);
   const row = await deps.db.transaction(async (t) => {
@@ -226,6 +258,7 @@ async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: 
       .returning();
     if (!updated) throw preconditionFailed(`Task ${id} changed while this request ran; fetch it again.`);
     await tx?.(t, updated);
+    await auditTask(deps, ctx, t, event[0], event[1], current, updated);
     return updated;
   });
   return row;
@@ -236,7 +269,7 @@ export async function updateTask(deps: AppDeps, ctx: RequestContext, id: string,
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be changed; undelete it first.');
   const scheduleChanged = (input.frequency !== undefined && input.frequency !== current.frequency)
     || (input.backup_hour !== undefined && input.backup_hour !== current.backupHour);
-  const row = await update(deps, ctx, id, expected, settingsColumns(input), scheduleChanged ? (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()) : undefined);
+  const row = await update(deps, ctx, id, expected, settingsColumns(input), ['task_updated', `Task ${current.name} settings changed`], scheduleChanged ? (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()) : undefined);
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }
 
@@ -264,7 +297,7 @@ async function rescheduleEntities(tx: Tx, task: TaskRow, now: Date) {
 export async function pauseTask(deps: AppDeps, ctx: RequestContext, id: string) {
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be paused; undelete it first.');
-  const row = current.pausedAt ? current : await update(deps, ctx, id, undefined, { pausedAt: deps.clock.now() });
+  const row = current.pausedAt ? current : await update(deps, ctx, id, undefined, { pausedAt: deps.clock.now() }, ['task_paused', `Task ${current.name} paused`]);
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }
 
@@ -273,7 +306,7 @@ export async function resumeTask(deps: AppDeps, ctx: RequestContext, id: string)
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be resumed; undelete it first.');
   if (!current.pausedAt) return { task: serializeTask(current, await region(deps, ctx.accountId)), version: current.version };
-  const row = await update(deps, ctx, id, undefined, { pausedAt: null }, (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()));
+  const row = await update(deps, ctx, id, undefined, { pausedAt: null }, ['task_resumed', `Task ${current.name} resumed`], (tx, updated) => rescheduleEntities(tx, updated, deps.clock.now()));
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }
 
@@ -281,7 +314,7 @@ export async function reconnectTask(deps: AppDeps, ctx: RequestContext, id: stri
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') throw conflict('task_deleted', 'A deleted task cannot be reconnected; undelete it first.');
   const authorization = newAuthorization(deps, ctx);
-  const row = await update(deps, ctx, id, undefined, authorization.columns);
+  const row = await update(deps, ctx, id, undefined, authorization.columns, ['task_reconnect_started', `Task ${current.name}: a new Dropbox authorization was started`]);
   return { task: serializeTask(row, await region(deps, ctx.accountId), authorization.url), version: row.version };
 }
 
@@ -297,7 +330,7 @@ export async function deleteTask(deps: AppDeps, ctx: RequestContext, id: string,
   const current = await find(deps, ctx, id);
   if (current.state === 'deleted') return { task: serializeTask(current, await region(deps, ctx.accountId)), version: current.version };
   const now = deps.clock.now();
-  const row = await update(deps, ctx, id, expected, { state: 'deleted', deletedAt: now, purgeAt: new Date(now.getTime() + GRACE_PERIOD_MS) });
+  const row = await update(deps, ctx, id, expected, { state: 'deleted', deletedAt: now, purgeAt: new Date(now.getTime() + GRACE_PERIOD_MS) }, ['task_deleted', `Task ${current.name} deleted; its backups are erased after the grace period`]);
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }
 
@@ -305,6 +338,6 @@ export async function undeleteTask(deps: AppDeps, ctx: RequestContext, id: strin
   const current = await find(deps, ctx, id);
   if (current.state !== 'deleted') throw conflict('not_deleted', `Task ${id} is not deleted.`);
   if (current.purgeAt && current.purgeAt <= deps.clock.now()) throw gone('grace_period_over', 'The grace period is over; the task is being erased.');
-  const row = await update(deps, ctx, id, undefined, { state: 'active', deletedAt: null, purgeAt: null });
+  const row = await update(deps, ctx, id, undefined, { state: 'active', deletedAt: null, purgeAt: null }, ['task_undeleted', `Task ${current.name} undeleted`]);
   return { task: serializeTask(row, await region(deps, ctx.accountId)), version: row.version };
 }

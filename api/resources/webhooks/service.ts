@@ -14,6 +14,8 @@ import { invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { enqueue, QUEUES } from '../../../workers/queue.ts';
 import { checkTargetUrl, TargetRefused } from '../../../workers/outbound/target.ts';
+import { audit, type Transaction } from '../audit/service.ts';
+import { beforeAfter, maskUrls } from '../audit/changes.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -60,10 +62,14 @@ export async function createEndpoint(deps: AppDeps, ctx: RequestContext, input: 
   const url = validUrl(deps, input.url);
   const secret = newSecret();
   const now = deps.clock.now();
-  const [row] = await deps.db.insert(webhookEndpoints).values({
-    id: newId('whk'), accountId: ctx.accountId, url, events: [...new Set(input.events)], description: input.description ?? null,
-    enabled: input.enabled ?? true, secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), createdAt: now, updatedAt: now,
-  }).returning();
+  const row = await deps.db.transaction(async (tx) => {
+    const [created] = await tx.insert(webhookEndpoints).values({
+      id: newId('whk'), accountId: ctx.accountId, url, events: [...new Set(input.events)], description: input.description ?? null,
+      enabled: input.enabled ?? true, secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), createdAt: now, updatedAt: now,
+    }).returning();
+    await auditEndpoint(deps, ctx, tx, 'webhook_created', `Webhook endpoint ${created!.url} created`, null, created!);
+    return created;
+  });
   return { endpoint: { ...serialize(row!, deps), secret }, version: row!.version };
 }
 
@@ -93,11 +99,15 @@ export async function updateEndpoint(deps: AppDeps, ctx: RequestContext, id: str
   if (input.events !== undefined) changes.events = [...new Set(input.events)];
   if (input.description !== undefined) changes.description = input.description;
   if (input.enabled !== undefined) changes.enabled = input.enabled;
-  const [row] = await deps.db.update(webhookEndpoints)
-    .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
-    .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id), eq(webhookEndpoints.version, current.version)))
-    .returning();
-  if (!row) throw preconditionFailed(`Webhook endpoint ${id} changed while this request ran.`);
+  const row = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx.update(webhookEndpoints)
+      .set({ ...changes, version: current.version + 1, updatedAt: deps.clock.now() })
+      .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id), eq(webhookEndpoints.version, current.version)))
+      .returning();
+    if (!updated) throw preconditionFailed(`Webhook endpoint ${id} changed while this request ran.`);
+    await auditEndpoint(deps, ctx, tx, 'webhook_updated', `Webhook endpoint ${updated.url} changed`, current, updated);
+    return updated;
+  });
   return { endpoint: serialize(row, deps), version: row.version };
 }
 
@@ -105,16 +115,30 @@ export async function updateEndpoint(deps: AppDeps, ctx: RequestContext, id: str
 export async function rotateSecret(deps: AppDeps, ctx: RequestContext, id: string) {
   const current = await findEndpoint(deps, ctx, id);
   const secret = newSecret();
-  const [row] = await deps.db.update(webhookEndpoints)
-    .set({ secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), version: current.version + 1, updatedAt: deps.clock.now() })
-    .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)))
-    .returning();
+  const row = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx.update(webhookEndpoints)
+      .set({ secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), version: current.version + 1, updatedAt: deps.clock.now() })
+      .where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)))
+      .returning();
+    await auditEndpoint(deps, ctx, tx, 'webhook_secret_rotated', `Webhook endpoint ${updated!.url}: signing secret rotated`, current, updated!);
+    return updated;
+  });
   return { endpoint: { ...serialize(row!, deps), secret }, version: row!.version };
 }
 
 export async function deleteEndpoint(deps: AppDeps, ctx: RequestContext, id: string) {
-  await findEndpoint(deps, ctx, id);
-  await deps.db.delete(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)));
+  const current = await findEndpoint(deps, ctx, id);
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(webhookEndpoints).where(and(eq(webhookEndpoints.accountId, ctx.accountId), eq(webhookEndpoints.id, id)));
+    await auditEndpoint(deps, ctx, tx, 'webhook_deleted', `Webhook endpoint ${current.url} deleted`, current, null);
+  });
+}
+
+/** The endpoint's before and after; the signing secret shows only as masked (its hint is masked too). */
+function auditEndpoint(deps: AppDeps, ctx: RequestContext, tx: Transaction, type: string, description: string, before: EndpointRow | null, after: EndpointRow | null) {
+  const id = (after ?? before)!.id;
+  const view = (row: EndpointRow | null) => row && serialize(row, deps);
+  return audit(deps, ctx, { type, description: maskUrls(description), details: { webhook_id: id, ...beforeAfter(view(before), view(after)) } }, tx);
 }
 
 export async function listDeliveries(deps: AppDeps, ctx: RequestContext, endpointId: string, page: PageRequest, filter: { state?: string }) {
