@@ -151,8 +151,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Writes allowed while the account awaits deletion (undoing the removal, signing out). */
     allowWhilePendingDeletion?: boolean;
-    /** The audit event type this write records (published as `x-audit`; see api/resources/audit/exempt.ts). */
-    audit?: string;
+    /** The audit event type(s) this write records (published as `x-audit`; see api/resources/audit/exempt.ts). */
+    audit?: string | readonly string[];
   }
 }
 

@@ -40,13 +40,13 @@ export function documentRoute(route: RouteOptions, problem: TSchema) {
   }
   const schema = route.schema as RouteSchema | undefined;
   if (!schema || schema.hide) return;
-  const config = (route.config ?? {}) as { public?: boolean; permission?: string; ifMatch?: boolean; audit?: string };
+  const config = (route.config ?? {}) as { public?: boolean; permission?: string; ifMatch?: boolean; audit?: string | readonly string[] };
   const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
   const isWrite = methods.some((m) => m === 'POST' || m === 'PATCH' || m === 'PUT' || m === 'DELETE');
 
   schema.security = config.public ? [] : [{ bearerAuth: [] }];
   if (config.permission) schema['x-permission'] = config.permission;
-  if (config.audit) schema['x-audit'] = config.audit;
+  if (config.audit) schema['x-audit'] = typeof config.audit === 'string' ? [config.audit] : [...config.audit];
 
   const codes = [400, 429, 500];
   if (!config.public) codes.push(401, 403);

@@ -19,7 +19,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.getEmailChange(deps, requireCtx(request.ctx)));
 
     app.post('/v1/account/email-change', {
-      config: { permission: 'account:manage' },
+      config: { permission: 'account:manage', audit: 'settings_changed' },
       schema: {
         operationId: 'requestAccountEmailChange', tags, summary: 'Change the account email (confirmed by the new address)',
         description: 'Emails a confirmation link (24 hours) to the new address; the account keeps its current email until the link is used (POST /v1/account/email-change/confirm). A new request replaces a pending one. GET /v1/account shows `pending_email` meanwhile. 409 `email_unchanged` for the current address.',
@@ -28,7 +28,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.requestEmailChange(deps, requireCtx(request.ctx), request.body)));
 
     app.post('/v1/account/email-change/resend', {
-      config: { permission: 'account:manage' },
+      config: { permission: 'account:manage', audit: 'settings_changed' },
       schema: {
         operationId: 'resendAccountEmailChange', tags, summary: 'Resend the email-change confirmation',
         description: 'Sends a new link (valid 24 hours) to the pending address; the previous link stops working. 404 when no change is pending.',
@@ -37,7 +37,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.resendEmailChange(deps, requireCtx(request.ctx))));
 
     app.delete('/v1/account/email-change', {
-      config: { permission: 'account:manage' },
+      config: { permission: 'account:manage', audit: 'settings_changed' },
       schema: { operationId: 'discardAccountEmailChange', tags, summary: 'Discard the pending email change', description: 'The emailed link stops working. 404 when no change is pending.', response: { 204: { type: 'null' }, 404: problem('No email change is pending.') } },
     }, async (request, reply) => {
       await service.discardEmailChange(deps, requireCtx(request.ctx));
@@ -45,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/account/email-change/confirm', {
-      config: { public: true },
+      config: { public: true, audit: 'settings_changed' },
       schema: {
         operationId: 'confirmAccountEmailChange', tags, summary: 'Confirm the new account email with the emailed token',
         description: 'Public: the token is the proof. 400 `invalid_token` (unknown, used, or replaced by a resend), 410 `token_expired`, 409 `account_pending_deletion`. The previous address is told about the change.',
@@ -54,7 +54,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.confirmEmailChange(deps, request.body));
 
     app.post('/v1/account/removal', {
-      config: { permission: 'account:manage' },
+      config: { permission: 'account:manage', audit: 'account_removal_requested' },
       schema: {
         operationId: 'removeAccount', tags, summary: 'Remove the account (7-day grace period, then everything is erased)',
         description: [
@@ -67,7 +67,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.requestRemoval(deps, requireCtx(request.ctx), request.body)));
 
     app.delete('/v1/account/removal', {
-      config: { permission: 'account:manage', allowWhilePendingDeletion: true },
+      config: { permission: 'account:manage', allowWhilePendingDeletion: true, audit: 'account_removal_undone' },
       schema: {
         operationId: 'undoAccountRemoval', tags, summary: 'Undo the removal of the account within its grace period',
         description: 'The account returns to the state it had. 409 `account_not_pending_deletion` when it is not being removed; 410 `grace_period_over` after `purge_time`.',

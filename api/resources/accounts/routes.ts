@@ -37,7 +37,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => signup.inspectActivation(deps, request.query.token));
 
     app.post('/v1/accounts/activate', {
-      config: { public: true },
+      config: { public: true, audit: 'account_created' },
       schema: {
         operationId: 'activateAccount', tags, summary: 'Activate an account: the second step of sign-up',
         description: [
@@ -74,7 +74,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/account', {
-      config: { permission: 'account:manage', ifMatch: true },
+      config: { permission: 'account:manage', ifMatch: true, audit: 'settings_changed' },
       schema: {
         operationId: 'updateAccount', tags, summary: 'Change the account name',
         description: 'The region is fixed at sign-up and cannot be changed here.',

@@ -13,7 +13,7 @@ const Params = IdParam('key');
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/api-keys', {
-      config: { permission: 'api_keys:manage' },
+      config: { permission: 'api_keys:manage', audit: 'api_key_created' },
       schema: {
         operationId: 'createApiKey', tags, summary: 'Create an API key for yourself',
         description: [
@@ -45,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/api-keys/:id', {
-      config: { permission: 'api_keys:manage', ifMatch: true },
+      config: { permission: 'api_keys:manage', ifMatch: true, audit: 'api_key_updated' },
       schema: { operationId: 'updateApiKey', tags, summary: 'Rename an API key', params: Params, body: ref(ApiKeyUpdate), response: { 200: ref(ApiKey) } },
     }, async (request, reply) => {
       const { key, version } = await service.renameApiKey(deps, requireCtx(request.ctx), request.params.id, request.body.name, expectedVersion(request));
@@ -54,7 +54,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/api-keys/:id', {
-      config: { permission: 'api_keys:manage', ifMatch: true },
+      config: { permission: 'api_keys:manage', ifMatch: true, audit: 'api_key_revoked' },
       schema: {
         operationId: 'revokeApiKey', tags, summary: 'Revoke an API key',
         description: 'The key stops working at once. Revoking a revoked key is a no-op that returns it. Another user\'s key also needs `users:manage`.',

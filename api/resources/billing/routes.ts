@@ -48,7 +48,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/billing/subscription', {
-      config: rescue,
+      config: { ...rescue, audit: 'subscription_created' },
       schema: {
         operationId: 'subscribe', tags, summary: 'Subscribe (monthly or annual)',
         description: 'During the trial the subscription is scheduled and starts when the trial ends. Needs billing details; monthly also needs a card. '
@@ -62,7 +62,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/billing/subscription', {
-      config: { ...manage, ifMatch: true },
+      config: { ...manage, ifMatch: true, audit: 'subscription_canceled' },
       schema: {
         operationId: 'cancelSubscription', tags, summary: 'Cancel the subscription',
         description: 'A scheduled subscription ends at once; an active one stops renewing and serves until the end of the paid period, after which backups are suspended.',
@@ -85,7 +85,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.put('/v1/billing/details', {
-      config: { ...rescue, ifMatch: true },
+      config: { ...rescue, ifMatch: true, audit: 'billing_details_updated' },
       schema: {
         operationId: 'putBillingDetails', tags, summary: 'Set the billing details',
         description: 'Replaces every field. The company tax id is mandatory for Israel (country IL).',
@@ -99,7 +99,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     // Payment methods ---------------------------------------------------------------------------
     app.post('/v1/billing/payment-methods', {
-      config: rescue,
+      config: { ...rescue, audit: 'payment_method_added' },
       schema: {
         operationId: 'addPaymentMethod', tags, summary: 'Add a card',
         description: 'The card number and CVC pass through to the payment provider; Coffer keeps its token, the brand, last four digits and expiry. The first card becomes the default.',
@@ -121,12 +121,12 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.getPaymentMethod(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/billing/payment-methods/:id/activate', {
-      config: rescue,
+      config: { ...rescue, audit: 'payment_method_activated' },
       schema: { operationId: 'activatePaymentMethod', tags, summary: 'Make a card the default', params: MethodParams, response: { 200: ref(PaymentMethod) } },
     }, async (request) => service.activatePaymentMethod(deps, requireCtx(request.ctx), request.params.id));
 
     app.delete('/v1/billing/payment-methods/:id', {
-      config: manage,
+      config: { ...manage, audit: 'payment_method_deleted' },
       schema: {
         operationId: 'deletePaymentMethod', tags, summary: 'Delete a card', description: 'Deleting the default card makes the most recently added other card the default.',
         params: MethodParams, response: { 204: { type: 'null', description: 'Deleted' } },
@@ -165,7 +165,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/billing/invoices/:id/email', {
-      config: manage,
+      config: { ...manage, audit: 'invoice_emailed' },
       schema: {
         operationId: 'emailInvoice', tags, summary: 'Email an invoice to the billing email',
         description: 'The PDF is attached, or linked (a link that works for 30 days), as the billing details\' `invoice_delivery` says.',
@@ -174,7 +174,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.emailInvoice(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/billing/invoices/:id/pay', {
-      config: rescue,
+      config: { ...rescue, audit: ['payment_succeeded', 'payment_failed'] },
       schema: {
         operationId: 'payInvoice', tags, summary: 'Pay an invoice with the default card',
         description: 'A declined charge is recorded (see payments) and answered with 402 and the decline code (card_declined, insufficient_funds, expired_card, processing_error).',

@@ -47,7 +47,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/entities/actions', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', audit: 'entity_action' },
       schema: {
         operationId: 'applyEntityAction', tags, summary: 'Activate, pause, back up now, delete or tag many entities',
         description:
@@ -57,7 +57,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.applyAction(deps, requireCtx(request.ctx), request.body));
 
     app.post('/v1/entities/:id/undelete', {
-      config: { permission: 'tasks:delete' },
+      config: { permission: 'tasks:delete', audit: 'entity_undeleted' },
       schema: { operationId: 'undeleteEntity', tags, summary: 'Bring back a deleted entity within its grace period', params: Params, response: { 200: ref(Entity) } },
     }, async (request, reply) => {
       const { entity, version } = await service.undeleteEntity(deps, requireCtx(request.ctx), request.params.id);

@@ -24,7 +24,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/ip-allowlist', {
-      config: { permission: 'security:manage', ifMatch: true },
+      config: { permission: 'security:manage', ifMatch: true, audit: 'ip_allowlist_changed' },
       schema: {
         operationId: 'updateIpAllowlist', tags, summary: 'Enable or disable IP restrictions',
         description: 'Enabling is refused (409 `would_lock_out`) when your own address is not in the list. Administrators are emailed about every change.',
@@ -42,7 +42,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.listEntries(deps, requireCtx(request.ctx), pageRequest(request.query)));
 
     app.post('/v1/ip-allowlist/entries', {
-      config: { permission: 'security:manage' },
+      config: { permission: 'security:manage', audit: 'ip_allowlist_changed' },
       schema: {
         operationId: 'createIpAllowlistEntry', tags, summary: 'Add trusted addresses',
         description: 'One or more addresses, an inclusive range, or a CIDR block; IPv4 or IPv6.',
@@ -64,7 +64,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/ip-allowlist/entries/:id', {
-      config: { permission: 'security:manage', ifMatch: true },
+      config: { permission: 'security:manage', ifMatch: true, audit: 'ip_allowlist_changed' },
       schema: {
         operationId: 'updateIpAllowlistEntry', tags, summary: 'Change a trusted-address entry',
         description: 'While IP restrictions are on, a change that leaves your own address outside is refused (409 `would_lock_out`).',
@@ -77,7 +77,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/ip-allowlist/entries/:id', {
-      config: { permission: 'security:manage', ifMatch: true },
+      config: { permission: 'security:manage', ifMatch: true, audit: 'ip_allowlist_changed' },
       schema: {
         operationId: 'deleteIpAllowlistEntry', tags, summary: 'Remove a trusted-address entry',
         description: 'While IP restrictions are on, removing the entry that trusts your own address is refused (409 `would_lock_out`).',

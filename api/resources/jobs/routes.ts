@@ -48,7 +48,7 @@ function sendDownload(request: FastifyRequest, reply: FastifyReply, d: service.D
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/restores', {
-      config: { permission: 'recovery:restore' },
+      config: { permission: 'recovery:restore', audit: 'restore_started' },
       schema: {
         operationId: 'createRestore', tags, summary: 'Restore a snapshot or items into Dropbox',
         description: 'Starts a restore job (202). Uploads go through upload sessions and batch commits (about three Dropbox data-transport calls per 1,000 small files); nothing is ever overwritten. When the team\'s monthly data-transport limit is reached the job stops as `partially_succeeded` and can be resumed.',
@@ -60,7 +60,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/exports', {
-      config: { permission: 'recovery:export' },
+      config: { permission: 'recovery:export', audit: 'export_started' },
       schema: {
         operationId: 'createExport', tags, summary: 'Export a snapshot or items as a ZIP',
         description: 'Starts an export job (202): a ZIP keeping the folder structure, to a download link (72 hours), your S3 bucket, Azure Blob Storage or Google Cloud Storage. Storage credentials are stored encrypted and never returned.',
@@ -123,7 +123,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/jobs/:id/cancel', {
-      config: {},
+      config: { audit: 'job_canceled' },
       schema: {
         operationId: 'cancelJob', tags, summary: 'Cancel a job',
         description: 'Needs `recovery:restore` for a restore, `recovery:export` for an export. A pending job is canceled at once; a running one stops at its next batch (restore) or file (export). What a canceled restore committed is complete and reported in `items_done`; a canceled export writes nothing and never gets a download link (to revoke the link of a finished export: DELETE /v1/jobs/{id}/download).',
@@ -132,7 +132,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.cancelJob(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/jobs/:id/resume', {
-      config: { permission: 'recovery:restore' },
+      config: { permission: 'recovery:restore', audit: 'restore_resumed' },
       schema: {
         operationId: 'resumeJob', tags, summary: 'Resume a stopped restore',
         description: 'Continues a partially succeeded or failed restore from its last committed batch (e.g. after the data-transport limit reset).',
@@ -146,7 +146,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => sendDownload(request, reply, await service.downloadJob(deps, requireCtx(request.ctx), request.params.id)));
 
     app.delete('/v1/jobs/:id/download', {
-      config: { permission: 'recovery:export' },
+      config: { permission: 'recovery:export', audit: 'export_download_revoked' },
       schema: {
         operationId: 'revokeJobDownload', tags, summary: 'Revoke an export\'s download',
         description: 'The signed link stops working at once (404) and the archive is erased; downloading the job answers 410 `download_revoked`. The job itself stays, with `download: null`.',

@@ -28,7 +28,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/notifications/settings', {
-      config: { permission, ifMatch: true },
+      config: { permission, ifMatch: true, audit: 'notification_settings_changed' },
       schema: { operationId: 'updateNotificationSettings', tags, summary: 'Change the notification settings', body: ref(NotificationSettingsUpdate), response: { 200: ref(NotificationSettings) } },
     }, async (request, reply) => {
       const { settings, version } = await service.updateSettings(deps, requireCtx(request.ctx), request.body, expectedVersion(request));
@@ -80,7 +80,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/notifications/recipients', {
-      config: { permission },
+      config: { permission, audit: 'notification_recipient_added' },
       schema: { operationId: 'createNotificationRecipient', tags, summary: 'Add a notification recipient', body: ref(NotificationRecipientCreate), response: { 201: ref(NotificationRecipient) } },
     }, async (request, reply) => {
       const { recipient, version } = await service.createRecipient(deps, requireCtx(request.ctx), request.body);
@@ -103,7 +103,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/notifications/recipients/:id', {
-      config: { permission, ifMatch: true },
+      config: { permission, ifMatch: true, audit: 'notification_recipient_updated' },
       schema: { operationId: 'updateNotificationRecipient', tags, summary: 'Change a notification recipient', params: Params, body: ref(NotificationRecipientUpdate), response: { 200: ref(NotificationRecipient) } },
     }, async (request, reply) => {
       const { recipient, version } = await service.updateRecipient(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
@@ -112,7 +112,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/notifications/recipients/:id', {
-      config: { permission },
+      config: { permission, audit: 'notification_recipient_removed' },
       schema: { operationId: 'deleteNotificationRecipient', tags, summary: 'Remove a notification recipient', params: Params, response: { 204: { type: 'null', description: 'Deleted' } } },
     }, async (request, reply) => {
       await service.deleteRecipient(deps, requireCtx(request.ctx), request.params.id);

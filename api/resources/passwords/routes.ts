@@ -11,7 +11,7 @@ const tags = ['passwords'];
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/password-reset', {
-      config: { public: true, throttle: 'password_reset' },
+      config: { public: true, throttle: 'password_reset', audit: 'password_reset_requested' },
       schema: {
         operationId: 'requestPasswordReset', tags, summary: 'Ask for a password reset link',
         description: 'Always 202, whether or not the email belongs to a user. An active user gets an email with a link valid 1 hour.',
@@ -32,7 +32,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.inspectReset(deps, request.query.token));
 
     app.post('/v1/password-reset/complete', {
-      config: { public: true },
+      config: { public: true, audit: ['password_reset', 'password_changed'] },
       schema: {
         operationId: 'completePasswordReset', tags, summary: 'Set a new password with a reset link or change token',
         description: 'Uses the token once. Every session of the user ends; sign in again with the new password. Every API key of the user is revoked too unless `revoke_api_keys` is false.',
@@ -44,6 +44,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/me/password', {
+      config: { audit: 'password_changed' },
       schema: {
         operationId: 'changePassword', tags: ['me'], summary: 'Change your password',
         description: 'Needs the current password. Your other sessions end.',

@@ -30,7 +30,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.put('/v1/security/saml', {
-      config: { permission: 'security:manage', ifMatch: true },
+      config: { permission: 'security:manage', ifMatch: true, audit: 'settings_changed' },
       schema: {
         operationId: 'updateSamlSettings', tags, summary: 'Configure, activate or deactivate SAML single sign-on',
         description: [
@@ -80,7 +80,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/saml/:account_id/acs', {
-      config: { public: true },
+      config: { public: true, audit: ['sign_in', 'sign_in_failed'] },
       bodyLimit: ACS_BODY_LIMIT,
       schema: {
         operationId: 'consumeSamlResponse', tags, summary: 'Assertion consumer service: sign in with the identity provider\'s SAML response',
@@ -109,7 +109,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/saml/:account_id/two-factor', {
-      config: { public: true },
+      config: { public: true, audit: ['sign_in', 'sign_in_failed'] },
       schema: {
         operationId: 'completeSamlTwoFactor', tags, summary: 'Finish a SAML sign-in with a TOTP code',
         description: [

@@ -20,7 +20,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/security/policy', {
-      config: { permission: 'security:manage', ifMatch: true },
+      config: { permission: 'security:manage', ifMatch: true, audit: 'settings_changed' },
       schema: {
         operationId: 'updateSecurityPolicy', tags, summary: 'Change the security policy (enforce 2FA, password expiration)',
         description: 'Only an administrator may change it (403 `administrator_required`); `security:manage` alone reads it. Accepts If-Match with the ETag of GET /v1/security/policy.',

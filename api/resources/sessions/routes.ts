@@ -12,7 +12,7 @@ const tags = ['sessions'];
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/sessions', {
-      config: { public: true, throttle: 'sign_in' },
+      config: { public: true, throttle: 'sign_in', audit: ['sign_in', 'sign_in_failed'] },
       schema: {
         operationId: 'signIn', tags, summary: 'Sign in: start a session',
         description: [
@@ -31,7 +31,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/sessions/current', {
-      config: { allowWhilePendingDeletion: true },
+      config: { allowWhilePendingDeletion: true, audit: 'sign_out' },
       schema: {
         operationId: 'signOut', tags, summary: 'Sign out: end the current session',
         description: 'The session token stops working at once. Only for requests authenticated with a session token.',
@@ -51,6 +51,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.listSessions(deps, requireCtx(request.ctx), pageRequest(request.query), request.query.state));
 
     app.delete('/v1/sessions/:id', {
+      config: { audit: 'sign_out' },
       schema: {
         operationId: 'revokeSession', tags, summary: 'End one of your sessions',
         description: 'The session token stops working at once. Ending an ended session returns it unchanged.',

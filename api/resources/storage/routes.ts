@@ -20,7 +20,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.put('/v1/storage', {
-      config: { permission: 'account:manage', ifMatch: true },
+      config: { permission: 'account:manage', ifMatch: true, audit: 'settings_changed' },
       schema: {
         operationId: 'setStorageTarget', tags, summary: 'Choose where the account\'s backups are stored',
         description: 'Only before the first backup is stored (409 `storage_in_use` after). An S3 target is checked first: Coffer writes, reads back and deletes a test object; a target that fails is refused with 422 `storage_unreachable` and nothing changes.',

@@ -15,7 +15,7 @@ const Params = IdParam('task');
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/tasks', {
-      config: { permission: 'tasks:create' },
+      config: { permission: 'tasks:create', audit: 'task_created' },
       schema: {
         operationId: 'createTask', tags, summary: 'Create a backup task (connect a Dropbox team)',
         description:
@@ -46,7 +46,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/tasks/:id', {
-      config: { permission: 'tasks:modify', ifMatch: true },
+      config: { permission: 'tasks:modify', ifMatch: true, audit: 'task_updated' },
       schema: { operationId: 'updateTask', tags, summary: 'Change a task\'s name and backup settings', params: Params, body: ref(TaskUpdate), response: { 200: ref(Task) } },
     }, async (request, reply) => {
       const { task, version } = await service.updateTask(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
@@ -55,7 +55,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/tasks/:id', {
-      config: { permission: 'tasks:delete', ifMatch: true },
+      config: { permission: 'tasks:delete', ifMatch: true, audit: 'task_deleted' },
       schema: {
         operationId: 'deleteTask', tags, summary: 'Delete a backup task (7-day grace period)',
         description: 'The task and its backups are kept for 7 days (`state: deleted`, `purge_time`), during which `POST /v1/tasks/{id}/undelete` restores it; then they are erased.',
@@ -68,7 +68,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/tasks/:id/undelete', {
-      config: { permission: 'tasks:delete' },
+      config: { permission: 'tasks:delete', audit: 'task_undeleted' },
       schema: { operationId: 'undeleteTask', tags, summary: 'Bring back a deleted task within its grace period', params: Params, response: { 200: ref(Task) } },
     }, async (request, reply) => {
       const { task, version } = await service.undeleteTask(deps, requireCtx(request.ctx), request.params.id);
@@ -77,7 +77,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/tasks/:id/reconnect', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', audit: 'task_reconnect_started' },
       schema: {
         operationId: 'reconnectTask', tags, summary: 'Get a new Dropbox authorization URL for a task',
         description: 'For a task whose connection was lost (`disconnected`) or never finished. The task stays as it is until the callback succeeds.',
@@ -99,7 +99,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.requestDiscovery(deps, requireCtx(request.ctx), request.params.id)));
 
     app.post('/v1/tasks/:id/pause', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', audit: 'task_paused' },
       schema: {
         operationId: 'pauseTask', tags, summary: 'Pause every backup of a task',
         description: 'Nothing of the task is backed up (scheduled or "back up now") until it is resumed. Each entity keeps its own status underneath and returns to it; an entity paused on its own stays paused. Pausing a paused task changes nothing.',
@@ -112,7 +112,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/tasks/:id/resume', {
-      config: { permission: 'tasks:modify' },
+      config: { permission: 'tasks:modify', audit: 'task_resumed' },
       schema: {
         operationId: 'resumeTask', tags, summary: 'Resume a paused task',
         description: 'Entities whose backup fell due while the task was paused run at their next slot (see `frequency`), not all at once.',

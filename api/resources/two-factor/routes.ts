@@ -22,6 +22,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(201).send(await service.setUp(deps, requireCtx(request.ctx))));
 
     app.post('/v1/me/2fa/confirm', {
+      config: { audit: '2fa_enabled' },
       schema: {
         operationId: 'confirmTwoFactor', tags, summary: 'Enable two-factor authentication with a first code',
         body: ref(TwoFactorCode), response: { 200: ref(TwoFactorStatus) },
@@ -29,6 +30,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.confirm(deps, requireCtx(request.ctx), request.body.code));
 
     app.delete('/v1/me/2fa', {
+      config: { audit: '2fa_disabled' },
       schema: {
         operationId: 'disableTwoFactor', tags, summary: 'Disable two-factor authentication',
         description: 'Needs a current code. Refused (409 `two_factor_enforced`) while the account enforces 2FA.',

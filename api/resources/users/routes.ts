@@ -15,7 +15,7 @@ const GUARD = 'Only an administrator may act on an administrator (403 `administr
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/users', {
-      config: { permission: 'users:manage' },
+      config: { permission: 'users:manage', audit: 'user_invited' },
       schema: {
         operationId: 'inviteUser', tags, summary: 'Invite a user',
         description: 'Creates the user in state `invited` and emails them a confirmation link valid 24 hours. You can only grant permissions you hold (403 `cannot_grant`); only an administrator can invite an administrator.',
@@ -45,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.inspectConfirmation(deps, request.query.token));
 
     app.post('/v1/users/confirm', {
-      config: { public: true },
+      config: { public: true, audit: 'user_confirmed' },
       schema: {
         operationId: 'confirmUser', tags, summary: 'Confirm an invitation and set a password',
         description: 'Uses the token from the confirmation email (once, within 24 hours); the user becomes active.',
@@ -63,7 +63,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/users/:id', {
-      config: { permission: 'users:manage', ifMatch: true },
+      config: { permission: 'users:manage', ifMatch: true, audit: ['user_updated', 'permissions_changed'] },
       schema: {
         operationId: 'updateUser', tags, summary: 'Change a user\'s name, role, permissions or services',
         description: 'The last active administrator cannot be demoted (409 `last_administrator`). ' + GUARD,
@@ -76,7 +76,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/users/:id/deactivate', {
-      config: { permission: 'users:manage', ifMatch: true },
+      config: { permission: 'users:manage', ifMatch: true, audit: 'user_deactivated' },
       schema: {
         operationId: 'deactivateUser', tags, summary: 'Deactivate a user',
         description: 'The user\'s API keys and sessions are revoked at once, for good. The last active administrator cannot be deactivated. ' + GUARD,
@@ -89,7 +89,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/users/:id/reactivate', {
-      config: { permission: 'users:manage', ifMatch: true },
+      config: { permission: 'users:manage', ifMatch: true, audit: 'user_reactivated' },
       schema: {
         operationId: 'reactivateUser', tags, summary: 'Reactivate a user',
         description: 'The user can sign in again. API keys and sessions revoked at deactivation stay revoked: the user creates new keys. ' + GUARD,
@@ -111,7 +111,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request, reply) => reply.code(202).send(await service.resendConfirmation(deps, requireCtx(request.ctx), request.params.id)));
 
     app.delete('/v1/users/:id', {
-      config: { permission: 'users:manage', ifMatch: true },
+      config: { permission: 'users:manage', ifMatch: true, audit: 'user_deleted' },
       schema: {
         operationId: 'deleteUser', tags, summary: 'Remove a user',
         description: 'Removes the user with their API keys and sessions. The last active administrator cannot be removed. ' + GUARD,

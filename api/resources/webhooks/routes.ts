@@ -17,7 +17,7 @@ const permission = 'notifications:manage' as const;
 export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post('/v1/webhooks', {
-      config: { permission },
+      config: { permission, audit: 'webhook_created' },
       schema: { operationId: 'createWebhookEndpoint', tags, summary: 'Create a webhook endpoint (its signing secret is shown once, here)', body: ref(WebhookEndpointCreate), response: { 201: ref(WebhookEndpointCreated) } },
     }, async (request, reply) => {
       const { endpoint, version } = await service.createEndpoint(deps, requireCtx(request.ctx), request.body);
@@ -40,7 +40,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.patch('/v1/webhooks/:id', {
-      config: { permission, ifMatch: true },
+      config: { permission, ifMatch: true, audit: 'webhook_updated' },
       schema: { operationId: 'updateWebhookEndpoint', tags, summary: 'Change a webhook endpoint (URL, events, description; enable or disable it)', params: Params, body: ref(WebhookEndpointUpdate), response: { 200: ref(WebhookEndpoint) } },
     }, async (request, reply) => {
       const { endpoint, version } = await service.updateEndpoint(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
@@ -49,7 +49,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/webhooks/:id', {
-      config: { permission },
+      config: { permission, audit: 'webhook_deleted' },
       schema: { operationId: 'deleteWebhookEndpoint', tags, summary: 'Delete a webhook endpoint and its delivery log', params: Params, response: { 204: { type: 'null', description: 'Deleted' } } },
     }, async (request, reply) => {
       await service.deleteEndpoint(deps, requireCtx(request.ctx), request.params.id);
@@ -57,7 +57,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/webhooks/:id/rotate-secret', {
-      config: { permission },
+      config: { permission, audit: 'webhook_secret_rotated' },
       schema: { operationId: 'rotateWebhookSecret', tags, summary: 'Replace the signing secret (the new one is shown once, here)', params: Params, response: { 200: ref(WebhookEndpointCreated) } },
     }, async (request, reply) => {
       const { endpoint, version } = await service.rotateSecret(deps, requireCtx(request.ctx), request.params.id);
