@@ -102,12 +102,14 @@ export const ipRules = pgTable(
 /**
  * The security audit log: append-only, hash-chained per account. `hash` = SHA-256 of `prev_hash`
  * and the event's canonical JSON; `seq` orders the chain (ids are time-ordered but not gap-free).
+ * No foreign key to accounts: the log outlives a purged account (workers/jobs/account-purge.ts
+ * keeps it, ending in an `account_purged` tombstone, for AUDIT_RETENTION_AFTER_PURGE_DAYS).
  */
 export const auditEvents = pgTable(
   'audit_events',
   {
     id: text('id').primaryKey(),
-    accountId: text('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
     type: text('type').notNull(),
@@ -134,9 +136,10 @@ export const auditEvents = pgTable(
  * Where each account's audit chain ends: the last event's sequence number, id and hash, updated in
  * the same transaction as every append. Without it, removing the newest events leaves a shorter
  * chain that still verifies; with it, /v1/audit/verify sees that events up to `seq` are missing.
+ * Kept with the events after the account is purged (no foreign key), so the kept chain still verifies.
  */
 export const auditHeads = pgTable('audit_heads', {
-  accountId: text('account_id').primaryKey().references(() => accounts.id, { onDelete: 'cascade' }),
+  accountId: text('account_id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   eventId: text('event_id').notNull(),
   hash: text('hash').notNull(),

@@ -72,7 +72,10 @@ t.test('remove the account: approval, read-only grace period, undo, then purge',
   const job = await accountPurgeJob(api.deps);
   t.equal(job.purged.length, 1);
   t.equal(job.purged[0]!.accountId, a.accountId);
-  t.same(await rowsOf(api, a.accountId), {}, 'no row of the account is left in any table');
+  const { audit_events: kept, audit_heads: head, ...left } = await rowsOf(api, a.accountId);
+  t.same(left, {}, 'no row of the account is left in any table but its audit log');
+  t.equal(kept, beforeRows.audit_events! + 1, 'the audit log is kept, ended by the account_purged tombstone');
+  t.equal(head, 1);
   const gone = await req('GET', '/v1/account');
   t.equal(gone.status, 401, 'its keys no longer work');
   const signInAfter = await signIn(api, email, PASSWORD);

@@ -7,13 +7,26 @@
 // plus the account's idempotency records and the sign-in throttles of its users. The wrapped data
 // key lives in the account row and goes with it, so nothing stored can be decrypted afterwards.
 // An undo that races the job wins: the row is re-checked under lock before anything is deleted.
+//
+// The security audit log is the exception: an auditor must still be able to see who removed the
+// account and what was done before. Its rows (audit_events, audit_heads: no foreign key to
+// accounts) stay, ended by an `account_purged` event appended through the chain in the same
+// transaction, so the kept log still verifies; they hold ids, addresses and what changed, never
+// backed-up content. The same job erases such a log AUDIT_RETENTION_AFTER_PURGE_DAYS after the purge.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, notExists, or, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
-import { accounts, idempotencyKeys, loginThrottle, users } from '../../db/schema.ts';
+import { accounts, auditEvents, auditHeads, idempotencyKeys, loginThrottle, users } from '../../db/schema.ts';
 import { resolveAccountStore } from '../backup/storage.ts';
 import { cleanUpSaml } from '../../api/resources/saml/service.ts';
+import { audit } from '../../api/resources/audit/service.ts';
+
+/** How long the audit log of a purged account is kept, counted from the purge (the tombstone event). */
+export const AUDIT_RETENTION_AFTER_PURGE_DAYS = 365;
+
+/** Tables with an account_id that the purge keeps (the audit log, until its retention ends). */
+export const KEPT_AFTER_PURGE = ['audit_events', 'audit_heads'];
 
 export interface PurgedAccount {
   accountId: string;
@@ -35,7 +48,7 @@ export async function tablesWithoutCascade(deps: Pick<AppDeps, 'sql'>): Promise<
             and k.conkey = array[(select a.attnum from pg_attribute a where a.attrelid = k.conrelid and a.attname = 'account_id')]::int2[]
        )
      order by c.table_name`;
-  return rows.map((r) => r.table_name);
+  return rows.map((r) => r.table_name).filter((t) => !KEPT_AFTER_PURGE.includes(t));
 }
 
 async function eraseBlobs(deps: AppDeps, account: { id: string; region: string }): Promise<number> {
@@ -81,6 +94,12 @@ export async function purgeAccount(deps: AppDeps, accountId: string, now: Date):
       const deleted = await tx.execute(sql`delete from ${sql.identifier(table)} where account_id = ${accountId}`);
       counts[table] = (deleted as unknown as { count: number }).count;
     }
+    // The tombstone: the last event of the kept audit log, appended through the chain (and its head).
+    await audit(deps, accountId, {
+      type: 'account_purged', performedBy: null, ip: null, userAgent: null,
+      description: `Account ${accountId} and all its data erased after its removal grace period; this log is kept for ${AUDIT_RETENTION_AFTER_PURGE_DAYS} days`,
+      details: { account_id: accountId, blobs_erased: blobs, audit_kept_until: new Date(now.getTime() + AUDIT_RETENTION_AFTER_PURGE_DAYS * 86_400_000).toISOString() },
+    }, tx);
     const emails = await tx.select({ email: users.email }).from(users).where(eq(users.accountId, accountId));
     if (emails.length) await tx.delete(loginThrottle).where(inArray(loginThrottle.email, emails.map((e) => e.email.toLowerCase())));
     // Records are scoped `<account>/<user>/<credential>` (api/plugins/idempotency.ts); bare `<account>` ones are older.
@@ -93,7 +112,7 @@ export async function purgeAccount(deps: AppDeps, accountId: string, now: Date):
 }
 
 /** The `account-purge` job: every account whose grace period is over (the result, kept by pg-boss, says what went); also forgets expired SAML ids. */
-export async function accountPurgeJob(deps: AppDeps): Promise<{ purged: PurgedAccount[] }> {
+export async function accountPurgeJob(deps: AppDeps): Promise<{ purged: PurgedAccount[]; auditLogsErased: number }> {
   const now = deps.clock.now();
   const due = await deps.db
     .select({ id: accounts.id })
@@ -105,5 +124,23 @@ export async function accountPurgeJob(deps: AppDeps): Promise<{ purged: PurgedAc
     if (result) purged.push(result);
   }
   await cleanUpSaml(deps);
-  return { purged };
+  const auditLogsErased = await eraseExpiredAuditLogs(deps, now);
+  return { purged, auditLogsErased };
+}
+
+/** The kept audit logs of accounts purged more than AUDIT_RETENTION_AFTER_PURGE_DAYS ago; answers how many. */
+export async function eraseExpiredAuditLogs(deps: Pick<AppDeps, 'db'>, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - AUDIT_RETENTION_AFTER_PURGE_DAYS * 86_400_000);
+  return deps.db.transaction(async (tx) => {
+    // A head whose account is gone and that has not moved since the cutoff: its last event is the tombstone.
+    const expired = await tx
+      .select({ accountId: auditHeads.accountId })
+      .from(auditHeads)
+      .where(and(lte(auditHeads.updatedAt, cutoff), notExists(tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, auditHeads.accountId)))));
+    const ids = expired.map((r) => r.accountId);
+    if (!ids.length) return 0;
+    await tx.delete(auditEvents).where(inArray(auditEvents.accountId, ids));
+    await tx.delete(auditHeads).where(inArray(auditHeads.accountId, ids));
+    return ids.length;
+  });
 }

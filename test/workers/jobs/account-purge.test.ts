@@ -44,7 +44,8 @@ t.test('purge erases backed-up blobs, blocks, packs and versions, and the data k
   t.equal(job.purged.length, 1);
   t.ok(job.purged[0]!.blobs > 0);
   t.ok(job.purged[0]!.rows.blocks! > 0);
-  t.same(await rowsOf(api, f.accountId), {}, 'no row left, the data key went with the account row');
+  const { audit_events: _kept, audit_heads: _head, ...left } = await rowsOf(api, f.accountId);
+  t.same(left, {}, 'no row left but the audit log, the data key went with the account row');
   t.same(await listFiles(root), [], 'no blob left');
   t.ok((await rowsOf(api, other.accountId)).users, 'the other account is untouched');
   const records = await api.database.sql`select scope from idempotency_keys`;
