@@ -61,6 +61,6 @@ t.test('settings changes are audited with actor, address and masked before/after
   const log = JSON.stringify(await auditEvents(api, a.key));
   for (const secret of [hook.secret, newSecret, 's3cr3t-query']) t.notOk(log.includes(secret), 'no secret is in the audit log');
   t.notOk(log.includes(hook.secret.slice(-4)), 'not even the secret\'s hint');
-  t.same((await auditEvents(api, b.key)).map((e) => e.type), ['account_created'], 'another account\'s log has none of it');
+  t.same(await auditEvents(api, b.key), [], 'another account\'s log has none of it');
   t.match(await req('GET', '/v1/audit/verify'), { status: 200, body: { intact: true } });
 });

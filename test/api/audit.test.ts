@@ -218,8 +218,8 @@ t.test('the summary report carries the signed checkpoint, or says the log is bro
 
   t.match((await api.request('POST', '/v1/notifications/summary-report', { key: admin.key })).body, { sent: true });
   const text = parseMime(smtp.last('ciso@acme.example').raw).text!;
-  t.equal(newest.seq, 1);
-  t.match(text, /Security audit log: intact, 1 event\. Keep this signed checkpoint: a later log that does not contain event aud_\w+ with this hash at position 1 was tampered with/);
+  t.equal(newest.seq, 2, 'the recipient added, then the key created');
+  t.match(text, /Security audit log: intact, 2 events\. Keep this signed checkpoint: a later log that does not contain event aud_\w+ with this hash at position 2 was tampered with/);
   const kept = JSON.parse(/^Audit checkpoint: (\{.*\})$/m.exec(text)![1]!);
   t.match(kept, { account_id: admin.accountId, events: newest.seq, head_event_id: newest.id, head_hash: newest.hash });
   t.equal(verifyCheckpoint(kept), true);

@@ -37,7 +37,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => signup.inspectActivation(deps, request.query.token));
 
     app.post('/v1/accounts/activate', {
-      config: { public: true, audit: 'account_created' },
+      config: { public: true },
       schema: {
         operationId: 'activateAccount', tags, summary: 'Activate an account: the second step of sign-up',
         description: [
@@ -47,7 +47,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: ref(ActivationRequest), response: { 201: ref(Signup) },
       },
     }, async (request, reply) => {
-      const result = await signup.activate(deps, request.body.token, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      const result = await signup.activate(deps, request.body.token);
       return reply.code(201).header('location', '/v1/account').send(result);
     });
 

@@ -18,7 +18,6 @@ import { issueApiKey } from '../api-keys/service.ts';
 import { activationMail, existingAccountMail } from './signup-mail.ts';
 import { serializeAccount, serializeUser, TRIAL_DAYS } from './service.ts';
 import type { SignupRequest } from './schemas.ts';
-import { audit } from '../audit/service.ts';
 
 export const ACTIVATION_TTL_MS = 48 * 3600_000;
 const TOKEN_PREFIX = 'cfa_';
@@ -114,7 +113,7 @@ export async function inspectActivation(deps: AppDeps, token: string) {
 }
 
 /** Uses the link once: the account in its trial, its administrator and a first API key. */
-export async function activate(deps: AppDeps, token: string, meta: { ip: string; userAgent: string | null }) {
+export async function activate(deps: AppDeps, token: string) {
   assertSignupEnabled(deps);
   const pending = await findPending(deps, token);
   const now = deps.clock.now();
@@ -143,12 +142,6 @@ export async function activate(deps: AppDeps, token: string, meta: { ip: string;
         })
         .returning();
       const apiKey = await issueApiKey(tx, { accountId: account!.id, userId: user!.id, held: new Set(ALL_PERMISSIONS) }, { name: 'Default' }, now);
-      // The first event of the account's audit log: who created it, from where (the activation link's browser).
-      await audit(deps, account!.id, {
-        type: 'account_created', performedBy: { userId: user!.id, email: user!.email }, ip: meta.ip, userAgent: meta.userAgent,
-        description: `Account ${account!.name} created by ${user!.email}`,
-        details: { before: null, after: { name: account!.name, email: account!.email, region: account!.region, administrator: user!.email, api_key_id: apiKey.id } },
-      }, tx);
       return { account: serializeAccount(account!), user: serializeUser(user!), api_key: apiKey };
     });
   } catch (err) {

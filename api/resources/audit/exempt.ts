@@ -3,7 +3,8 @@
 // (published as `x-audit`); test/api/audit-coverage.test.ts fails when a write of the OpenAPI
 // document is in neither place, or in both. Adding a write means deciding here or there.
 export const AUDIT_EXEMPT: Readonly<Record<string, string>> = {
-  signUp: 'No account exists yet: a pending sign-up and an email. The account\'s first audit event (account_created) is written when the link is used.',
+  signUp: 'No account exists yet: a pending sign-up and an email.',
+  activateAccount: 'Creates a new, empty account (its created_at and first administrator say when and who); its audit log starts with what is done in it.',
   resendActivation: 'No account exists yet: a new activation link for a pending sign-up.',
   confirmDropboxAuthorization: 'Only leaves a cookie in the confirming browser; the connection itself is audited by the OAuth callback (task_connected).',
   discoverTask: 'Queues a listing of the team\'s members; it changes no setting, and what discovery finds is in the activity log.',

@@ -27,7 +27,7 @@ export const AUDIT_TYPES = [
   'sign_in', 'sign_in_failed', 'sign_out', 'user_invited', 'user_confirmed', 'user_updated', 'permissions_changed',
   'user_deactivated', 'user_reactivated', 'user_deleted', 'password_changed', 'password_reset_requested', 'password_reset',
   'settings_changed', 'api_key_created', 'api_key_revoked', 'ip_allowlist_changed', '2fa_enabled', '2fa_disabled',
-  'backup_deleted', 'notification', 'step_up_failed', 'account_created', 'account_removal_requested', 'account_removal_undone',
+  'backup_deleted', 'notification', 'step_up_failed', 'account_removal_requested', 'account_removal_undone',
   'api_key_updated', 'task_created', 'task_updated', 'task_deleted', 'task_undeleted', 'task_paused', 'task_resumed',
   'task_reconnect_started', 'task_connected', 'entity_action', 'entity_undeleted', 'backups_purged', 'notification_settings_changed',
   'notification_recipient_added', 'notification_recipient_updated', 'notification_recipient_removed', 'webhook_created',
