@@ -97,6 +97,20 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/audit.test.ts'],
   },
   {
+    name: 'audit: secrets in before/after are not masked',
+    file: 'api/resources/audit/changes.ts',
+    search: 'SECRET_FIELD.test(k) && v !== null && v !== undefined ? MASK : maskSecrets(v)',
+    replace: 'maskSecrets(v)',
+    tests: ['test/api/audit-events-settings.test.ts'],
+  },
+  {
+    name: 'audit: the account purge erases the audit log',
+    file: 'workers/jobs/account-purge.ts',
+    search: '.filter((t) => !KEPT_AFTER_PURGE.includes(t))',
+    replace: '',
+    tests: ['test/workers/jobs/account-purge-audit.test.ts'],
+  },
+  {
     name: 'backup: mounted folders are listed inside member homes',
     file: 'workers/dropbox/files.ts',
     search: 'recursive: true, include_deleted: false, include_mounted_folders: false',
