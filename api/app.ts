@@ -15,6 +15,7 @@ import { registerAuth } from './plugins/auth.ts';
 import { MemoryCounterStore, registerThrottle, Throttle } from './plugins/throttle.ts';
 import { Background } from './background.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
+import { registerNulCheck } from './plugins/nul-characters.ts';
 import { documentRoute } from './plugins/openapi.ts';
 import { serializeRequest } from './request-log.ts';
 import { ref, sharedSchemas, Problem } from './schemas/common.ts';
@@ -130,6 +131,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   });
 
   registerErrorHandling(app);
+  registerNulCheck(app);
 
   app.addHook('onRoute', (route) => documentRoute(route, ref(Problem)));
   await app.register(swagger, {
