@@ -125,6 +125,20 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/tenant-isolation.test.ts'],
   },
   {
+    name: 'tenant isolation: a tag is looked up by id alone',
+    file: 'api/resources/tags/service.ts',
+    search: '.select().from(tags).where(and(eq(tags.accountId, ctx.accountId), eq(tags.id, id)))',
+    replace: '.select().from(tags).where(eq(tags.id, id))',
+    tests: ['test/api/isolation-sweep.test.ts'],
+  },
+  {
+    name: 'a NUL character in a request reaches PostgreSQL (500)',
+    file: 'api/app.ts',
+    search: 'registerNulCheck(app);',
+    replace: '',
+    tests: ['test/api/fuzz-regressions.test.ts'],
+  },
+  {
     name: 'auth: the route\'s permission is not checked',
     file: 'api/plugins/auth.ts',
     search: 'if (needed && !request.ctx.permissions.has(needed)) {',
