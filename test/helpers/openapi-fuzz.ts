@@ -96,8 +96,14 @@ interface Parts {
   why: string;
 }
 
-/** Requests for one operation: valid-shaped, or with exactly one part broken. */
-export function requestArb(o: Operation): fc.Arbitrary<FuzzRequest> {
+const idPrefix = (schema: Schema | undefined) => /^\^([a-z]+)_\[0-9a-z\]\{26\}\$$/.exec(schema?.pattern ?? '')?.[1];
+
+/**
+ * Requests for one operation: valid-shaped, or with exactly one part broken. A valid path id is
+ * random or, half the time, one of `known()` (ids of the fuzzed account's own objects, by prefix),
+ * so broken bodies also reach the checks behind the lookup of an existing object.
+ */
+export function requestArb(o: Operation, known: () => Record<string, string[]> = () => ({})): fc.Arbitrary<FuzzRequest> {
   const params: Parameter[] = o.op.parameters ?? [];
   const pathParams = params.filter((p) => p.in === 'path');
   const queryParams = params.filter((p) => p.in === 'query');
@@ -107,7 +113,15 @@ export function requestArb(o: Operation): fc.Arbitrary<FuzzRequest> {
   const bodySchema = bodyType ? content![bodyType]!.schema : undefined;
   const encodeBody = (v: unknown) => enc.encode(bodyType === 'application/x-www-form-urlencoded' ? formEncode(v) : JSON.stringify(v));
 
-  const validPath = fc.record(Object.fromEntries(pathParams.map((p) => [p.name, (validArb(DOC, p.schema) as fc.Arbitrary<string>).map((s) => encodeURIComponent(s) || 'x')])));
+  const validPath = fc.record(Object.fromEntries(pathParams.map((p) => {
+    const random = (validArb(DOC, p.schema) as fc.Arbitrary<string>).map((v) => encodeURIComponent(v) || 'x');
+    const prefix = idPrefix(p.schema);
+    const own = fc.tuple(fc.nat(), random).map(([i, fallback]) => {
+      const list = prefix ? known()[prefix] ?? [] : [];
+      return list.length ? list[i % list.length]! : fallback;
+    });
+    return [p.name, fc.oneof(random, own)];
+  })));
   const validQuery = fc.tuple(...queryParams.map((p) => (p.required ? validArb(DOC, p.schema) : fc.option(validArb(DOC, p.schema), { nil: undefined })).map((v) => queryEntries(p.name, v))))
     .map((lists) => lists.flat());
   const validBody = bodySchema ? (o.op.requestBody.required ? validArb(DOC, bodySchema) : fc.option(validArb(DOC, bodySchema), { nil: undefined })) : fc.constant(undefined);
@@ -185,6 +199,8 @@ export interface FuzzTarget {
   api: TestApp;
   admin: SignedUp;
   session: string;
+  /** The account's own objects by id prefix. */
+  ids: Record<string, string[]>;
 }
 
 const PASSWORD = 'correct horse battery staple';
@@ -199,7 +215,23 @@ async function freshTarget(api: TestApp): Promise<FuzzTarget> {
   for (const o of operations()) {
     if (o.method === 'GET' && !o.public && !o.path.includes('{')) await api.request('GET', o.path, { key: admin.key });
   }
-  return { api, admin, session: signIn.body.token };
+  // One object of each kind the API creates without outside help, for valid-shaped ids to name.
+  const ids: Record<string, string[]> = { usr: [admin.userId] };
+  const creations: [string, unknown][] = [
+    ['/v1/tags', { name: 'fuzz' }], ['/v1/api-keys', { name: 'fuzz' }], ['/v1/users', { email: `fuzz-${admin.keyId}@example.com`, role: 'custom', permissions: [] }],
+    ['/v1/webhooks', { url: 'https://hooks.example.com/fuzz', events: ['ping'] }], ['/v1/tasks', { name: 'fuzz' }],
+    ['/v1/notifications/recipients', { email: 'ops@example.com', display_name: 'Ops', types: ['exceptions'] }], ['/v1/ip-allowlist/entries', { cidr: '203.0.113.0/24' }],
+  ];
+  for (const [path, body] of creations) {
+    const res = await api.request('POST', path, { key: admin.key, body });
+    if (res.status !== 201) throw new Error(`POST ${path} answered ${res.status}: ${res.text}`);
+    const id: string = res.body.id;
+    (ids[id.slice(0, id.indexOf('_'))] ??= []).push(id);
+  }
+  const webhook = ids.whk![0]!;
+  const ping = await api.request('POST', `/v1/webhooks/${webhook}/ping`, { key: admin.key });
+  if (ping.status === 202) ids.dlv = [ping.body.id];
+  return { api, admin, session: signIn.body.token, ids };
 }
 
 /** Both credentials still work (a valid-shaped request may have signed out, or removed the account). */
@@ -236,7 +268,7 @@ export async function fuzzOperations(t: Test, ops: Operation[], opts: { runs?: n
   for (const o of ops) {
     await t.test(`${o.method} ${o.path} (${o.operationId})`, async (t) => {
       if (!(await stillUsable(target))) target = await freshTarget(api);
-      const property = fc.asyncProperty(requestArb(o), async (req) => {
+      const property = fc.asyncProperty(requestArb(o, () => target.ids), async (req) => {
         const headers: Record<string, string> = { ...req.headers };
         if (req.credential === 'key') headers.authorization = `Bearer ${target.admin.key}`;
         if (req.credential === 'session') headers.authorization = `Bearer ${target.session}`;
