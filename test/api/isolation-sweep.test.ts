@@ -17,8 +17,8 @@ import { accountFingerprint } from '../helpers/account-rows.ts';
 import { operations, type Operation } from '../helpers/openapi-fuzz.ts';
 import { validArb, type Schema } from '../helpers/schema-arbitraries.ts';
 import { CARD, DAY, DETAILS } from '../helpers/billing.ts';
-import { runBillingCycle } from '../../workers/billing/cycle.ts';
-import { meterUsage } from '../../workers/billing/metering.ts';
+import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
+import { meterUsage } from '../../workers/jobs/billing/metering.ts';
 import { DOC } from '../helpers/openapi-fuzz.ts';
 
 const PASSWORD = 'correct horse battery staple';
