@@ -144,7 +144,7 @@ t.test('--help on a command shows its description and fields from the OpenAPI do
   t.match(exportHelp.stdout, /--destination\.type\s+download \| s3 \| azure \| gcs \(required\)/, 'allowed values');
   t.match(exportHelp.stdout, /--download FILE/);
   const listHelp = await cli(env, ['help', 'jobs', 'list']);
-  t.match(listHelp.stdout, /parameters:[\s\S]*--state\s+pending \| in_progress/, 'query parameters of a list');
+  t.match(listHelp.stdout, /parameters:[\s\S]*--type\s+restore \| export[\s\S]*--state\s+string One or more states/, 'query parameters of a list');
   t.match(listHelp.stdout, /--all/);
   t.match((await cli(env, ['tags', 'update', 'tag_1', '--help'])).stdout, /<id>[\s\S]*--if-match ETAG/);
   t.match((await cli(env, ['backup', '--help'])).stdout, /usage: coffer backup <entity-id> \[--wait\]/);
