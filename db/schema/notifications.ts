@@ -123,3 +123,20 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id)],
 );
+
+/**
+ * Every account event webhooks carry, whether or not an endpoint subscribes to it: the feed of
+ * `GET /v1/events` and its stream. `body` is the exact JSON a delivery POSTs. Kept 30 days (the
+ * maintenance job deletes older rows).
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('events_account_idx').on(t.accountId, t.id), index('events_created_idx').on(t.createdAt)],
+);

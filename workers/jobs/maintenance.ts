@@ -4,17 +4,20 @@ import type { AppDeps } from '../../api/deps.ts';
 import { idempotencyKeys } from '../../db/schema.ts';
 import { purgeExpiredSecurityRows } from '../../api/resources/sessions/service.ts';
 import { purgeExpiredSignups } from '../../api/resources/accounts/signup.ts';
+import { purgeExpiredEvents } from '../../api/resources/events/feed.ts';
 
 export async function maintenanceJob(deps: Pick<AppDeps, 'db' | 'clock'>) {
   const idempotencyKeys = await purgeExpiredIdempotencyKeys(deps);
   const security = await purgeExpiredSecurityRows(deps);
   const signups = await purgeExpiredSignups(deps);
+  const events = await purgeExpiredEvents(deps);
   return {
     idempotency_keys_removed: idempotencyKeys,
     sessions_removed: security.sessions,
     user_tokens_removed: security.tokens,
     login_throttles_removed: security.throttles,
     pending_signups_removed: signups,
+    events_removed: events,
   };
 }
 

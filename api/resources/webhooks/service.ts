@@ -1,5 +1,6 @@
 // Webhook endpoints and the fan-out of events to them. `emitEvent` is what the rest of Coffer
-// calls (notifications, billing, jobs): it writes one delivery row per subscribed, enabled endpoint
+// calls (notifications, billing, jobs): it records the event in the account's feed (GET /v1/events,
+// api/resources/events/) and writes one delivery row per subscribed, enabled endpoint
 // and enqueues its first attempt in the caller's transaction, so it never waits on anyone's HTTP
 // server and an event exists exactly when the change that raised it commits. The `webhooks`
 // worker (delivery.ts) does the POSTs and the retries.
@@ -16,7 +17,10 @@ import { enqueue, QUEUES } from '../../../workers/queue.ts';
 import { checkTargetUrl, TargetRefused } from '../../../workers/outbound/target.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { beforeAfter, maskUrls } from '../audit/changes.ts';
+import { eventBody, recordEvent } from '../events/feed.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
+
+export { eventBody };
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -150,15 +154,10 @@ export async function listDeliveries(deps: AppDeps, ctx: RequestContext, endpoin
   return toPage(rows, page.limit, serializeDelivery);
 }
 
-/** The exact body of an event: what is signed and POSTed. */
-export function eventBody(event: { id: string; type: string; createdAt: Date; accountId: string; data: Record<string, unknown> }): string {
-  return JSON.stringify({ id: event.id, type: event.type, created_at: event.createdAt.toISOString(), account_id: event.accountId, data: event.data });
-}
-
-async function insertDeliveries(deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, accountId: string, endpointIds: string[], type: string, data: Record<string, unknown>) {
-  const eventId = newId('evt');
-  const now = deps.clock.now();
-  const body = eventBody({ id: eventId, type, createdAt: now, accountId, data });
+async function insertDeliveries(
+  deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, accountId: string, endpointIds: string[], type: string, data: Record<string, unknown>, feed: boolean,
+) {
+  const { eventId, body, createdAt: now } = await recordEvent(deps, tx, accountId, type, data, feed);
   const rows = endpointIds.map((endpointId) => ({
     id: newId('dlv'), accountId, endpointId, eventId, eventType: type, body, state: 'pending' as const, attempts: [], createdAt: now, nextAttemptAt: now,
   }));
@@ -185,7 +184,7 @@ export async function emitEvent(
     eq(webhookEndpoints.enabled, true),
     sql`${webhookEndpoints.events} @> ${JSON.stringify([type])}::jsonb`,
   ));
-  return insertDeliveries(deps, tx, accountId, endpoints.map((e) => e.id), type, data);
+  return insertDeliveries(deps, tx, accountId, endpoints.map((e) => e.id), type, data, true);
 }
 
 /** Queues the event of an earlier delivery again (same event id and body) as a new delivery to the same endpoint. */
@@ -212,7 +211,7 @@ export async function ping(deps: AppDeps, ctx: RequestContext, id: string) {
   return deps.db.transaction(async (tx) => {
     const { deliveryIds, eventId } = await insertDeliveries(deps, tx, ctx.accountId, [endpoint.id], 'ping', {
       endpoint_id: endpoint.id, message: 'Ping from Coffer: this endpoint is reachable and verifies signatures.',
-    });
+    }, false);
     const [row] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryIds[0]!));
     return { delivery: serializeDelivery(row!), eventId };
   });
