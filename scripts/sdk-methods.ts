@@ -23,7 +23,8 @@ import type { OperationSpec } from '../sdk/types.ts';
 export type { OperationSpec };
 type Json = Record<string, any>;
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-const KNOWN_HEADERS = new Set(['idempotency-key', 'if-match']);
+// Last-Event-ID: the raw event stream takes it in `options.headers` (sdk/events.ts reconnects with it).
+const KNOWN_HEADERS = new Set(['idempotency-key', 'if-match', 'last-event-id']);
 
 /** Names the rules get wrong: operationId → namespace and/or method name. */
 export const OVERRIDES: Record<string, { namespace?: string[]; name?: string }> = {
@@ -35,6 +36,9 @@ export const OVERRIDES: Record<string, { namespace?: string[]; name?: string }> 
   downloadSummaryReport: { name: 'download' },
   dropboxOAuthCallback: { name: 'dropboxCallback' },
   putBillingDetails: { name: 'updateDetails' },
+  // The raw Response of the SSE stream; `coffer.events.stream()` (sdk/events.ts) is the iterator.
+  streamEvents: { name: 'openStream' },
+  createTestEvent: { name: 'trigger' },
 };
 
 /** Names the client itself uses, so no namespace may take them. */

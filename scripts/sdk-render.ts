@@ -8,6 +8,7 @@ const BANNER = '// generated — do not edit; run `npm run generate` (method nam
 /** Namespaces whose generated class extends a hand-written one instead of Resource. */
 const BASES: Record<string, { name: string; from: string }> = {
   jobs: { name: 'JobWaiter', from: './jobs.ts' },
+  events: { name: 'EventStreamer', from: './events.ts' },
 };
 
 export function renderOperations(specs: OperationSpec[]): string {

@@ -4,6 +4,7 @@
 import { OPERATIONS } from './operations.ts';
 import { Resource } from './resource.ts';
 import { JobWaiter } from './jobs.ts';
+import { EventStreamer } from './events.ts';
 import type { PagePromise } from './pagination.ts';
 import type { Transport } from './transport.ts';
 import type { BodyOf, ItemOf, QueryOf, RequestOptions, ResultOf, UpdateOptions, WithResponse } from './types.ts';
@@ -926,6 +927,29 @@ export class VerificationKey extends Resource {
   }
 }
 
+/** `coffer.events` */
+export class Events extends EventStreamer {
+  /** List the account's events (newest first; kept 30 days) — `GET /v1/events` (listEvents) */
+  list(query?: QueryOf<'listEvents'>, options?: RequestOptions): PagePromise<ItemOf<'listEvents'>> {
+    return this._transport.list(OPERATIONS.listEvents, [], query, options);
+  }
+
+  /** Receive the account's events as they happen (Server-Sent Events) — `GET /v1/events/stream` (streamEvents) */
+  openStream(query?: QueryOf<'streamEvents'>, options?: RequestOptions): Promise<Response> {
+    return this._transport.call(OPERATIONS.streamEvents, [], query, options) as Promise<Response>;
+  }
+
+  /** Get an event — `GET /v1/events/{id}` (getEvent) */
+  get(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getEvent'>>> {
+    return this._transport.call(OPERATIONS.getEvent, [id], undefined, options) as Promise<WithResponse<ResultOf<'getEvent'>>>;
+  }
+
+  /** Record a test event of a type in the feed (what `coffer trigger` sends) — `POST /v1/events/test` (createTestEvent) */
+  trigger(body: BodyOf<'createTestEvent'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'createTestEvent'>>> {
+    return this._transport.call(OPERATIONS.createTestEvent, [], body, options) as Promise<WithResponse<ResultOf<'createTestEvent'>>>;
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -959,6 +983,7 @@ export class CofferResources {
   readonly storage: Storage;
   readonly verifications: Verifications;
   readonly verificationKey: VerificationKey;
+  readonly events: Events;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -992,5 +1017,6 @@ export class CofferResources {
     this.storage = new Storage(transport);
     this.verifications = new Verifications(transport);
     this.verificationKey = new VerificationKey(transport);
+    this.events = new Events(transport);
   }
 }

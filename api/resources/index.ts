@@ -94,3 +94,9 @@ import verifications from './verifications/routes.ts';
 import { schemas as verificationSchemas } from './verifications/schemas.ts';
 resources.push(verifications);
 resourceSchemas.push(...verificationSchemas);
+
+// The event feed: every webhook event, listed and streamed (Server-Sent Events).
+import events from './events/routes.ts';
+import { schemas as eventSchemas } from './events/schemas.ts';
+resources.push(events);
+resourceSchemas.push(...eventSchemas);

@@ -1,0 +1,60 @@
+// The event feed as the API reads it: list (newest first), one event, events after a cursor for
+// the stream, and test events (POST /v1/events/test) for `coffer trigger`.
+import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import type { AppDeps } from '../../deps.ts';
+import type { RequestContext } from '../../context.ts';
+import { events } from '../../../db/schema.ts';
+import { badRequest, notFound } from '../../errors.ts';
+import { toPage, type PageRequest } from '../../pagination.ts';
+import { recordEvent } from './feed.ts';
+import type { Event, EventListQuery, FeedEventType } from './schemas.ts';
+
+type EventRow = { id: string; body: string };
+
+export function serializeEvent(row: EventRow): Event {
+  return JSON.parse(row.body) as Event;
+}
+
+/** `a,b` → ['a', 'b'] (the query schema has checked each name). */
+export function parseTypes(filter: string | undefined): FeedEventType[] | undefined {
+  return filter ? [...new Set(filter.split(','))] as FeedEventType[] : undefined;
+}
+
+export async function listEvents(deps: AppDeps, ctx: RequestContext, page: PageRequest, q: EventListQuery) {
+  if (q.from && q.to && new Date(q.from) > new Date(q.to)) {
+    throw badRequest('validation_failed', '`from` is after `to`.', [{ pointer: '/query/from', detail: 'must not be after `to`' }]);
+  }
+  const where: (SQL | undefined)[] = [eq(events.accountId, ctx.accountId)];
+  const types = parseTypes(q.type);
+  if (types) where.push(inArray(events.type, types));
+  if (q.from) where.push(gte(events.createdAt, new Date(q.from)));
+  if (q.to) where.push(lt(events.createdAt, new Date(q.to)));
+  if (page.after) where.push(lt(events.id, page.after));
+  const rows = await deps.db.select({ id: events.id, body: events.body }).from(events).where(and(...where)).orderBy(desc(events.id)).limit(page.limit + 1);
+  return toPage(rows, page.limit, serializeEvent);
+}
+
+export async function getEvent(deps: AppDeps, ctx: RequestContext, id: string): Promise<Event> {
+  const [row] = await deps.db.select({ id: events.id, body: events.body }).from(events).where(and(eq(events.accountId, ctx.accountId), eq(events.id, id)));
+  if (!row) throw notFound('Event', id);
+  return serializeEvent(row);
+}
+
+/** The account's events with an id above `after`, oldest first (the stream's catch-up and live reads). */
+export async function eventsAfter(deps: Pick<AppDeps, 'db'>, accountId: string, after: string, types: string[] | undefined, limit: number) {
+  const where: (SQL | undefined)[] = [eq(events.accountId, accountId), gt(events.id, after)];
+  if (types) where.push(inArray(events.type, types));
+  return deps.db.select({ id: events.id, type: events.type, body: events.body }).from(events).where(and(...where)).orderBy(asc(events.id)).limit(limit);
+}
+
+/**
+ * Records a test event of `type` in the caller's feed: streams (and so `coffer listen`) receive it.
+ * It is not sent to webhook endpoints, whose receivers would act on a made-up invoice or run
+ * (`POST /v1/webhooks/{id}/ping` tests an endpoint).
+ */
+export async function createTestEvent(deps: AppDeps, ctx: RequestContext, type: FeedEventType): Promise<Event> {
+  const { body } = await deps.db.transaction((tx) => recordEvent(deps, tx, ctx.accountId, type, {
+    test: true, message: `A test ${type} event, sent with POST /v1/events/test (coffer trigger). It describes nothing that happened.`,
+  }, true));
+  return JSON.parse(body) as Event;
+}
