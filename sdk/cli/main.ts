@@ -22,6 +22,7 @@ import { downloadArchive, type Downloaded } from './download.ts';
 import { EXIT, EXIT_HELP, UsageError } from './exit-codes.ts';
 import { printJson, printLine, printList, printObject } from './output.ts';
 import { client, login, logout, profiles, type SessionFlags } from './session.ts';
+import { EVENT_COMMANDS_HELP, eventCommand } from './listen.ts';
 import { backup, watchJob } from './watch.ts';
 
 const STRINGS = ['profile', 'api-url', 'api-key', 'account', 'data', 'if-match', 'idempotency-key', 'timeout', 'download'];
@@ -55,6 +56,8 @@ Long work (a progress bar on a terminal; with --json one JSON object a line):
   coffer jobs watch <job-id>                                       (jobs wait: the same)
   coffer jobs download <job-id> <file>                             an export's archive: resumes FILE.part, verifies
 
+Events (develop a webhook receiver locally):
+${EVENT_COMMANDS_HELP}
 Anything else:
   coffer api METHOD PATH [--data JSON] [--param value…]
 
@@ -100,6 +103,8 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
   if (first === 'login') return login(flags);
   if (first === 'logout') return logout(flags);
   if (first === 'profiles') return profiles(rest, flags);
+  const events = eventCommand(first);
+  if (events) return events({ words: rest, flags, signal, client: () => client(flags) });
   if (first === 'completion') {
     if (rest.length !== 1) throw new UsageError('usage: coffer completion bash|zsh|fish');
     process.stdout.write(completionScript(rest[0]));
