@@ -53,6 +53,12 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
     }, async (request, reply) => {
       const ctx = requireCtx(request.ctx);
+      hub.track(new Promise((resolve) => reply.raw.once('close', () => {
+        // A stream the client dropped: its connection is not reused, and it must not keep the
+        // server's close waiting for the keep-alive timeout.
+        if (!reply.raw.writableFinished) request.raw.socket?.destroy();
+        resolve();
+      })));
       const stream = await openStream(deps, hub, {
         accountId: ctx.accountId,
         lastEventId: request.headers['last-event-id'],

@@ -45,6 +45,7 @@ export class EventHub {
   private readonly wakers = new Map<string, Set<Waker>>();
   private listening: Promise<{ unlisten(): Promise<void> }> | null = null;
   private readonly closers = new Set<() => void>();
+  private readonly responses = new Set<Promise<void>>();
 
   constructor(deps: Pick<AppDeps, 'sql'>) {
     this.deps = deps;
@@ -76,9 +77,22 @@ export class EventHub {
     };
   }
 
-  /** Ends every stream and the LISTEN (the server is closing). */
+  /** A response to wait for when the server closes (it resolves once the response is over). */
+  track(ended: Promise<void>) {
+    this.responses.add(ended);
+    void ended.then(() => this.responses.delete(ended));
+  }
+
+  /**
+   * Ends every stream and the LISTEN (the server is closing), and waits (up to 2 s) until the
+   * responses are over: the server's close then finds their connections idle and closes them,
+   * instead of waiting for the keep-alive timeout.
+   */
   async close() {
     for (const close of [...this.closers]) close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.responses]), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
     const listening = this.listening;
     this.listening = null;
     if (listening) await listening.then((l) => l.unlisten(), () => {});
