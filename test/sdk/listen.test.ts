@@ -19,7 +19,7 @@ import { Coffer } from '../../sdk/client.ts';
 const bin = fileURLToPath(new URL('../../sdk/cli/bin.ts', import.meta.url));
 
 function start(env: Record<string, string>, args: string[]): ChildProcessWithoutNullStreams & { out: { stdout: string; stderr: string } } {
-  const { COFFER_API_KEY: _k, COFFER_BASE_URL: _u, COFFER_PROFILE: _p, ...inherited } = process.env;
+  const { COFFER_API_KEY: _k, COFFER_BASE_URL: _u, COFFER_API_URL: _a, COFFER_PROFILE: _p, ...inherited } = process.env;
   const child = spawn(process.execPath, [bin, ...args], { env: { ...inherited, ...env } }) as ChildProcessWithoutNullStreams & { out: { stdout: string; stderr: string } };
   child.out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d) => (child.out.stdout += d));
@@ -62,7 +62,7 @@ t.test('coffer listen forwards a triggered event, signed so that verifyWebhookSi
   const home = await mkdtemp(join(tmpdir(), 'coffer-listen-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
   const env = { XDG_CONFIG_HOME: home };
-  t.equal((await run(env, ['login', '--base-url', api.url, '--api-key', account.key])).code, 0);
+  t.equal((await run(env, ['login', '--api-url', api.url, '--api-key', account.key])).code, 0);
 
   const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
   const receiver = http.createServer((req, res) => {
