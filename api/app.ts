@@ -164,6 +164,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
         { name: 'snapshots', description: 'Point-in-time snapshots of an entity, browsing them, item versions, every backup run and the per-day history' },
         { name: 'notifications', description: 'Notification settings and recipients, summary reports, smart-alert thresholds' },
         { name: 'webhooks', description: 'Webhook endpoints, their signed deliveries and retries' },
+        { name: 'events', description: 'The account\'s events (what webhooks carry), kept 30 days: listed, and streamed as Server-Sent Events' },
         { name: 'recovery', description: 'Item search, restores to Dropbox, exports (download or your own storage) and the jobs that run them' },
         { name: 'billing', description: 'Plans, subscription, billing details, payment methods, usage, invoices and payments' },
         { name: 'storage', description: 'Where the account\'s backups are stored: the region\'s default or your own bucket' },
