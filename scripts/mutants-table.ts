@@ -201,4 +201,18 @@ export const MUTANTS: Mutant[] = [
     replace: '? downloadToken(deps, row) : null',
     tests: ['test/api/exports.test.ts'],
   },
+  {
+    name: 'event stream: no look-back, so an event whose transaction commits late is never sent',
+    file: 'api/resources/events/stream.ts',
+    search: 'const LOOKBACK_MS = 60_000;',
+    replace: 'const LOOKBACK_MS = 0;',
+    tests: ['test/api/events-stream.test.ts'],
+  },
+  {
+    name: 'events: one event is read without the account scope',
+    file: 'api/resources/events/service.ts',
+    search: 'where(and(eq(events.accountId, ctx.accountId), eq(events.id, id)))',
+    replace: 'where(and(eq(events.id, id)))',
+    tests: ['test/api/events.test.ts'],
+  },
 ];
