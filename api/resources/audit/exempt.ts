@@ -15,6 +15,7 @@ export const AUDIT_EXEMPT: Readonly<Record<string, string>> = {
   setUpTwoFactor: 'Creates a pending TOTP secret that protects nothing until confirmed; confirming writes 2fa_enabled.',
   sendSummaryReport: 'Mails the summary report to the recipients the settings name (whose changes are audited); changes nothing.',
   pingWebhookEndpoint: 'Sends a test event to an endpoint whose creation and changes are audited; changes nothing.',
+  createTestEvent: 'Records a made-up event in the caller\'s own events feed (never sent to webhook endpoints) so a listener can be tested; changes no data nor setting.',
   redeliverWebhook: 'Sends an existing delivery again to its endpoint; changes no setting.',
   startVerification: 'Reads the backups to check them; changes no data nor setting (the outcome is in the activity log).',
 };
