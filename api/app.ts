@@ -3,16 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import AjvCompiler, { type ValidatorFactory } from '@fastify/ajv-compiler';
 import fastJsonStringify, { type Options as FastJsonOptions } from 'fast-json-stringify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppDeps } from './deps.ts';
-import { ApiError } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { registerAuth } from './plugins/auth.ts';
-import { MemoryCounterStore, registerThrottle, Throttle } from './plugins/throttle.ts';
+import { registerThrottle, Throttle } from './plugins/throttle.ts';
+import { PgCounterStore } from './rate-counters.ts';
+import { registerRateLimit } from './plugins/rate-limit.ts';
 import { Background } from './background.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { registerNulCheck } from './plugins/nul-characters.ts';
@@ -93,6 +93,8 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   const app = Fastify({
     // Request URLs are logged with their credentials (link tokens, OAuth codes) redacted.
     ...(opts.logger ? { loggerInstance: opts.logger.child({}, { serializers: { req: serializeRequest }, redact: ['req.headers.authorization', 'req.headers.cookie'] }) } : { logger: false }),
+    // One log line per request (below), not Fastify's two: each is a synchronous write to stdout.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: deps.config.trustProxy,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -117,6 +119,11 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });
+  if (opts.logger) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    });
+  }
   // 304 for a conditional GET whose ETag still matches.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.method === 'GET' && reply.statusCode === 200) {
@@ -180,17 +187,11 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   const background = (deps.background ??= new Background(app.log));
   app.addHook('onClose', () => background.settled());
 
-  registerThrottle(app, new Throttle(new MemoryCounterStore(), deps.clock, deps.config.rateLimits));
-  registerAuth(app, deps);
-  await app.register(rateLimit, {
-    global: true,
-    max: deps.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    enableDraftSpec: true,
-    keyGenerator: (request) => request.ctx?.credentialId ?? `ip:${request.ip}`,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, 'rate_limited', 'Too Many Requests', `Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`),
-  });
+  // Counters live in PostgreSQL so that every API replica counts against the same limits.
+  const throttle = new Throttle(new PgCounterStore(deps.sql), deps.clock, deps.config.rateLimits);
+  registerThrottle(app, throttle);
+  await registerAuth(app, deps, throttle);
+  registerRateLimit(app, throttle, deps.config.rateLimitPerMinute, deps.clock);
   registerIdempotency(app, deps);
 
   for (const resource of resources) await app.register(resource(deps));

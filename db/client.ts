@@ -4,6 +4,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from '../db/schema.ts';
+import { installSharedState } from './shared-state.ts';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** A transaction or the database itself: services accept either, so callers choose the boundary. */
@@ -31,6 +32,7 @@ export function connect(url: string, opts: { max?: number } = {}): Database {
 
 export async function runMigrations(database: Database): Promise<void> {
   await migrate(database.db, { migrationsFolder: MIGRATIONS_DIR });
+  await installSharedState(database.sql);
 }
 
 /** The number of migrations this build ships; /readyz compares it with what the database has applied. */

@@ -2,7 +2,7 @@
 // says so (`config.public`); every other request must carry `Authorization: Bearer <secret>`, is
 // resolved to its effective account here (and nowhere else), and is checked against the
 // permission the route declares in `config.permission`.
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import type { RequestContext } from '../context.ts';
@@ -10,7 +10,12 @@ import { conflict, forbidden, unauthorized } from '../errors.ts';
 import { hashSecret, isWellFormedSecret, SESSION_PREFIX } from '../credentials.ts';
 import { ALL_PERMISSIONS, isPermission, type Permission } from '../permissions.ts';
 import { accountSecurity, accounts, apiKeys, sessions, users, type AccountState } from '../../db/schema.ts';
-import { assertClientAllowed } from '../resources/ip-allowlist/service.ts';
+import { allowlistRules, assertAllowedBy } from '../resources/ip-allowlist/service.ts';
+import type { Rule } from '../resources/ip-allowlist/match.ts';
+import { CredentialCache } from '../credential-cache.ts';
+import type { Throttle } from './throttle.ts';
+import { RATE_WINDOW_MS, rateKey } from './rate-limit.ts';
+import type { Db } from '../../db/client.ts';
 
 /** How often last_used_at is written: per-request writes would turn every read into a write. */
 const LAST_USED_PRECISION_MS = 60_000;
@@ -20,42 +25,21 @@ export function effectivePermissions(role: string, granted: readonly string[], s
   return new Set(scopes ? base.filter((p) => scopes.includes(p)) : base);
 }
 
-/**
- * The caller's effective account. Today it is the credential's own account; when partners (MSPs)
- * arrive, a partner credential plus a `Coffer-Account` header will select a managed account here.
- */
-export async function resolveContext(deps: AppDeps, request: FastifyRequest): Promise<RequestContext> {
-  const header = request.headers.authorization;
-  if (!header) throw unauthorized('unauthenticated', 'Send an API key or a session token as `Authorization: Bearer <secret>`.');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match || !isWellFormedSecret(match[1]!)) {
-    throw unauthorized('invalid_credentials', 'The Authorization header does not hold a well-formed Coffer API key or session token.');
-  }
-  const secret = match[1]!;
-  const ctx = secret.startsWith(SESSION_PREFIX) ? await resolveSession(deps, request, secret) : await resolveApiKey(deps, request, secret);
-  // IP restrictions apply to every authenticated request, whatever the credential.
-  if (ctx.ipAllowlistEnabled) await assertClientAllowed(deps.db, ctx.context.accountId, request.ip);
-  return ctx.context;
-}
-
-interface Resolved {
-  context: RequestContext;
-  ipAllowlistEnabled: boolean;
-}
-
-function contextOf(request: FastifyRequest, row: { accountId: string; accountState: AccountState; userId: string; role: 'administrator' | 'custom'; granted: string[] }, credentialId: string, kind: 'api_key' | 'session', scopes: readonly string[] | null): RequestContext {
-  return {
-    accountId: row.accountId,
-    userId: row.userId,
-    credentialId,
-    credentialKind: kind,
-    permissions: effectivePermissions(row.role, row.granted, scopes),
-    role: row.role,
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-    requestId: String(request.id),
-    accountState: row.accountState,
-  };
+/** What a credential resolved to, kept in the credential cache (api/credential-cache.ts). */
+interface Principal {
+  kind: 'api_key' | 'session';
+  credentialId: string;
+  accountId: string;
+  accountState: AccountState;
+  userId: string;
+  userState: string;
+  role: 'administrator' | 'custom';
+  permissions: ReadonlySet<Permission>;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  /** The account's allowlist entries when it restricts addresses, else null. */
+  allowlist: Rule[] | null;
 }
 
 /** What either kind of credential resolves to: its user, account and the account's allowlist switch. */
@@ -69,76 +53,163 @@ const PRINCIPAL = {
   ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
 };
 
-async function resolveApiKey(deps: AppDeps, request: FastifyRequest, secret: string): Promise<Resolved> {
-  const now = deps.clock.now();
-  const [row] = await deps.db
-    .select({
-      keyId: apiKeys.id,
-      scopes: apiKeys.scopes,
-      expiresAt: apiKeys.expiresAt,
-      revokedAt: apiKeys.revokedAt,
-      ...PRINCIPAL,
-    })
+/**
+ * The two lookups, built once per app (drizzle would otherwise rebuild the same SQL text on every
+ * request); postgres.js prepares them once per connection.
+ */
+function lookups(db: Db) {
+  const hash = sql.placeholder('hash');
+  const apiKey = db
+    .select({ credentialId: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, ...PRINCIPAL })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
     .leftJoin(accountSecurity, eq(accountSecurity.accountId, apiKeys.accountId))
-    .where(eq(apiKeys.secretHash, hashSecret(secret)))
-    .limit(1);
-  if (!row) throw unauthorized('invalid_credentials', 'This API key is not valid.');
-  if (row.revokedAt) throw unauthorized('api_key_revoked', 'This API key has been revoked.');
-  if (row.expiresAt && row.expiresAt <= now) throw unauthorized('api_key_expired', 'This API key has expired.');
-  if (row.userState !== 'active') throw unauthorized('user_inactive', 'The user this API key belongs to is not active.');
-
-  deps.db
-    .update(apiKeys)
-    .set({ lastUsedAt: now, lastUsedIp: request.ip })
-    .where(and(eq(apiKeys.id, row.keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - LAST_USED_PRECISION_MS)))))
-    .catch((err: unknown) => request.log.warn({ err }, 'could not record API key use'));
-
-  return { context: contextOf(request, row, row.keyId, 'api_key', row.scopes), ipAllowlistEnabled: row.ipAllowlistEnabled ?? false };
-}
-
-/** Session tokens (`cfs_…`, from POST /v1/sessions) carry the user's full permissions. */
-async function resolveSession(deps: AppDeps, request: FastifyRequest, secret: string): Promise<Resolved> {
-  const now = deps.clock.now();
-  const [row] = await deps.db
-    .select({
-      sessionId: sessions.id,
-      expiresAt: sessions.expiresAt,
-      revokedAt: sessions.revokedAt,
-      lastUsedAt: sessions.lastUsedAt,
-      ...PRINCIPAL,
-    })
+    .where(eq(apiKeys.secretHash, hash))
+    .limit(1)
+    .prepare('auth_api_key');
+  const session = db
+    .select({ credentialId: sessions.id, expiresAt: sessions.expiresAt, revokedAt: sessions.revokedAt, lastUsedAt: sessions.lastUsedAt, ...PRINCIPAL })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
     .leftJoin(accountSecurity, eq(accountSecurity.accountId, sessions.accountId))
-    .where(eq(sessions.secretHash, hashSecret(secret)))
-    .limit(1);
-  if (!row) throw unauthorized('invalid_credentials', 'This session token is not valid.');
-  if (row.revokedAt) throw unauthorized('session_revoked', 'This session has ended; sign in again.');
-  if (row.expiresAt <= now) throw unauthorized('session_expired', 'This session has expired; sign in again.');
-  if (row.userState !== 'active') throw unauthorized('user_inactive', 'The user this session belongs to is not active.');
-
-  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now.getTime() - LAST_USED_PRECISION_MS) {
-    deps.db
-      .update(sessions)
-      .set({ lastUsedAt: now })
-      .where(eq(sessions.id, row.sessionId))
-      .catch((err: unknown) => request.log.warn({ err }, 'could not record session use'));
-  }
-
-  return { context: contextOf(request, row, row.sessionId, 'session', null), ipAllowlistEnabled: row.ipAllowlistEnabled ?? false };
+    .where(eq(sessions.secretHash, hash))
+    .limit(1)
+    .prepare('auth_session');
+  return { apiKey, session };
 }
 
-export function registerAuth(app: FastifyInstance, deps: AppDeps) {
+type Lookups = ReturnType<typeof lookups>;
+
+async function loadPrincipal(deps: AppDeps, queries: Lookups, kind: Principal['kind'], hash: Buffer): Promise<Principal | undefined> {
+  const [row] = kind === 'session' ? await queries.session.execute({ hash }) : await queries.apiKey.execute({ hash });
+  if (!row) return undefined;
+  const scopes = 'scopes' in row ? row.scopes : null;
+  return {
+    kind,
+    credentialId: row.credentialId,
+    accountId: row.accountId,
+    accountState: row.accountState,
+    userId: row.userId,
+    userState: row.userState,
+    role: row.role,
+    permissions: effectivePermissions(row.role, row.granted, scopes),
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
+    allowlist: row.ipAllowlistEnabled ? await allowlistRules(deps.db, row.accountId) : null,
+  };
+}
+
+const REFUSALS = {
+  api_key: {
+    unknown: ['invalid_credentials', 'This API key is not valid.'],
+    revoked: ['api_key_revoked', 'This API key has been revoked.'],
+    expired: ['api_key_expired', 'This API key has expired.'],
+    inactive: ['user_inactive', 'The user this API key belongs to is not active.'],
+  },
+  session: {
+    unknown: ['invalid_credentials', 'This session token is not valid.'],
+    revoked: ['session_revoked', 'This session has ended; sign in again.'],
+    expired: ['session_expired', 'This session has expired; sign in again.'],
+    inactive: ['user_inactive', 'The user this session belongs to is not active.'],
+  },
+} as const;
+
+function refuse([code, detail]: readonly [string, string]) {
+  return unauthorized(code, detail);
+}
+
+/** Resolves bearer credentials, from the cache when a recent lookup is still valid. */
+export class Authenticator {
+  readonly #deps: AppDeps;
+  readonly #queries: Lookups;
+  readonly #throttle: Throttle;
+  readonly cache = new CredentialCache<Principal>();
+
+  constructor(deps: AppDeps, throttle: Throttle) {
+    this.#deps = deps;
+    this.#throttle = throttle;
+    this.#queries = lookups(deps.db);
+  }
+
+  /**
+   * The caller's effective account. Today it is the credential's own account; when partners (MSPs)
+   * arrive, a partner credential plus a `Coffer-Account` header will select a managed account here.
+   */
+  async resolve(request: FastifyRequest): Promise<RequestContext> {
+    const header = request.headers.authorization;
+    if (!header) throw unauthorized('unauthenticated', 'Send an API key or a session token as `Authorization: Bearer <secret>`.');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match || !isWellFormedSecret(match[1]!)) {
+      await this.#throttle.assertMayAuthenticate(request.ip);
+      throw unauthorized('invalid_credentials', 'The Authorization header does not hold a well-formed Coffer API key or session token.');
+    }
+    const secret = match[1]!;
+    const kind = secret.startsWith(SESSION_PREFIX) ? 'session' : 'api_key';
+    const now = this.#deps.clock.now();
+    const hash = hashSecret(secret);
+    const cacheKey = hash.toString('base64');
+    let principal = this.cache.get(cacheKey, now.getTime());
+    if (principal) {
+      // The refused-credential gate and this request's count, in one round trip.
+      request.rateWindow = await this.#throttle.admit(request.ip, rateKey(principal.credentialId), RATE_WINDOW_MS);
+    } else {
+      // Past the limit of refused credentials from this address, nothing is looked up.
+      await this.#throttle.assertMayAuthenticate(request.ip);
+      const generation = this.cache.generation;
+      principal = await loadPrincipal(this.#deps, this.#queries, kind, hash);
+      if (principal) this.cache.set(cacheKey, principal.accountId, principal, generation, now.getTime());
+    }
+    const refusals = REFUSALS[kind];
+    if (!principal) throw refuse(refusals.unknown);
+    if (principal.revokedAt) throw refuse(refusals.revoked);
+    if (principal.expiresAt && principal.expiresAt <= now) throw refuse(refusals.expired);
+    if (principal.userState !== 'active') throw refuse(refusals.inactive);
+    this.#recordUse(request, principal, now);
+    // IP restrictions apply to every authenticated request, whatever the credential.
+    if (principal.allowlist) assertAllowedBy(principal.allowlist, request.ip);
+    return {
+      accountId: principal.accountId,
+      userId: principal.userId,
+      credentialId: principal.credentialId,
+      credentialKind: kind,
+      permissions: principal.permissions,
+      role: principal.role,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+      requestId: String(request.id),
+      accountState: principal.accountState,
+    };
+  }
+
+  /** last_used_at is written at most once a minute: per-request writes would turn every read into a write. */
+  #recordUse(request: FastifyRequest, principal: Principal, now: Date) {
+    if (principal.lastUsedAt && principal.lastUsedAt.getTime() >= now.getTime() - LAST_USED_PRECISION_MS) return;
+    principal.lastUsedAt = now;
+    const { db } = this.#deps;
+    const stale = new Date(now.getTime() - LAST_USED_PRECISION_MS);
+    const write = principal.kind === 'api_key'
+      ? db.update(apiKeys).set({ lastUsedAt: now, lastUsedIp: request.ip })
+        .where(and(eq(apiKeys.id, principal.credentialId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, stale))))
+      : db.update(sessions).set({ lastUsedAt: now })
+        .where(and(eq(sessions.id, principal.credentialId), or(isNull(sessions.lastUsedAt), lt(sessions.lastUsedAt, stale))));
+    write.catch((err: unknown) => request.log.warn({ err }, `could not record ${principal.kind === 'api_key' ? 'API key' : 'session'} use`));
+  }
+}
+
+/** Register after the throttle (its onError hook counts the 401s) and before the rate limit. */
+export async function registerAuth(app: FastifyInstance, deps: AppDeps, throttle: Throttle) {
+  const authenticator = new Authenticator(deps, throttle);
+  await authenticator.cache.listen(deps.sql);
+  app.addHook('onClose', () => authenticator.cache.close());
   app.decorateRequest('ctx', null);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     // Unknown routes fall through to the 404/405 handler without asking for credentials.
     if (config.public || request.routeOptions.url === undefined) return;
-    request.ctx = await resolveContext(deps, request);
+    request.ctx = await authenticator.resolve(request);
     const needed = config.permission;
     if (needed && !request.ctx.permissions.has(needed)) {
       throw forbidden('permission_denied', `This operation needs the \`${needed}\` permission.`);

@@ -6,9 +6,8 @@
 // - routes that take an email and cost a password hash or send mail (sign-in, sign-up and
 //   activation resends, password reset) say `config: { throttle: '…' }` and are counted per IP and
 //   per email address, so one address cannot be mailed thirty times in a minute.
-// Counters are fixed windows kept by a CounterStore; this process's memory serves one process, and
-// the store is the one part to replace to share counters between replicas (e.g. a PostgreSQL table
-// with `insert … on conflict do update`).
+// Counters are fixed windows kept by a CounterStore: api/rate-counters.ts keeps them in PostgreSQL,
+// so that every API replica counts against the same limit.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../config.ts';
@@ -25,34 +24,11 @@ export interface CounterStore {
   increment(key: string, windowMs: number, now: number): Promise<CounterWindow>;
   /** The key's running window, if any. */
   get(key: string, now: number): Promise<CounterWindow | undefined>;
-}
-
-export class MemoryCounterStore implements CounterStore {
-  readonly #windows = new Map<string, CounterWindow>();
-  #nextSweep = 0;
-
-  async increment(key: string, windowMs: number, now: number): Promise<CounterWindow> {
-    this.#sweep(now);
-    let window = this.#windows.get(key);
-    if (!window || window.resetAt <= now) {
-      window = { count: 0, resetAt: now + windowMs };
-      this.#windows.set(key, window);
-    }
-    window.count += 1;
-    return { ...window };
-  }
-
-  async get(key: string, now: number): Promise<CounterWindow | undefined> {
-    const window = this.#windows.get(key);
-    return window && window.resetAt > now ? { ...window } : undefined;
-  }
-
-  /** Ended windows are dropped once a minute, so memory follows the clients of the last window. */
-  #sweep(now: number) {
-    if (now < this.#nextSweep) return;
-    this.#nextSweep = now + 60_000;
-    for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
-  }
+  /**
+   * In one step: the running window of `gateKey`, and `increment(key)` unless that window has
+   * reached `gateMax` already (then `counted` is undefined).
+   */
+  incrementUnlessGated(gateKey: string, gateMax: number, key: string, windowMs: number, now: number): Promise<{ gate: CounterWindow | undefined; counted: CounterWindow | undefined }>;
 }
 
 export type ThrottledAction = 'sign_in' | 'sign_up' | 'password_reset';
@@ -114,6 +90,23 @@ export class Throttle {
     if (window && window.count >= rule.max) throw tooManyRequests(rule, window, now);
   }
 
+  /**
+   * The same gate, and in the same database round trip (this is every authenticated request's
+   * path) one count of `key` in a window of `windowMs`, which it returns.
+   */
+  async admit(ip: string, key: string, windowMs: number): Promise<CounterWindow> {
+    const rule = this.#rules.authFailures;
+    const now = this.#clock.now().getTime();
+    const { gate, counted } = await this.#store.incrementUnlessGated(`${rule.key}:${ip}`, rule.max, key, windowMs, now);
+    if (!counted || (gate && gate.count >= rule.max)) throw tooManyRequests(rule, gate!, now);
+    return counted;
+  }
+
+  /** Counts one request of `key` in a window of `windowMs`. */
+  count(key: string, windowMs: number): Promise<CounterWindow> {
+    return this.#store.increment(key, windowMs, this.#clock.now().getTime());
+  }
+
   /** Counts a refused credential against its IP. */
   async authenticationFailed(ip: string): Promise<void> {
     const rule = this.#rules.authFailures;
@@ -139,11 +132,11 @@ function bearerRequest(request: FastifyRequest) {
   return !request.routeOptions.config.public && request.routeOptions.url !== undefined && request.headers.authorization !== undefined;
 }
 
-/** Register before the auth plugin: its gate must run before a credential is looked up. */
+/**
+ * The gate on refused credentials is applied by the auth plugin (api/plugins/auth.ts), before it
+ * looks a credential up, and together with the request count when the credential is cached.
+ */
 export function registerThrottle(app: FastifyInstance, throttle: Throttle) {
-  app.addHook('onRequest', async (request) => {
-    if (bearerRequest(request)) await throttle.assertMayAuthenticate(request.ip);
-  });
   // On an authenticated route a 401 comes only from the auth plugin refusing the credential.
   app.addHook('onError', async (request, _reply, error) => {
     if (error instanceof ApiError && error.status === 401 && bearerRequest(request)) await throttle.authenticationFailed(request.ip);

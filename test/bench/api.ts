@@ -50,6 +50,15 @@ async function waitFor(url: string, child: ChildProcess) {
   throw new Error(`${url} did not answer`);
 }
 
+const TICK_US = 1_000_000 / 100; // /proc CPU times are in clock ticks (USER_HZ = 100 on Linux)
+
+/** CPU time (µs) a process has used so far, from /proc (0 once it is gone). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * TICK_US;
+}
+
 async function json(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...init.headers } });
   const body = (await res.json()) as any;
@@ -110,20 +119,34 @@ async function main() {
       { name: 'GET /v1/tags/:id', url: `${base}/v1/tags/${tagId}`, headers: auth, status: 200 },
       { name: 'GET /v1/tags/:id If-None-Match → 304', url: `${base}/v1/tags/${tagId}`, headers: { ...auth, 'if-none-match': etag }, status: 304 },
     ];
+    // The machine is shared, so req/s moves with everyone else's load; the CPU the API process and
+    // its PostgreSQL backends spend per request moves far less.
+    const db = postgres(adminUrl.replace(/\/postgres$/, `/${dbName}`), { onnotice: () => {}, max: 1 });
+    const cpu = async () => {
+      const backends = await db<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+      const pg = (await Promise.all(backends.map((b) => cpuMicros(b.pid)))).reduce((a, b) => a + b, 0);
+      return { api: await cpuMicros(api.pid!), pg, pids: new Set(backends.map((b) => b.pid)) };
+    };
     const lines: string[] = [];
     for (const connections of CONNECTIONS) {
       let bareRate = 0;
       for (const c of cases) {
         await autocannon({ url: c.url, headers: c.headers, connections, duration: 1 }); // warm-up
+        const before = await cpu();
         const r = await autocannon({ url: c.url, headers: c.headers, connections, duration: SECONDS });
+        const after = await cpu();
+        const total = r.requests.total;
+        const same = after.pids.size === before.pids.size && [...after.pids].every((p) => before.pids.has(p));
         const wrong = Object.entries(r.statusCodeStats).filter(([s]) => Number(s) !== c.status);
         if (wrong.length || r.errors || r.timeouts) throw new Error(`${c.name}: unexpected answers ${JSON.stringify(r.statusCodeStats)}, ${r.errors} errors`);
         if (!bareRate) bareRate = r.requests.average;
-        const line = `${String(connections).padStart(2)} conn  ${c.name.padEnd(38)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms  ${(r.requests.average / bareRate).toFixed(2)}× bare`;
+        const line = `${String(connections).padStart(2)} conn  ${c.name.padEnd(38)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms  ${(r.requests.average / bareRate).toFixed(2)}× bare` +
+          (c.url.startsWith(base) ? `  CPU/req: API ${((after.api - before.api) / total).toFixed(0)} µs, PostgreSQL ${same ? ((after.pg - before.pg) / total).toFixed(0) : '?'} µs` : '');
         console.log(line);
         lines.push(line);
       }
     }
+    await db.end();
     console.log(`\nsummary (${SECONDS} s per run):\n${lines.join('\n')}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -41,7 +41,15 @@ function describe(rule: Rule): string {
 
 /** Used by the auth plugin on every authenticated request of an account whose allowlist is on. */
 export async function assertClientAllowed(db: Tx, accountId: string, clientIp: string) {
-  const rules = await db.select().from(ipRules).where(eq(ipRules.accountId, accountId));
+  assertAllowedBy(await allowlistRules(db, accountId), clientIp);
+}
+
+/** The account's allowlist entries (the auth plugin caches them beside the credential). */
+export function allowlistRules(db: Tx, accountId: string): Promise<Rule[]> {
+  return db.select().from(ipRules).where(eq(ipRules.accountId, accountId));
+}
+
+export function assertAllowedBy(rules: Rule[], clientIp: string) {
   if (!isAllowed(rules, clientIp)) {
     throw forbidden('access_denied', `Access denied: this account accepts requests only from trusted IP addresses, and ${clientIp} is not one of them.`);
   }

@@ -1,0 +1,64 @@
+// Database objects that every API process shares but that are not part of the schema drizzle-kit
+// manages, installed (idempotently) after the migrations by runMigrations:
+// - `rate_counters`, an UNLOGGED table of fixed-window request counters (api/rate-counters.ts;
+//   `reset_ms` is when the window ends, in ms since the epoch). Every replica counts in
+//   it, so N replicas allow the limit once, not N times; UNLOGGED because counters are worth no
+//   WAL (a crash merely resets them), and kept out of the migrations because nothing else refers
+//   to it and it holds nothing worth migrating.
+// - triggers that NOTIFY `coffer_credentials` with the account id whenever something that decides
+//   whether a credential is accepted changes (an API key or session revoked, expired or deleted; a
+//   user's state, role or permissions; the account's state; its IP allowlist). Every API process
+//   LISTENs and drops what it cached of that account (api/credential-cache.ts). Triggers rather
+//   than calls in the services so that no write path (a service, a worker, an operator's SQL, an
+//   account deletion's cascade) can forget it; PostgreSQL delivers the notification at commit.
+import type postgres from 'postgres';
+
+export const CREDENTIALS_CHANNEL = 'coffer_credentials';
+
+/** Table → the column holding its account id, then the columns whose change alone matters to nobody. */
+const WATCHED: { table: string; account: string; ignored: string[]; inserts: boolean }[] = [
+  { table: 'api_keys', account: 'account_id', ignored: ['last_used_at', 'last_used_ip'], inserts: false },
+  { table: 'sessions', account: 'account_id', ignored: ['last_used_at'], inserts: false },
+  { table: 'users', account: 'account_id', ignored: [], inserts: false },
+  { table: 'accounts', account: 'id', ignored: [], inserts: false },
+  { table: 'account_security', account: 'account_id', ignored: [], inserts: true },
+  { table: 'ip_rules', account: 'account_id', ignored: [], inserts: true },
+];
+
+export async function installSharedState(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(`
+    create unlogged table if not exists rate_counters (
+      key text primary key,
+      count integer not null,
+      reset_ms bigint not null
+    )`);
+  await sql.unsafe(`create index if not exists rate_counters_reset_ms_idx on rate_counters (reset_ms)`);
+  // TG_ARGV[0]: the account id column; TG_ARGV[1…]: columns left out of the comparison, so that
+  // recording when a key was last used does not empty every cache once a minute.
+  await sql.unsafe(`
+    create or replace function coffer_notify_credentials() returns trigger language plpgsql as $$
+    declare
+      before jsonb := case when tg_op <> 'INSERT' then to_jsonb(old) end;
+      after jsonb := case when tg_op <> 'DELETE' then to_jsonb(new) end;
+      i integer;
+    begin
+      if tg_op = 'UPDATE' then
+        for i in 1 .. tg_nargs - 1 loop
+          before := before - tg_argv[i];
+          after := after - tg_argv[i];
+        end loop;
+        if before = after then return null; end if;
+        if before ->> tg_argv[0] is distinct from after ->> tg_argv[0] then
+          perform pg_notify('${CREDENTIALS_CHANNEL}', before ->> tg_argv[0]);
+        end if;
+      end if;
+      perform pg_notify('${CREDENTIALS_CHANNEL}', coalesce(after, before) ->> tg_argv[0]);
+      return null;
+    end $$`);
+  for (const w of WATCHED) {
+    const events = w.inserts ? 'insert or update or delete' : 'update or delete';
+    const args = [w.account, ...w.ignored].map((a) => `'${a}'`).join(', ');
+    await sql.unsafe(`create or replace trigger coffer_credentials_changed after ${events} on ${w.table}
+      for each row execute function coffer_notify_credentials(${args})`);
+  }
+}
