@@ -25,6 +25,19 @@ export type App = FastifyInstance;
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
+/** Random bytes for request ids, drawn 512 ids at a time (one randomBytes call per id showed in profiles). */
+const ID_BYTES = 12;
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+function randomRequestId(): string {
+  if (idOffset + ID_BYTES > idPool.length) {
+    idPool = randomBytes(ID_BYTES * 512);
+    idOffset = 0;
+  }
+  idOffset += ID_BYTES;
+  return `req_${idPool.toString('base64url', idOffset - ID_BYTES, idOffset)}`;
+}
+
 type Schemas = Record<string, unknown>;
 
 /** The named schemas a schema reaches through `$ref`, transitively. */
@@ -99,7 +112,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(12).toString('base64url')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomRequestId();
     },
     ajv: {
       // Unknown fields are rejected rather than silently dropped: a typo in a setting should fail loudly.

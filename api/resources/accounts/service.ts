@@ -5,6 +5,7 @@ import { accountEmailChanges, accounts, users } from '../../../db/schema.ts';
 import { notFound, preconditionFailed } from '../../errors.ts';
 import { ALL_PERMISSIONS, isPermission } from '../../permissions.ts';
 import type { Account, User } from './schemas.ts';
+import { prepared } from '../../../db/prepared.ts';
 
 import { audit } from '../audit/service.ts';
 import { beforeAfter } from '../audit/changes.ts';
@@ -68,12 +69,15 @@ export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: {
   return { account: serializeAccount(row), version: row.version };
 }
 
+const meQuery = prepared((db) => db
+  .select({ user: users, account: accounts })
+  .from(users)
+  .innerJoin(accounts, eq(accounts.id, users.accountId))
+  .where(and(eq(users.id, sql.placeholder('userId')), eq(users.accountId, sql.placeholder('accountId'))))
+  .prepare('get_me'));
+
 export async function getMe(deps: AppDeps, ctx: RequestContext) {
-  const [row] = await deps.db
-    .select({ user: users, account: accounts })
-    .from(users)
-    .innerJoin(accounts, eq(accounts.id, users.accountId))
-    .where(and(eq(users.id, ctx.userId), eq(users.accountId, ctx.accountId)));
+  const [row] = await meQuery(deps.db).execute({ userId: ctx.userId, accountId: ctx.accountId });
   if (!row) throw notFound('User');
   return {
     user: serializeUser(row.user),

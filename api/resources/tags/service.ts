@@ -1,4 +1,4 @@
-import { and, count, desc, eq, ilike, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, ilike, lt, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { entityTags, tags } from '../../../db/schema.ts';
@@ -6,6 +6,7 @@ import { newId } from '../../../db/ids.ts';
 import { conflict, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import type { Tag } from './schemas.ts';
+import { prepared } from '../../../db/prepared.ts';
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -29,16 +30,36 @@ export async function createTag(deps: AppDeps, ctx: RequestContext, name: string
   }
 }
 
-export async function listTags(deps: AppDeps, ctx: RequestContext, page: PageRequest, filter: { name?: string }) {
-  const conditions: (SQL | undefined)[] = [eq(tags.accountId, ctx.accountId)];
-  if (filter.name) conditions.push(ilike(tags.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
-  if (page.after) conditions.push(lt(tags.id, page.after));
-  const rows = await deps.db
+/** The unfiltered list, first page and later pages: built once (the filtered one is built per request). */
+const pageQueries = prepared((db) => {
+  const build = (later: boolean) => db
     .select({ tag: tags, used: usage })
     .from(tags)
-    .where(and(...conditions))
+    .where(and(eq(tags.accountId, sql.placeholder('accountId')), later ? lt(tags.id, sql.placeholder('after')) : undefined))
     .orderBy(desc(tags.id))
-    .limit(page.limit + 1);
+    .limit(sql.placeholder('limit'))
+    .prepare(later ? 'list_tags_after' : 'list_tags');
+  return { first: build(false), later: build(true) };
+});
+
+export async function listTags(deps: AppDeps, ctx: RequestContext, page: PageRequest, filter: { name?: string }) {
+  let rows: { tag: TagRow; used: number }[];
+  if (filter.name) {
+    const conditions: (SQL | undefined)[] = [eq(tags.accountId, ctx.accountId)];
+    conditions.push(ilike(tags.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
+    if (page.after) conditions.push(lt(tags.id, page.after));
+    rows = await deps.db
+      .select({ tag: tags, used: usage })
+      .from(tags)
+      .where(and(...conditions))
+      .orderBy(desc(tags.id))
+      .limit(page.limit + 1);
+  } else {
+    const queries = pageQueries(deps.db);
+    rows = page.after
+      ? await queries.later.execute({ accountId: ctx.accountId, after: page.after, limit: page.limit + 1 })
+      : await queries.first.execute({ accountId: ctx.accountId, limit: page.limit + 1 });
+  }
   return toPage(rows.map((r) => ({ ...r, id: r.tag.id })), page.limit, (r) => serialize(r.tag, r.used));
 }
 
@@ -48,10 +69,17 @@ export async function findTag(deps: AppDeps, ctx: RequestContext, id: string): P
   return row;
 }
 
+/** A tag with its entity count, in one round trip and built once. */
+const tagQuery = prepared((db) => db
+  .select({ tag: tags, used: usage })
+  .from(tags)
+  .where(and(eq(tags.accountId, sql.placeholder('accountId')), eq(tags.id, sql.placeholder('id'))))
+  .prepare('get_tag'));
+
 export async function getTag(deps: AppDeps, ctx: RequestContext, id: string) {
-  const row = await findTag(deps, ctx, id);
-  const [{ n }] = (await deps.db.select({ n: count() }).from(entityTags).where(eq(entityTags.tagId, id))) as [{ n: number }];
-  return { tag: serialize(row, n), version: row.version };
+  const [row] = await tagQuery(deps.db).execute({ accountId: ctx.accountId, id });
+  if (!row) throw notFound('Tag', id);
+  return { tag: serialize(row.tag, row.used), version: row.tag.version };
 }
 
 export async function renameTag(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
