@@ -1,5 +1,5 @@
-// Limits on what attackers aim at, beside the per-credential request rate of @fastify/rate-limit
-// (api/app.ts), which never sees a refused credential because authentication runs first:
+// Limits on what attackers aim at, beside the per-credential request rate of
+// api/plugins/rate-limit.ts, which never sees a refused credential because authentication runs first:
 // - refused bearer credentials (unknown, revoked, expired) count against the client's IP; past the
 //   limit every bearer request from that IP is a 429 before its credential is looked up, so a
 //   flood of guesses learns nothing more, not even that one guess was right;
@@ -56,7 +56,7 @@ function rulesOf(limits: RateLimits) {
   };
 }
 
-/** A 429 problem with Retry-After and the RateLimit headers @fastify/rate-limit sends (draft spec). */
+/** A 429 problem with Retry-After and the RateLimit headers of api/plugins/rate-limit.ts (draft spec). */
 function tooManyRequests(rule: Rule, window: CounterWindow, now: number): ApiError {
   const seconds = String(Math.max(1, Math.ceil((window.resetAt - now) / 1000)));
   return new ApiError(429, 'rate_limited', 'Too Many Requests',
