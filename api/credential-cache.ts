@@ -1,5 +1,8 @@
 // What a bearer credential resolved to, kept for a few seconds so that a burst of requests with one
-// API key costs one database lookup, not one per request. Staleness is bounded twice:
+// API key costs one database lookup, not one per request. Every use of an entry is checked against
+// the account's credentials version, which the same triggers bump and which the auth plugin reads
+// in the round trip it makes anyway (the rate count), so a change applies to the very next
+// request on every process. Besides:
 // - every change that can refuse a credential (revocation, expiry date, deletion, the user's
 //   state, role or permissions, the account's state, its IP allowlist) NOTIFYs the account id on
 //   `coffer_credentials` (triggers, db/shared-state.ts); every process LISTENs and drops what it

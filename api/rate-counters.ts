@@ -35,9 +35,9 @@ export class PgCounterStore implements CounterStore {
     return row ? { count: row.count, resetAt: row.reset_ms } : undefined;
   }
 
-  async incrementUnlessGated(gateKey: string, gateMax: number, key: string, windowMs: number, now: number) {
+  async incrementUnlessGated(gateKey: string, gateMax: number, key: string, windowMs: number, now: number, accountId: string) {
     this.#sweep(now);
-    const [row] = await this.#sql<{ gate_count: number | null; gate_reset_ms: number | null; count: number | null; reset_ms: number | null }[]>`
+    const [row] = await this.#sql<{ gate_count: number | null; gate_reset_ms: number | null; count: number | null; reset_ms: number | null; version: string }[]>`
       with gate as (
         select count, reset_ms from rate_counters where key = ${gateKey} and reset_ms > ${now}
       ), counted as (
@@ -49,8 +49,12 @@ export class PgCounterStore implements CounterStore {
         returning c.count, c.reset_ms
       )
       select (select count from gate) as gate_count, (select reset_ms::float8 from gate) as gate_reset_ms,
-        (select count from counted) as count, (select reset_ms::float8 from counted) as reset_ms`;
+        (select count from counted) as count, (select reset_ms::float8 from counted) as reset_ms,
+        case when exists (select 1 from accounts where id = ${accountId})
+          then coalesce((select version from credential_versions where account_id = ${accountId}), 0)::text
+          else 'gone' end as version`;
     return {
+      credentialsVersion: row!.version,
       gate: row!.gate_count === null ? undefined : { count: row!.gate_count, resetAt: row!.gate_reset_ms! },
       counted: row!.count === null ? undefined : { count: row!.count, resetAt: row!.reset_ms! },
     };

@@ -5,8 +5,8 @@
 //   it, so N replicas allow the limit once, not N times; UNLOGGED because counters are worth no
 //   WAL (a crash merely resets them), and kept out of the migrations because nothing else refers
 //   to it and it holds nothing worth migrating.
-// - triggers that NOTIFY `coffer_credentials` with the account id whenever something that decides
-//   whether a credential is accepted changes (an API key or session revoked, expired or deleted; a
+// - triggers that bump the account's row in `credential_versions` and NOTIFY `coffer_credentials`
+//   with the account id whenever something that decides whether a credential is accepted changes (an API key or session revoked, expired or deleted; a
 //   user's state, role or permissions; the account's state; its IP allowlist). Every API process
 //   LISTENs and drops what it cached of that account (api/credential-cache.ts). Triggers rather
 //   than calls in the services so that no write path (a service, a worker, an operator's SQL, an
@@ -33,6 +33,23 @@ export async function installSharedState(sql: postgres.Sql): Promise<void> {
       reset_ms bigint not null
     )`);
   await sql.unsafe(`create index if not exists rate_counters_reset_ms_idx on rate_counters (reset_ms)`);
+  await sql.unsafe(`
+    create table if not exists credential_versions (
+      account_id text primary key,
+      version bigint not null
+    )`);
+  await sql.unsafe(`
+    create or replace function coffer_credentials_changed(account text) returns void language plpgsql as $$
+    begin
+      -- A deleted account leaves no row behind (readers see it gone: api/rate-counters.ts).
+      if exists (select 1 from accounts where id = account) then
+        insert into credential_versions (account_id, version) values (account, 1)
+          on conflict (account_id) do update set version = credential_versions.version + 1;
+      else
+        delete from credential_versions where account_id = account;
+      end if;
+      perform pg_notify('${CREDENTIALS_CHANNEL}', account);
+    end $$`);
   // TG_ARGV[0]: the account id column; TG_ARGV[1…]: columns left out of the comparison, so that
   // recording when a key was last used does not empty every cache once a minute.
   await sql.unsafe(`
@@ -49,10 +66,10 @@ export async function installSharedState(sql: postgres.Sql): Promise<void> {
         end loop;
         if before = after then return null; end if;
         if before ->> tg_argv[0] is distinct from after ->> tg_argv[0] then
-          perform pg_notify('${CREDENTIALS_CHANNEL}', before ->> tg_argv[0]);
+          perform coffer_credentials_changed(before ->> tg_argv[0]);
         end if;
       end if;
-      perform pg_notify('${CREDENTIALS_CHANNEL}', coalesce(after, before) ->> tg_argv[0]);
+      perform coffer_credentials_changed(coalesce(after, before) ->> tg_argv[0]);
       return null;
     end $$`);
   for (const w of WATCHED) {

@@ -40,6 +40,8 @@ interface Principal {
   lastUsedAt: Date | null;
   /** The account's allowlist entries when it restricts addresses, else null. */
   allowlist: Rule[] | null;
+  /** The account's credentials version when this was read: another one means something changed. */
+  version: string;
 }
 
 /** What either kind of credential resolves to: its user, account and the account's allowlist switch. */
@@ -53,6 +55,10 @@ const PRINCIPAL = {
   ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
 };
 
+/** The account's credentials version (db/shared-state.ts), read in the same snapshot as the credential. */
+const versionOf = (accountId: typeof accounts.id) =>
+  sql<string>`coalesce((select version from credential_versions where account_id = ${accountId}), 0)::text`;
+
 /**
  * The two lookups, built once per app (drizzle would otherwise rebuild the same SQL text on every
  * request); postgres.js prepares them once per connection.
@@ -60,7 +66,7 @@ const PRINCIPAL = {
 function lookups(db: Db) {
   const hash = sql.placeholder('hash');
   const apiKey = db
-    .select({ credentialId: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, ...PRINCIPAL })
+    .select({ credentialId: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, version: versionOf(accounts.id), ...PRINCIPAL })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
@@ -69,7 +75,7 @@ function lookups(db: Db) {
     .limit(1)
     .prepare('auth_api_key');
   const session = db
-    .select({ credentialId: sessions.id, expiresAt: sessions.expiresAt, revokedAt: sessions.revokedAt, lastUsedAt: sessions.lastUsedAt, ...PRINCIPAL })
+    .select({ credentialId: sessions.id, expiresAt: sessions.expiresAt, revokedAt: sessions.revokedAt, lastUsedAt: sessions.lastUsedAt, version: versionOf(accounts.id), ...PRINCIPAL })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
@@ -99,6 +105,7 @@ async function loadPrincipal(deps: AppDeps, queries: Lookups, kind: Principal['k
     revokedAt: row.revokedAt,
     lastUsedAt: row.lastUsedAt,
     allowlist: row.ipAllowlistEnabled ? await allowlistRules(deps.db, row.accountId) : null,
+    version: row.version,
   };
 }
 
@@ -153,8 +160,16 @@ export class Authenticator {
     const cacheKey = hash.toString('base64');
     let principal = this.cache.get(cacheKey, now.getTime());
     if (principal) {
-      // The refused-credential gate and this request's count, in one round trip.
-      request.rateWindow = await this.#throttle.admit(request.ip, rateKey(principal.credentialId), RATE_WINDOW_MS);
+      // The refused-credential gate, this request's count and the account's credentials version,
+      // in one round trip. A version other than the cached one means a change whose NOTIFY has
+      // not reached this process yet: the credential is looked up again.
+      const admitted = await this.#throttle.admit(request.ip, rateKey(principal.credentialId), RATE_WINDOW_MS, principal.accountId);
+      request.rateWindow = admitted.window;
+      if (admitted.credentialsVersion !== principal.version) {
+        const generation = this.cache.generation;
+        principal = await loadPrincipal(this.#deps, this.#queries, kind, hash);
+        if (principal) this.cache.set(cacheKey, principal.accountId, principal, generation, now.getTime());
+      }
     } else {
       // Past the limit of refused credentials from this address, nothing is looked up.
       await this.#throttle.assertMayAuthenticate(request.ip);
@@ -204,6 +219,16 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps, throttle
   const authenticator = new Authenticator(deps, throttle);
   await authenticator.cache.listen(deps.sql);
   app.addHook('onClose', () => authenticator.cache.close());
+  // Other processes learn of a change from its NOTIFY; this one must not answer the writer's next
+  // request before that notification has come back to it, so a write forgets here and now what
+  // this process cached of the account (of every account when the writer is not signed in: a
+  // password reset by link, a confirmation), before its response leaves.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (READS.has(request.method)) return payload;
+    if (request.ctx) authenticator.cache.invalidate(request.ctx.accountId);
+    else authenticator.cache.clear();
+    return payload;
+  });
   app.decorateRequest('ctx', null);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;

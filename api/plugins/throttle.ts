@@ -28,7 +28,7 @@ export interface CounterStore {
    * In one step: the running window of `gateKey`, and `increment(key)` unless that window has
    * reached `gateMax` already (then `counted` is undefined).
    */
-  incrementUnlessGated(gateKey: string, gateMax: number, key: string, windowMs: number, now: number): Promise<{ gate: CounterWindow | undefined; counted: CounterWindow | undefined }>;
+  incrementUnlessGated(gateKey: string, gateMax: number, key: string, windowMs: number, now: number, accountId: string): Promise<{ gate: CounterWindow | undefined; counted: CounterWindow | undefined; credentialsVersion: string }>;
 }
 
 export type ThrottledAction = 'sign_in' | 'sign_up' | 'password_reset';
@@ -92,14 +92,15 @@ export class Throttle {
 
   /**
    * The same gate, and in the same database round trip (this is every authenticated request's
-   * path) one count of `key` in a window of `windowMs`, which it returns.
+   * path) one count of `key` in a window of `windowMs`, and the account's credentials version
+   * (db/shared-state.ts), with which the auth plugin checks what it cached.
    */
-  async admit(ip: string, key: string, windowMs: number): Promise<CounterWindow> {
+  async admit(ip: string, key: string, windowMs: number, accountId: string): Promise<{ window: CounterWindow; credentialsVersion: string }> {
     const rule = this.#rules.authFailures;
     const now = this.#clock.now().getTime();
-    const { gate, counted } = await this.#store.incrementUnlessGated(`${rule.key}:${ip}`, rule.max, key, windowMs, now);
+    const { gate, counted, credentialsVersion } = await this.#store.incrementUnlessGated(`${rule.key}:${ip}`, rule.max, key, windowMs, now, accountId);
     if (!counted || (gate && gate.count >= rule.max)) throw tooManyRequests(rule, gate!, now);
-    return counted;
+    return { window: counted, credentialsVersion };
   }
 
   /** Counts one request of `key` in a window of `windowMs`. */
