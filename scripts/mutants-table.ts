@@ -146,6 +146,13 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/permissions.test.ts'],
   },
   {
+    name: 'credential cache: an entry never expires (a change whose notification was lost is never seen)',
+    file: 'api/credential-cache.ts',
+    search: 'if (now - entry.storedAt >= this.#ttlMs || now < entry.storedAt) {',
+    replace: 'if (false) {',
+    tests: ['test/api/credential-cache.test.ts'],
+  },
+  {
     name: 'storage: a block\'s AES-GCM tag is not verified (final() skipped)',
     file: 'workers/storage/block-codec.ts',
     search: 'body = Buffer.concat([decipher.update(stored.subarray(1 + NONCE_BYTES, stored.length - TAG_BYTES)), decipher.final()]);',
