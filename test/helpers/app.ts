@@ -123,6 +123,12 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
       headers['content-type'] ??= 'application/json';
     }
     const res = await fetch(url + path, { method, headers, body });
+    // An accepted event stream stays open for as long as the client listens: its status and
+    // headers are the answer, so stop listening at once.
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers, body: undefined, text: '' };
+    }
     const text = await res.text();
     await settled();
     let parsed: unknown = undefined;

@@ -185,6 +185,13 @@ interface RawResponse {
 function send(base: string, req: FuzzRequest, headers: Record<string, string>): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const r = httpRequest(base + req.url, { method: req.method, headers: { ...headers, ...(req.body ? { 'content-length': String(req.body.length) } : {}) } }, (res) => {
+      // An accepted event stream stays open for as long as the client listens: its status and
+      // headers are the answer, so stop listening at once.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text: '' });
+        res.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
