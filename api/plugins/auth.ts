@@ -131,14 +131,18 @@ function refuse([code, detail]: readonly [string, string]) {
 /** Resolves bearer credentials, from the cache when a recent lookup is still valid. */
 export class Authenticator {
   readonly #deps: AppDeps;
-  readonly #queries: Lookups;
+  #queries: Lookups | undefined;
   readonly #throttle: Throttle;
   readonly cache = new CredentialCache<Principal>();
 
   constructor(deps: AppDeps, throttle: Throttle) {
     this.#deps = deps;
     this.#throttle = throttle;
-    this.#queries = lookups(deps.db);
+  }
+
+  /** Built on first use, not at registration: building the app (e.g. to render OpenAPI) runs no query. */
+  get #lookups(): Lookups {
+    return (this.#queries ??= lookups(this.#deps.db));
   }
 
   /**
@@ -167,14 +171,14 @@ export class Authenticator {
       request.rateWindow = admitted.window;
       if (admitted.credentialsVersion !== principal.version) {
         const generation = this.cache.generation;
-        principal = await loadPrincipal(this.#deps, this.#queries, kind, hash);
+        principal = await loadPrincipal(this.#deps, this.#lookups, kind, hash);
         if (principal) this.cache.set(cacheKey, principal.accountId, principal, generation, now.getTime());
       }
     } else {
       // Past the limit of refused credentials from this address, nothing is looked up.
       await this.#throttle.assertMayAuthenticate(request.ip);
       const generation = this.cache.generation;
-      principal = await loadPrincipal(this.#deps, this.#queries, kind, hash);
+      principal = await loadPrincipal(this.#deps, this.#lookups, kind, hash);
       if (principal) this.cache.set(cacheKey, principal.accountId, principal, generation, now.getTime());
     }
     const refusals = REFUSALS[kind];
