@@ -2,10 +2,11 @@
 // the runs that completed). Every query is scoped by the caller's account.
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
-import { invalidField, notFound } from '../../errors.ts';
+import { notFound } from '../../errors.ts';
 import { encodeCursor, type PageRequest } from '../../pagination.ts';
 import type { RunError } from '../../../db/schema/snapshots.ts';
 import type { BackupRun } from './schemas.ts';
+import { parseTime } from '../snapshots/service.ts';
 
 const ERRORS_SHOWN = 20;
 
@@ -63,13 +64,6 @@ function toRun(r: RunRow): BackupRun {
     error: r.error,
     errors: (r.errors ?? []).slice(0, ERRORS_SHOWN).map((e) => ({ path: e.path, error: e.error })),
   };
-}
-
-function parseTime(value: string | undefined, pointer: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw invalidField(pointer, 'must be a date-time');
-  return d;
 }
 
 export async function listRuns(deps: AppDeps, ctx: RequestContext, entityId: string, page: PageRequest, q: { state?: string; from?: string; to?: string }) {

@@ -77,7 +77,8 @@ async function requireSnapshot(deps: AppDeps, ctx: RequestContext, snapshotId: s
   return row;
 }
 
-function parseTime(value: string | undefined, pointer: string): Date | undefined {
+/** A `from`/`to` query value as a Date (a field error naming `pointer` when it is not a date-time). */
+export function parseTime(value: string | undefined, pointer: string): Date | undefined {
   if (value === undefined) return undefined;
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw invalidField(pointer, 'must be a date-time');
