@@ -8,7 +8,7 @@ export function entityLockKey(entityId: string): string {
 }
 
 export function accountLockKey(accountId: string): string {
-  return `account:${accountId}`; // the same key as retention.ts's accountLockKey
+  return `account:${accountId}`; // backups hold it shared, garbage collection (jobs/retention.ts) exclusive
 }
 
 /** Whether some live worker holds the entity's lock (for the scheduler's orphan sweep). */

@@ -27,11 +27,8 @@ import type postgres from 'postgres';
 import type { AppDeps } from '../../api/deps.ts';
 import type { Retention } from '../../db/schema/tasks.ts';
 import { accountStorage } from '../backup/storage.ts';
+import { accountLockKey } from '../backup/locks.ts';
 import { BlockReader, PackWriter, packKey, type BlobStore, type WrittenPack } from '../storage/index.ts';
-
-export function accountLockKey(accountId: string): string {
-  return `account:${accountId}`;
-}
 
 /** A pack is rewritten when less than this share of its bytes is still referenced. */
 export const REPACK_BELOW_LIVE_RATIO = 0.5;
