@@ -11,3 +11,4 @@ export * from './schema/saml.ts';
 export * from './schema/lifecycle.ts';
 export * from './schema/billing.ts';
 export * from './schema/verifications.ts';
+export * from './schema/partners.ts';

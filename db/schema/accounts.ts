@@ -10,6 +10,8 @@ const times = {
 };
 
 export type AccountState = 'trial' | 'active' | 'past_due' | 'suspended' | 'pending_deletion';
+/** A partner (an MSP) manages customer accounts (db/schema/partners.ts) and may protect its own team too. */
+export type AccountKind = 'standard' | 'partner';
 
 /** The tenant. Every tenant table carries account_id; see api/plugins/auth.ts for how it is chosen. */
 export const accounts = pgTable('accounts', {
@@ -18,6 +20,7 @@ export const accounts = pgTable('accounts', {
   email: text('email').notNull(),
   region: text('region').notNull(),
   state: text('state').$type<AccountState>().notNull(),
+  kind: text('kind').$type<AccountKind>().notNull().default('standard'),
   trialEndsAt: timestamp('trial_ends_at', { withTimezone: true }),
   purgeAt: timestamp('purge_at', { withTimezone: true }),
   /** The account's data key, wrapped by the master key (envelope encryption). */
@@ -40,6 +43,8 @@ export const users = pgTable(
     /** Operations granted to a custom role; an administrator has every permission. */
     permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
     services: text('services').array().notNull().default(sql`'{}'::text[]`),
+    /** In a partner account: the customer accounts this user may act for; null means all of them. */
+    customerIds: text('customer_ids').array(),
     passwordHash: text('password_hash'),
     state: text('state').$type<UserState>().notNull(),
     emailConfirmedAt: timestamp('email_confirmed_at', { withTimezone: true }),
