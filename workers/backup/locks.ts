@@ -18,3 +18,28 @@ export async function entityLockFree(sql: postgres.Sql, entityId: string): Promi
     return row?.ok ?? false;
   });
 }
+
+/**
+ * Runs `fn` holding the entity's lock and, shared, its account's lock, on one reserved connection.
+ * Resolves to null without running `fn` when another run holds the entity's lock.
+ */
+export async function withBackupLocks<T>(sql: postgres.Sql, entity: { id: string; accountId: string }, fn: () => Promise<T>): Promise<T | null> {
+  const conn = await sql.reserve();
+  try {
+    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${entityLockKey(entity.id)}, 0)) as ok`;
+    if (!lock?.ok) return null;
+    try {
+      // Shared with other backups of the account, exclusive with its garbage collection (retention.ts).
+      await conn`select pg_advisory_lock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`;
+      try {
+        return await fn();
+      } finally {
+        await conn`select pg_advisory_unlock_shared(hashtextextended(${accountLockKey(entity.accountId)}, 0))`.catch(() => {});
+      }
+    } finally {
+      await conn`select pg_advisory_unlock(hashtextextended(${entityLockKey(entity.id)}, 0))`.catch(() => {});
+    }
+  } finally {
+    conn.release();
+  }
+}

@@ -3,7 +3,7 @@
 // that zips the whole namespace alongside the listing; later runs zip folders that are new in a
 // page. Every file in a zip is stored as content keyed by the content_hash of its own bytes, so the
 // pages find it stored and download only what the zips missed; any zip problem falls back to
-// per-file downloads. These functions work on the run's state (EntityBackup, engine.ts).
+// per-file downloads. These functions work on the run's state (EntityBackup, run-state.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ import { downloadZip, listChildFolders, type ListEntry } from '../dropbox/files.
 import { DropboxAuthError } from '../dropbox/oauth.ts';
 import { DROPBOX_BLOCK_SIZE } from '../storage/index.ts';
 import { inflateEntry } from './zip-entry.ts';
-import type { AliveRow, EntityBackup, files_FileEntry as FileEntry } from './engine.ts';
+import { flushBlocks, storeBlock, storeStream } from './content-fetch.ts';
+import type { AliveRow, FileEntry } from './entries.ts';
+import type { EntityBackup } from './run-state.ts';
 
 /** Below this a file counts as small: worth fetching in a zip. */
 export const SMALL_FILE_BYTES = 1024 * 1024;
@@ -59,7 +61,7 @@ export async function zipPrepass(b: EntityBackup): Promise<void> {
     // wait would never end). The contents are recorded by the pages whose files they are (a
     // content no listed file has is not worth a row); a run that dies first finds the blocks
     // stored on resume.
-    await b.flushBlocks();
+    await flushBlocks(b);
     await durable;
   } catch {
     // A failed pack PUT leaves the writer failed: the page that next stores a block reports it.
@@ -221,12 +223,12 @@ async function storeZip(b: EntityBackup, source: Buffer | string): Promise<{ con
             } catch (err) {
               return fail(err);
             }
-            b.storeBlock(data).then(stored, fail);
+            storeBlock(b, data).then(stored, fail);
           });
         } else {
           zip.openReadStream(entry, (e, stream) => {
             if (e || !stream) return fail(e ?? new Error('zip entry did not open'));
-            b.storeStream(stream).then(stored, fail);
+            storeStream(b, stream).then(stored, fail);
           });
         }
       }
