@@ -1,5 +1,5 @@
 // Fixed-window request counters in PostgreSQL (the UNLOGGED `rate_counters` table of
-// db/shared-state.ts), so that every API replica counts against the same limit. One atomic upsert
+// db/schema/shared-state.ts), so that every API replica counts against the same limit. One atomic upsert
 // per count: a window starts at a key's first request and the next request after it ends starts a
 // new one. Both limiters count here: the throttle of api/plugins/throttle.ts and the
 // per-credential request rate of api/plugins/rate-limit.ts.

@@ -12,3 +12,4 @@ export * from './schema/lifecycle.ts';
 export * from './schema/billing.ts';
 export * from './schema/verifications.ts';
 export * from './schema/partners.ts';
+export * from './schema/shared-state.ts';

@@ -1,16 +1,15 @@
-// Database objects that every API process shares but that are not part of the schema drizzle-kit
-// manages, installed (idempotently) after the migrations by runMigrations:
-// - `rate_counters`, an UNLOGGED table of fixed-window request counters (api/rate-counters.ts;
-//   `reset_ms` is when the window ends, in ms since the epoch). Every replica counts in
-//   it, so N replicas allow the limit once, not N times; UNLOGGED because counters are worth no
-//   WAL (a crash merely resets them), and kept out of the migrations because nothing else refers
-//   to it and it holds nothing worth migrating.
-// - triggers that bump the account's row in `credential_versions` and NOTIFY `coffer_credentials`
-//   with the account id whenever something that decides whether a credential is accepted changes (an API key or session revoked, expired or deleted; a
-//   user's state, role or permissions; the account's state; its IP allowlist). Every API process
-//   LISTENs and drops what it cached of that account (api/credential-cache.ts). Triggers rather
-//   than calls in the services so that no write path (a service, a worker, an operator's SQL, an
-//   account deletion's cascade) can forget it; PostgreSQL delivers the notification at commit.
+// Triggers every API process relies on, installed (idempotently) after the migrations by
+// runMigrations. The tables they write, `credential_versions` and the UNLOGGED `rate_counters`,
+// are migrations (db/schema/shared-state.ts); the functions and triggers stay here because they
+// are derived from WATCHED below: `create or replace` at every start keeps them equal to it.
+//
+// The triggers bump the account's row in `credential_versions` and NOTIFY `coffer_credentials` with
+// the account id whenever something that decides whether a credential is accepted changes (an API
+// key or session revoked, expired or deleted; a user's state, role or permissions; the account's
+// state; its IP allowlist). Every API process LISTENs and drops what it cached of that account
+// (api/credential-cache.ts). Triggers rather than calls in the services so that no write path (a
+// service, a worker, an operator's SQL, an account deletion's cascade) can forget it; PostgreSQL
+// delivers the notification at commit.
 import type postgres from 'postgres';
 
 export const CREDENTIALS_CHANNEL = 'coffer_credentials';
@@ -26,18 +25,6 @@ const WATCHED: { table: string; account: string; ignored: string[]; inserts: boo
 ];
 
 export async function installSharedState(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe(`
-    create unlogged table if not exists rate_counters (
-      key text primary key,
-      count integer not null,
-      reset_ms bigint not null
-    )`);
-  await sql.unsafe(`create index if not exists rate_counters_reset_ms_idx on rate_counters (reset_ms)`);
-  await sql.unsafe(`
-    create table if not exists credential_versions (
-      account_id text primary key,
-      version bigint not null
-    )`);
   await sql.unsafe(`
     create or replace function coffer_credentials_changed(account text) returns void language plpgsql as $$
     begin
