@@ -16,6 +16,7 @@ import { registerRateLimit } from './plugins/rate-limit.ts';
 import { Background } from './background.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { registerNulCheck } from './plugins/nul-characters.ts';
+import { registerCors } from './plugins/cors.ts';
 import { documentRoute } from './plugins/openapi.ts';
 import { serializeRequest } from './request-log.ts';
 import { ref, sharedSchemas, Problem } from './schemas/common.ts';
@@ -151,6 +152,8 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
   });
 
   registerErrorHandling(app);
+  // Before authentication: a preflight carries no credentials, and refused requests must still be readable.
+  registerCors(app, deps.config.corsOrigins ?? []);
   registerNulCheck(app);
 
   app.addHook('onRoute', (route) => documentRoute(route, ref(Problem)));

@@ -38,6 +38,8 @@ export interface Config {
   samlMetadataTrustedHosts?: string[];
   /** Let an account's own storage endpoint be a loopback / private address (COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS; tests, on-premises S3). Optional so that partial test configs need not name it. */
   storageAllowPrivateEndpoints?: boolean;
+  /** Origins a browser application may call the API from (COFFER_CORS_ORIGINS, comma-separated; `*` = any; default none). Optional so that partial test configs need not name it. */
+  corsOrigins?: string[];
   /** What start-up must log at warn level (a configuration that works but should not be left so). */
   warnings?: string[];
 }
@@ -267,6 +269,24 @@ function rateLimits(env: Env): RateLimits {
   };
 }
 
+/** `scheme://host[:port]` each, exactly as a browser sends Origin (no path, no trailing slash), or `*`. */
+function corsOrigins(env: Env): string[] {
+  const list = (env.COFFER_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
+      throw new ConfigError('COFFER_CORS_ORIGINS', `each entry must be an origin such as https://app.example.com (scheme, host and port only), got "${origin}"`);
+    }
+  }
+  return list;
+}
+
 export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
@@ -319,6 +339,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     billing,
     webhooks: webhookConfig(env),
+    corsOrigins: corsOrigins(env),
     warnings: billingWarnings(env, billing),
   };
 }
