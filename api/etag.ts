@@ -3,7 +3,7 @@
 // If-Match says so with `config.ifMatch` (the OpenAPI document lists the header and the 412 from it);
 // reading it without saying so is a programming error, so the contract cannot drift from the code.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest } from './errors.ts';
+import { badRequest, preconditionFailed } from './errors.ts';
 
 export function etagOf(version: number): string {
   return `"v${version}"`;
@@ -30,4 +30,12 @@ export function expectedVersion(request: FastifyRequest): number | undefined {
   const match = /^\s*(?:W\/)?"v(\d+)"\s*$/.exec(header);
   if (!match) throw badRequest('invalid_if_match', 'If-Match must be an ETag this API returned, such as "v3".');
   return Number(match[1]);
+}
+
+/**
+ * The optimistic check of every update: a caller that sent If-Match (`expected`) for another
+ * version than the row's gets a 412. `what` names the object in the detail ("Tag tag_…").
+ */
+export function checkVersion(expected: number | undefined, current: number, what: string): void {
+  if (expected !== undefined && expected !== current) throw preconditionFailed(`${what} is at version ${current}.`);
 }

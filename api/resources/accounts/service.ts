@@ -9,6 +9,7 @@ import { prepared } from '../../../db/prepared.ts';
 
 import { audit } from '../audit/service.ts';
 import { beforeAfter } from '../audit/changes.ts';
+import { checkVersion } from '../../etag.ts';
 export const TRIAL_DAYS = 14;
 
 type AccountRow = typeof accounts.$inferSelect;
@@ -55,7 +56,7 @@ export async function getAccount(deps: AppDeps, ctx: RequestContext) {
 
 export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: { name?: string }, expected: number | undefined) {
   const current = await findAccount(deps, ctx);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`The account is at version ${current.version}.`);
+  checkVersion(expected, current.version, 'The account');
   const row = await deps.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(accounts)

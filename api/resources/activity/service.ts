@@ -9,6 +9,7 @@ import { activityEvents } from '../../../db/schema.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import { encodeCursor, type PageRequest } from '../../pagination.ts';
 import type { ActivityEvent, ActivityEventDetail, ActivityListQuery } from './schemas.ts';
+import { containsPattern } from '../../../db/like.ts';
 
 type Row = typeof activityEvents.$inferSelect;
 
@@ -45,10 +46,6 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** LIKE pattern for "contains", with the caller's % and _ taken literally. */
-function contains(text: string) {
-  return `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-}
 
 function conditions(ctx: RequestContext, q: ActivityListQuery): SQL[] {
   const where: SQL[] = [eq(activityEvents.accountId, ctx.accountId)];
@@ -60,8 +57,8 @@ function conditions(ctx: RequestContext, q: ActivityListQuery): SQL[] {
   if (q.activity) where.push(eq(activityEvents.type, q.activity));
   if (q.service) where.push(sql`lower(${activityEvents.service}) = ${q.service.toLowerCase()}`);
   if (q.status) where.push(eq(activityEvents.status, q.status));
-  if (q.task_name) where.push(sql`${activityEvents.taskName} ilike ${contains(q.task_name)}`);
-  if (q.item) where.push(sql`${activityEvents.item} ilike ${contains(q.item)}`);
+  if (q.task_name) where.push(sql`${activityEvents.taskName} ilike ${containsPattern(q.task_name)}`);
+  if (q.item) where.push(sql`${activityEvents.item} ilike ${containsPattern(q.item)}`);
   if (q.task_id) where.push(eq(activityEvents.taskId, q.task_id));
   if (q.entity_id) where.push(eq(activityEvents.entityId, q.entity_id));
   if (q.job_id) where.push(eq(activityEvents.jobId, q.job_id));

@@ -11,6 +11,7 @@ import { ALL_PERMISSIONS, type Permission } from '../../permissions.ts';
 import type { ApiKey, ApiKeyCreate, CreatedApiKey } from './schemas.ts';
 import { assertMayManageUser } from '../users/guard.ts';
 import { audit } from '../audit/service.ts';
+import { checkVersion } from '../../etag.ts';
 
 type Row = typeof apiKeys.$inferSelect;
 
@@ -127,7 +128,7 @@ async function change(deps: AppDeps, ctx: RequestContext, id: string, expected: 
   const current = await find(deps, ctx, id);
   // A user manager sees every key, but may change only those of users no more privileged than they are.
   await assertMayManageUser(deps.db, ctx, current.userId);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`API key ${id} is at version ${current.version}.`);
+  checkVersion(expected, current.version, `API key ${id}`);
   const now = deps.clock.now();
   const [row] = await deps.db
     .update(apiKeys)

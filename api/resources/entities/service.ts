@@ -10,6 +10,7 @@ import { GRACE_PERIOD_MS } from '../tasks/service.ts';
 import { ACTIVE_STATUSES, nextBackupAt } from '../../../db/schedule.ts';
 import type { Entity, EntityActionRequest, EntityActionResult, EntityListQuery } from './schemas.ts';
 import { audit } from '../audit/service.ts';
+import { containsPattern } from '../../../db/like.ts';
 
 type EntityRow = typeof entities.$inferSelect;
 
@@ -71,7 +72,7 @@ function filters(ctx: RequestContext, q: Omit<EntityListQuery, 'limit' | 'cursor
   if (q.kind) out.push(eq(entities.kind, q.kind));
   if (q.status) out.push(inArray(entities.status, statusesOf(q.status)));
   if (q.q) {
-    const like = `%${q.q.replace(/[\\%_]/g, '\\$&')}%`;
+    const like = containsPattern(q.q);
     out.push(or(ilike(entities.name, like), ilike(entities.email, like))!);
   }
   if (q.tag) {

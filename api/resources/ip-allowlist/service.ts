@@ -9,13 +9,14 @@ import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
 import { accountSecurity, ipRules, users } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
-import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
+import { conflict, forbidden, invalidField, notFound } from '../../errors.ts';
 import { encodeCursor, type PageRequest } from '../../pagination.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { accountSecurityOf } from '../security/service.ts';
 import { administratorEmails } from '../users/service.ts';
 import { compare, isAllowed, normalizeAddress, normalizeCidr, parseAddress, type Rule } from './match.ts';
 import type { IpAllowlist, IpAllowlistEntry, IpAllowlistEntryCreate, IpAllowlistEntryUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 type Row = typeof ipRules.$inferSelect;
 const ALLOWLIST_LOCK = 0x4950414c; // "IPAL"
@@ -131,7 +132,7 @@ export async function setAllowlistEnabled(deps: AppDeps, ctx: RequestContext, en
   const result = await deps.db.transaction(async (tx) => {
     await lock(tx, ctx.accountId);
     const current = await accountSecurityOf(tx, ctx.accountId);
-    if (expected !== undefined && expected !== current.allowlistVersion) throw preconditionFailed(`The IP allowlist is at version ${current.allowlistVersion}.`);
+    checkVersion(expected, current.allowlistVersion, 'The IP allowlist');
     const rules = await tx.select().from(ipRules).where(eq(ipRules.accountId, ctx.accountId));
     if (enabled === current.ipAllowlistEnabled) return { rules, changed: false };
     if (enabled) assertNotLockedOut(rules, ctx, 'Enabling IP restrictions');
@@ -193,7 +194,7 @@ export async function updateEntry(deps: AppDeps, ctx: RequestContext, id: string
   const { row, rules, enabled, before } = await deps.db.transaction(async (tx) => {
     await lock(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`IP allowlist entry ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `IP allowlist entry ${id}`);
     const enabled = (await accountSecurityOf(tx, ctx.accountId)).ipAllowlistEnabled;
     const others = await tx.select().from(ipRules).where(and(eq(ipRules.accountId, ctx.accountId), sql`${ipRules.id} <> ${id}`));
     if (enabled && def) assertNotLockedOut([...others, def], ctx, 'This change');
@@ -216,7 +217,7 @@ export async function deleteEntry(deps: AppDeps, ctx: RequestContext, id: string
   const { rules, enabled, removed } = await deps.db.transaction(async (tx) => {
     await lock(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`IP allowlist entry ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `IP allowlist entry ${id}`);
     const enabled = (await accountSecurityOf(tx, ctx.accountId)).ipAllowlistEnabled;
     const others = await tx.select().from(ipRules).where(and(eq(ipRules.accountId, ctx.accountId), sql`${ipRules.id} <> ${id}`));
     if (enabled) assertNotLockedOut(others, ctx, 'Removing this entry');

@@ -11,6 +11,7 @@ import type { RequestContext } from '../../context.ts';
 import { badRequest } from '../../errors.ts';
 import { encodeCursor, type PageRequest } from '../../pagination.ts';
 import type { ItemSearchQuery, SearchItem } from './schemas.ts';
+import { containsPattern } from '../../../db/like.ts';
 
 /** Words of the query as a tsquery: every word must match, the last one as a prefix. */
 export function toTsquery(q: string | undefined): string | null {
@@ -70,7 +71,7 @@ export async function searchItems(deps: AppDeps, ctx: RequestContext, page: Page
   if (query.entity_id) docFilters.push(sql`and d.entity_id = ${query.entity_id}`);
   if (query.task_id) docFilters.push(sql`and d.entity_id in (select id from entities where task_id = ${query.task_id} and account_id = ${ctx.accountId})`);
   if (query.author) ivFilters.push(sql`and iv.modified_by = ${query.author}`);
-  if (plain.name) ivFilters.push(sql`and unaccent(iv.name) ilike ${'%' + plain.name.replace(/[\\%_]/g, (c) => '\\' + c) + '%'}`);
+  if (plain.name) ivFilters.push(sql`and unaccent(iv.name) ilike ${containsPattern(plain.name)}`);
   if (query.kind) ivFilters.push(sql`and iv.kind = ${query.kind}`);
   if (query.modified_from) ivFilters.push(sql`and iv.server_modified >= ${new Date(query.modified_from).toISOString()}`);
   if (query.modified_to) ivFilters.push(sql`and iv.server_modified <= ${new Date(query.modified_to).toISOString()}`);

@@ -21,6 +21,7 @@ import type { Static } from '@fastify/type-provider-typebox';
 import { audit } from '../audit/service.ts';
 import { maskSecrets } from '../audit/changes.ts';
 import { STATE_GROUPS, type ExportRequest, type Job, type JobListQuery, type JobSummary, type RestoreRequest } from './schemas.ts';
+import { containsPattern } from '../../../db/like.ts';
 
 const WINDOW_MS = 7 * 86_400_000;
 
@@ -205,7 +206,7 @@ export function stateFilter(filter: string): JobState[] {
  * lowercase paths (workers/recovery/source.ts resolveRoots), so a lowercase substring is enough.
  */
 function itemFilter(text: string): SQL {
-  const pattern = '%' + text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  const pattern = containsPattern(text.toLowerCase());
   return sql`exists (select 1 from jsonb_array_elements_text(${jobs.source} -> 'items') as selected(path) where selected.path like ${pattern})`;
 }
 

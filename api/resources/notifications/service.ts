@@ -12,6 +12,7 @@ import { DEFAULT_ALERT_THRESHOLDS } from './smart-alerts.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { beforeAfter } from '../audit/changes.ts';
 import type { NotificationRecipient, NotificationRecipientCreate, NotificationRecipientUpdate, NotificationSettings, NotificationSettingsUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 export type SettingsRow = typeof notificationSettings.$inferSelect;
 type RecipientRow = typeof notificationRecipients.$inferSelect;
@@ -39,7 +40,7 @@ export async function getSettings(deps: AppDeps, ctx: RequestContext) {
 
 export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: NotificationSettingsUpdate, expected: number | undefined) {
   const current = await settingsRow(deps, deps.db, ctx.accountId);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`The notification settings are at version ${current.version}.`);
+  checkVersion(expected, current.version, 'The notification configuration');
   const changes: Partial<SettingsRow> = {};
   if (input.summary_report !== undefined) changes.summaryEnabled = input.summary_report;
   if (input.format !== undefined) changes.format = input.format;
@@ -110,7 +111,7 @@ export async function getRecipient(deps: AppDeps, ctx: RequestContext, id: strin
 
 export async function updateRecipient(deps: AppDeps, ctx: RequestContext, id: string, input: NotificationRecipientUpdate, expected: number | undefined) {
   const current = await findRecipient(deps, ctx, id);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Recipient ${id} is at version ${current.version}.`);
+  checkVersion(expected, current.version, `Recipient ${id}`);
   const changes: Partial<RecipientRow> = {};
   if (input.email !== undefined) changes.email = input.email.trim();
   if (input.display_name !== undefined) changes.displayName = input.display_name.trim();

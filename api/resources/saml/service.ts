@@ -26,6 +26,7 @@ import { certificateInfo, fetchMetadata, parseIdpMetadata, toPem } from './metad
 import { spUrls } from './state.ts';
 import { secondFactorRequired } from './second-factor.ts';
 import type { SamlAcsForm, SamlSettings, SamlSettingsUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 export { samlEnabled, spUrls } from './state.ts';
 
@@ -76,7 +77,7 @@ export async function updateSettings(deps: AppDeps, ctx: RequestContext, input: 
   assertAdministrator(ctx, 'change the SAML settings');
   const current = await configOf(deps, ctx.accountId);
   const currentVersion = current?.version ?? 0;
-  if (expected !== undefined && expected !== currentVersion) throw preconditionFailed(`The SAML settings are at version ${currentVersion}.`);
+  checkVersion(expected, currentVersion, 'The SAML configuration');
   if (input.metadata_url !== undefined && input.metadata_xml !== undefined) {
     throw invalidField('/body/metadata_xml', 'give `metadata_url` or `metadata_xml`, not both');
   }

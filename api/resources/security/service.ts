@@ -9,6 +9,7 @@ import { preconditionFailed } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
 import { assertAdministrator } from '../users/guard.ts';
 import type { SecurityPolicy, SecurityPolicyUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 export type AccountSecurityRow = typeof accountSecurity.$inferSelect;
 export type UserSecurityRow = typeof userSecurity.$inferSelect;
@@ -51,7 +52,7 @@ export async function updatePolicy(deps: AppDeps, ctx: RequestContext, patch: Se
   // 2FA enforcement and password expiry protect the administrators too: only they may loosen them.
   assertAdministrator(ctx, 'change the security policy');
   const current = await accountSecurityOf(deps.db, ctx.accountId);
-  if (expected !== undefined && expected !== current.policyVersion) throw preconditionFailed(`The security policy is at version ${current.policyVersion}.`);
+  checkVersion(expected, current.policyVersion, 'The security policy');
   return deps.db.transaction(async (tx) => {
     const [row] = await tx
       .update(accountSecurity)

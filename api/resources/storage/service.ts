@@ -9,13 +9,14 @@ import { eq } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { accounts, accountStorage, packs } from '../../../db/schema.ts';
-import { conflict, preconditionFailed, unprocessable } from '../../errors.ts';
+import { conflict, unprocessable } from '../../errors.ts';
 import { audit } from '../audit/service.ts';
 import { beforeAfter } from '../audit/changes.ts';
 import { checkedEndpoint } from './endpoint.ts';
 import { outbound, s3StoreConnection, storageFailure } from '../../../workers/outbound/clients.ts';
 import { S3BlobStore } from '../../../workers/storage/index.ts';
 import type { StorageTarget, StorageTargetUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 type Row = typeof accountStorage.$inferSelect;
 export const STORAGE_SECRET_CONTEXT = 'storage-secret';
@@ -71,7 +72,7 @@ async function probe(store: S3BlobStore, bucket: string): Promise<void> {
 export async function setTarget(deps: AppDeps, ctx: RequestContext, input: StorageTargetUpdate, expected: number | undefined): Promise<{ target: StorageTarget; version: number }> {
   const before = await load(deps, ctx.accountId);
   const version = before.row?.version ?? 0;
-  if (expected !== undefined && expected !== version) throw preconditionFailed(`The storage target is at version ${version}, not ${expected}.`);
+  checkVersion(expected, version, 'The storage target');
   if (before.hasBackups) {
     throw conflict('storage_in_use', 'Backups are already stored at the current location; it cannot change any more. Contact support to move existing backups.');
   }

@@ -7,6 +7,8 @@ import { conflict, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import type { Tag } from './schemas.ts';
 import { prepared } from '../../../db/prepared.ts';
+import { containsPattern } from '../../../db/like.ts';
+import { checkVersion } from '../../etag.ts';
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -46,7 +48,7 @@ export async function listTags(deps: AppDeps, ctx: RequestContext, page: PageReq
   let rows: { tag: TagRow; used: number }[];
   if (filter.name) {
     const conditions: (SQL | undefined)[] = [eq(tags.accountId, ctx.accountId)];
-    conditions.push(ilike(tags.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
+    conditions.push(ilike(tags.name, containsPattern(filter.name)));
     if (page.after) conditions.push(lt(tags.id, page.after));
     rows = await deps.db
       .select({ tag: tags, used: usage })
@@ -84,7 +86,7 @@ export async function getTag(deps: AppDeps, ctx: RequestContext, id: string) {
 
 export async function renameTag(deps: AppDeps, ctx: RequestContext, id: string, name: string | undefined, expected: number | undefined) {
   const current = await findTag(deps, ctx, id);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Tag ${id} is at version ${current.version}.`);
+  checkVersion(expected, current.version, `Tag ${id}`);
   try {
     const [row] = await deps.db
       .update(tags)

@@ -18,6 +18,8 @@ import type { Task, TaskCreate, TaskUpdate } from './schemas.ts';
 import { assertSameBrowser, hashState, pendingAuthorization } from './oauth-confirm.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { beforeAfter } from '../audit/changes.ts';
+import { containsPattern } from '../../../db/like.ts';
+import { checkVersion } from '../../etag.ts';
 
 /** The seed's grace period for deleted tasks and entities. */
 export const GRACE_PERIOD_MS = 7 * 86_400_000;
@@ -221,7 +223,7 @@ export async function listTasks(
 ) {
   const conditions: (SQL | undefined)[] = [eq(tasks.accountId, ctx.accountId), eq(tasks.state, filter.state ?? 'active')];
   if (filter.connection_status) conditions.push(eq(tasks.connectionStatus, filter.connection_status));
-  if (filter.name) conditions.push(ilike(tasks.name, `%${filter.name.replace(/[\\%_]/g, '\\$&')}%`));
+  if (filter.name) conditions.push(ilike(tasks.name, containsPattern(filter.name)));
   if (page.after) conditions.push(lt(tasks.id, page.after));
   const rows = await deps.db.select().from(tasks).where(and(...conditions)).orderBy(desc(tasks.id)).limit(page.limit + 1);
   const accountRegion = await region(deps, ctx.accountId);
@@ -249,7 +251,7 @@ type TaskEvent = [type: string, description: string];
 
 async function update(deps: AppDeps, ctx: RequestContext, id: string, expected: number | undefined, set: Partial<TaskRow>, event: TaskEvent, tx?: (tx: Tx, row: TaskRow) => Promise<void>) {
   const current = await find(deps, ctx, id);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Task ${id} is at version ${current.version}.`);
+  checkVersion(expected, current.version, `Task ${id}`);
   const row = await deps.db.transaction(async (t) => {
     const [updated] = await t
       .update(tasks)

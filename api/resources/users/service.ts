@@ -19,6 +19,7 @@ import { assertMayGrant, assertMayManage } from './guard.ts';
 import { consumeUserToken, inspectUserToken, issueUserToken } from './tokens.ts';
 import { revokeUserApiKeys } from '../api-keys/service.ts';
 import { SERVICES, type ManagedUser, type UserInvite, type UserUpdate } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 type Row = typeof users.$inferSelect;
 const USERS_LOCK = 0x55535253; // "USRS"
@@ -202,7 +203,7 @@ export async function updateUser(deps: AppDeps, ctx: RequestContext, id: string,
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
     assertMayManage(ctx, current);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `User ${id}`);
     const role = patch.role ?? current.role;
     if (current.role === 'administrator' && role !== 'administrator' && current.state === 'active') {
       await assertNotLastAdministrator(tx, ctx.accountId, id, 'demoted');
@@ -239,7 +240,7 @@ export async function deactivateUser(deps: AppDeps, ctx: RequestContext, id: str
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
     assertMayManage(ctx, current);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `User ${id}`);
     if (current.state === 'deactivated') return current;
     if (current.role === 'administrator' && current.state === 'active') await assertNotLastAdministrator(tx, ctx.accountId, id, 'deactivated');
     const now = deps.clock.now();
@@ -262,7 +263,7 @@ export async function reactivateUser(deps: AppDeps, ctx: RequestContext, id: str
   const row = await deps.db.transaction(async (tx) => {
     const current = await find(tx, ctx, id);
     assertMayManage(ctx, current);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `User ${id}`);
     if (current.state !== 'deactivated') return current;
     const state = current.passwordHash ? 'active' : 'invited';
     const [updated] = await tx
@@ -282,7 +283,7 @@ export async function deleteUser(deps: AppDeps, ctx: RequestContext, id: string,
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
     assertMayManage(ctx, current);
-    if (expected !== undefined && expected !== current.version) throw preconditionFailed(`User ${id} is at version ${current.version}.`);
+    checkVersion(expected, current.version, `User ${id}`);
     if (current.role === 'administrator' && current.state === 'active') await assertNotLastAdministrator(tx, ctx.accountId, id, 'removed');
     await tx.delete(users).where(and(eq(users.accountId, ctx.accountId), eq(users.id, id)));
     await audit(deps, ctx, { type: 'user_deleted', task: current.email, description: `User ${current.email} removed`, details: { user_id: id } }, tx);

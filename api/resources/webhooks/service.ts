@@ -19,6 +19,7 @@ import { audit, type Transaction } from '../audit/service.ts';
 import { beforeAfter, maskUrls } from '../audit/changes.ts';
 import { eventBody, recordEvent } from '../events/feed.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
+import { checkVersion } from '../../etag.ts';
 
 export { eventBody };
 
@@ -97,7 +98,7 @@ export async function getEndpoint(deps: AppDeps, ctx: RequestContext, id: string
 
 export async function updateEndpoint(deps: AppDeps, ctx: RequestContext, id: string, input: WebhookEndpointUpdate, expected: number | undefined) {
   const current = await findEndpoint(deps, ctx, id);
-  if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Webhook endpoint ${id} is at version ${current.version}.`);
+  checkVersion(expected, current.version, `Webhook endpoint ${id}`);
   const changes: Partial<EndpointRow> = {};
   if (input.url !== undefined) changes.url = validUrl(deps, input.url);
   if (input.events !== undefined) changes.events = [...new Set(input.events)];
