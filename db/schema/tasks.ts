@@ -54,8 +54,15 @@ export const tasks = pgTable(
 );
 
 export type EntityKind = 'member' | 'team_folder';
-export type EntityStatus =
-  | 'not_active' | 'scheduled' | 'in_process' | 'success' | 'failed' | 'partial' | 'paused' | 'archived' | 'backed_up_in_another_task';
+/** Every status an entity can be in (the API's enum is this list). */
+export const ENTITY_STATUSES = ['not_active', 'scheduled', 'in_process', 'success', 'failed', 'partial', 'paused', 'archived', 'backed_up_in_another_task'] as const;
+export type EntityStatus = (typeof ENTITY_STATUSES)[number];
+/**
+ * Statuses that say "do not back this up", set by a user (paused, archived, not activated) or by
+ * discovery (another task backs it up): the scheduler and the engine skip such an entity, and a run
+ * that was under way when one was set finishes without overwriting it.
+ */
+export const NOT_BACKED_UP_STATUSES: readonly EntityStatus[] = ['paused', 'not_active', 'archived', 'backed_up_in_another_task'];
 
 /** A member's folder or a team folder inside a task. */
 export const entities = pgTable(

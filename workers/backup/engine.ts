@@ -17,6 +17,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { entities, tasks } from '../../db/schema.ts';
+import { NOT_BACKED_UP_STATUSES } from '../../db/schema/tasks.ts';
 import { DropboxAuthError } from '../dropbox/oauth.ts';
 import type { BackupJob } from '../queue.ts';
 import { PackWriter } from '../storage/index.ts';
@@ -28,7 +29,7 @@ import { isPermanent, type BackupOptions, type BackupOutcome } from './outcome.t
 import { cleanupPendingPacks, recordPack, storedBlocks } from './pack-records.ts';
 import { completeRun, failRun } from './run-finish.ts';
 import { openRun } from './run-open.ts';
-import { EntityBackup, KEEP_STATUS_LIST } from './run-state.ts';
+import { EntityBackup } from './run-state.ts';
 import { accountStorage } from './storage.ts';
 import { TrackingStore } from './tracking-store.ts';
 
@@ -46,7 +47,7 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
   if (task.connectionStatus !== 'connected' || !task.refreshToken || !task.dropboxAdminMemberId) return { outcome: 'skipped', reason: 'task not connected' };
   if (task.pausedAt) return { outcome: 'skipped', reason: 'task is paused' };
   if (!entity.namespaceId) return { outcome: 'skipped', reason: 'entity has no namespace' };
-  if (KEEP_STATUS_LIST.includes(entity.status)) return { outcome: 'skipped', reason: `entity is ${entity.status}` };
+  if (NOT_BACKED_UP_STATUSES.includes(entity.status)) return { outcome: 'skipped', reason: `entity is ${entity.status}` };
 
   const outcome = await withBackupLocks(deps.sql, entity, async () => {
     const b = new EntityBackup(deps, job, entity, task, opts);

@@ -6,7 +6,8 @@ import { newId } from '../../db/ids.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
 import type { RunError } from '../../db/schema/snapshots.ts';
 import { emptyCounts, errorText, type BackupOutcome } from './outcome.ts';
-import { KEEP_STATUS_LIST, type EntityBackup } from './run-state.ts';
+import { NOT_BACKED_UP_STATUSES } from '../../db/schema/tasks.ts';
+import type { EntityBackup } from './run-state.ts';
 
 export async function completeRun(b: EntityBackup): Promise<BackupOutcome> {
   const { sql } = b;
@@ -33,7 +34,7 @@ export async function completeRun(b: EntityBackup): Promise<BackupOutcome> {
       dropbox_calls = ${b.run.dropbox_calls + b.callCount()}
       where id = ${runId}`;
     const next = nextBackupAt(b.task.frequency, b.task.backupHour, now, now);
-    await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else ${state === 'succeeded' ? 'success' : 'partial'} end, size_bytes = ${totals!.size}, item_count = ${totals!.items},
+    await tx`update entities set status = case when status in ${tx(NOT_BACKED_UP_STATUSES as string[])} then status else ${state === 'succeeded' ? 'success' : 'partial'} end, size_bytes = ${totals!.size}, item_count = ${totals!.items},
       first_backup_at = coalesce(first_backup_at, ${now.toISOString()}), last_backup_at = ${now.toISOString()},
       next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${next.toISOString()} else next_backup_at end,
       updated_at = ${now.toISOString()}
@@ -66,7 +67,7 @@ export async function failRun(b: EntityBackup, err: unknown, opts: { disconnect:
     await tx`update item_versions set valid_until_run = null where entity_id = ${b.entity.id} and valid_until_run = ${runId}`;
     await tx`update backup_runs set state = 'failed', finished_at = ${now.toISOString()}, error = ${message},
       dropbox_calls = ${b.run.dropbox_calls + b.callCount()} where id = ${runId}`;
-    await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else 'failed' end, updated_at = ${now.toISOString()},
+    await tx`update entities set status = case when status in ${tx(NOT_BACKED_UP_STATUSES as string[])} then status else 'failed' end, updated_at = ${now.toISOString()},
       next_backup_at = case when next_backup_at is null or next_backup_at <= ${now.toISOString()} then ${nextBackupAt(b.task.frequency, b.task.backupHour, now, now).toISOString()} else next_backup_at end
       where id = ${b.entity.id}`;
     if (opts.disconnect) {

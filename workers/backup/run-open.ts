@@ -3,7 +3,8 @@
 // items first); and the switch to `full` when Dropbox resets the saved cursor.
 import { newId } from '../../db/ids.ts';
 import type { RunError, RunMode } from '../../db/schema/snapshots.ts';
-import { KEEP_STATUS_LIST, type EntityBackup, type RunRow } from './run-state.ts';
+import { NOT_BACKED_UP_STATUSES } from '../../db/schema/tasks.ts';
+import type { EntityBackup, RunRow } from './run-state.ts';
 
 export async function openRun(b: EntityBackup): Promise<RunRow> {
   const { sql } = b;
@@ -30,7 +31,7 @@ export async function openRun(b: EntityBackup): Promise<RunRow> {
       values (${id}, ${b.accountId}, ${b.task.id}, ${b.entity.id}, 'running', ${b.job.reason}, ${mode}, ${now.toISOString()},
         ${last?.cursor ?? null}, '[]'::jsonb)`;
     if (retry.length) await tx`update backup_runs set errors = ${JSON.stringify(retry.map((e) => ({ ...e, retry: true })))}::jsonb where id = ${id}`;
-    await tx`update entities set status = case when status in ${tx(KEEP_STATUS_LIST)} then status else 'in_process' end, updated_at = ${now.toISOString()}
+    await tx`update entities set status = case when status in ${tx(NOT_BACKED_UP_STATUSES as string[])} then status else 'in_process' end, updated_at = ${now.toISOString()}
       where id = ${b.entity.id}`;
   });
   return { id, mode, start_cursor: last?.cursor ?? null, cursor: null, pages: 0, resumes: 0, started_at: now, dropbox_calls: 0, errors: retry.map((e) => ({ ...e, retry: true })) as RunError[] };

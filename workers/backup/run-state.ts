@@ -117,6 +117,3 @@ export class EntityBackup {
     progress.resolve();
   }
 }
-
-/** Statuses a run must not overwrite (set by the user or discovery while it ran). */
-export const KEEP_STATUS_LIST = ['paused', 'archived', 'not_active', 'backed_up_in_another_task'];

@@ -9,6 +9,7 @@ import type { AppDeps } from '../../api/deps.ts';
 import { entityLockFree } from '../backup/locks.ts';
 import { requestBackup } from '../backup/request.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
+import { NOT_BACKED_UP_STATUSES } from '../../db/schema/tasks.ts';
 import { eq } from 'drizzle-orm';
 import { entities, type Frequency } from '../../db/schema/tasks.ts';
 import { enqueueDueVerifications } from './verification.ts';
@@ -34,7 +35,7 @@ export async function schedulerJob(deps: AppDeps): Promise<{ enqueued: number; r
     select e.id, e.account_id, t.frequency, t.backup_hour
     from entities e join tasks t on t.id = e.task_id
     where e.state = 'active' and t.state = 'active' and t.connection_status = 'connected' and t.paused_at is null
-      and e.status not in ('paused', 'not_active', 'archived', 'backed_up_in_another_task', 'in_process')
+      and e.status not in ${sql([...NOT_BACKED_UP_STATUSES, 'in_process'])}
       and not exists (select 1 from accounts a where a.id = e.account_id and a.state in ('suspended', 'pending_deletion'))
       and (e.next_backup_at <= ${now.toISOString()} or (e.next_backup_at is null and e.status = 'scheduled'))
     order by e.next_backup_at nulls first, e.id

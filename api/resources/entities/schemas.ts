@@ -1,7 +1,9 @@
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { NullableTimestamp, Page, PageQuery, Timestamp } from '../../schemas/common.ts';
 
-export const ENTITY_STATUSES = ['not_active', 'scheduled', 'in_process', 'success', 'failed', 'partial', 'paused', 'archived', 'backed_up_in_another_task'] as const;
+import { ENTITY_STATUSES } from '../../../db/schema/tasks.ts';
+
+export { ENTITY_STATUSES };
 
 export const Entity = Type.Object(
   {
