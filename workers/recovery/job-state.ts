@@ -3,6 +3,7 @@
 // job ended (mail, webhook) is the queue handler's business (workers/jobs/recovery.ts).
 import { and, eq } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
+import { sessionLockFree, withSessionLock } from '../../db/advisory-locks.ts';
 import { newId } from '../../db/ids.ts';
 import { activityEvents, entities, jobs, tasks, type JobError, type JobState } from '../../db/schema.ts';
 
@@ -124,19 +125,8 @@ function lockKey(jobId: string): string {
  * retried pg-boss job and a sweep, say); null when another worker holds it. The lock dies with
  * its worker's connection, which is how the sweep knows a job was orphaned.
  */
-export async function withJobLock<T>(deps: Pick<AppDeps, 'sql'>, jobId: string, fn: () => Promise<T>): Promise<T | null> {
-  const conn = await deps.sql.reserve();
-  try {
-    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey(jobId)}, 0)) as ok`;
-    if (!lock?.ok) return null;
-    try {
-      return await fn();
-    } finally {
-      await conn`select pg_advisory_unlock(hashtextextended(${lockKey(jobId)}, 0))`.catch(() => {});
-    }
-  } finally {
-    conn.release();
-  }
+export function withJobLock<T>(deps: Pick<AppDeps, 'sql'>, jobId: string, fn: () => Promise<T>): Promise<T | null> {
+  return withSessionLock(deps.sql, lockKey(jobId), fn);
 }
 
 /** Jobs in progress whose worker died (nobody holds their lock), and pending jobs older than `staleMs`. */
@@ -147,11 +137,7 @@ export async function orphanedJobs(deps: Pick<AppDeps, 'sql' | 'clock'>, staleMs
     where state = 'in_progress' or (state = 'pending' and created_at < ${before})`;
   const out: { id: string; account_id: string; type: 'restore' | 'export' }[] = [];
   for (const r of rows) {
-    const free = await deps.sql.begin(async (tx) => {
-      const [row] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${lockKey(r.id)}, 0)) as ok`;
-      return row?.ok ?? false;
-    });
-    if (free) out.push({ id: r.id, account_id: r.account_id, type: r.type });
+    if (await sessionLockFree(deps.sql, lockKey(r.id))) out.push({ id: r.id, account_id: r.account_id, type: r.type });
   }
   return out;
 }

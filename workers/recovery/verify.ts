@@ -21,6 +21,8 @@
 import { and, desc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { contents, verifications, type VerificationFailure, type VerificationState } from '../../db/schema.ts';
+import { withSessionLock, withSharedLock } from '../../db/advisory-locks.ts';
+import { accountLockKey } from '../backup/locks.ts';
 import { accountStorage } from '../backup/storage.ts';
 import {
   BlockReader, DROPBOX_BLOCK_SIZE, IntegrityError, InvalidRangeError, NotFoundError, blockHashes, contentHashFromBlockHashes, createContentHasher, type BlockRef, type ContentHasher,
@@ -73,25 +75,13 @@ export type VerificationOutcome = VerificationState | 'skipped';
 
 /** Runs a verification to its end; 'skipped' when it is over already or another worker runs it. */
 export async function runVerification(deps: AppDeps, verificationId: string): Promise<VerificationOutcome> {
-  const conn = await deps.sql.reserve();
-  try {
-    const [lock] = await conn<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${lockKey(verificationId)}, 0)) as ok`;
-    if (!lock?.ok) return 'skipped';
-    try {
-      const [row] = await deps.db.select().from(verifications).where(eq(verifications.id, verificationId));
-      if (!row || row.state === 'succeeded' || row.state === 'failed') return 'skipped';
-      await conn`select pg_advisory_lock_shared(hashtextextended(${`account:${row.accountId}`}, 0))`;
-      try {
-        return await verify(deps, row);
-      } finally {
-        await conn`select pg_advisory_unlock_shared(hashtextextended(${`account:${row.accountId}`}, 0))`.catch(() => {});
-      }
-    } finally {
-      await conn`select pg_advisory_unlock(hashtextextended(${lockKey(verificationId)}, 0))`.catch(() => {});
-    }
-  } finally {
-    conn.release();
-  }
+  const outcome = await withSessionLock(deps.sql, lockKey(verificationId), async (conn) => {
+    const [row] = await deps.db.select().from(verifications).where(eq(verifications.id, verificationId));
+    if (!row || row.state === 'succeeded' || row.state === 'failed') return 'skipped';
+    // Shared like a backup's: garbage collection must not delete blocks the drill is reading.
+    return withSharedLock(conn, accountLockKey(row.accountId), () => verify(deps, row));
+  });
+  return outcome ?? 'skipped';
 }
 
 /**
