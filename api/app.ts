@@ -68,10 +68,21 @@ function referenced(schema: unknown, all: Schemas, found = new Map<string, unkno
 function serializersWithOwnRefs() {
   return (externalSchemas?: unknown, serializerOpts?: FastJsonOptions) => {
     const all = (externalSchemas ?? {}) as Schemas;
-    return (route: { schema?: unknown }): ((doc: unknown) => string) =>
-      fastJsonStringify(route.schema as never, { ...serializerOpts, schema: Object.fromEntries(referenced(route.schema, all)) as FastJsonOptions['schema'] });
+    return (route: { schema?: unknown }): ((doc: unknown) => string) => {
+      const refs = Object.fromEntries(referenced(route.schema, all));
+      // The same schema compiles to the same function: an app built again in this process (every
+      // test file builds several) reuses it instead of paying fast-json-stringify's build again.
+      const key = JSON.stringify([route.schema, refs, serializerOpts ?? null]);
+      let serialize = compiledSerializers.get(key);
+      if (!serialize) {
+        serialize = fastJsonStringify(route.schema as never, { ...serializerOpts, schema: refs as FastJsonOptions['schema'] });
+        compiledSerializers.set(key, serialize);
+      }
+      return serialize;
+    };
   };
 }
+const compiledSerializers = new Map<string, (doc: unknown) => string>();
 
 /**
  * Query strings, path parameters and headers arrive as text, so their validator coerces ("25" →
@@ -79,8 +90,6 @@ function serializersWithOwnRefs() {
  * `null` for a nullable number, or `"true"` into `true`, and hide a client's mistake.
  */
 function validatorsByPart(): ValidatorFactory {
-  const strict = AjvCompiler();
-  const coercing = AjvCompiler();
   return (externalSchemas, options) => {
     const forBody = strict(externalSchemas, options);
     const withCoercion = { ...options, customOptions: { ...options?.customOptions, coerceTypes: 'array' } } as Parameters<ValidatorFactory>[1];
@@ -88,6 +97,11 @@ function validatorsByPart(): ValidatorFactory {
     return (route) => (route.httpPart === 'body' ? forBody(route) : forText(route));
   };
 }
+
+// Per process, not per app: each keeps one Ajv per set of named schemas and options, so an app
+// built again (tests build many) finds the named schemas compiled already.
+const strict = AjvCompiler();
+const coercing = AjvCompiler();
 
 export const API_DESCRIPTION = `Coffer backs up every member's files and every team folder of a Dropbox team into storage
 the customer controls, keeps point-in-time snapshots, and restores or exports any of it.
