@@ -1,6 +1,7 @@
 // `npm test`'s last step: one embedded PostgreSQL for the whole run (scripts/test-cluster.ts), then
 // tap. Arguments are passed to tap, so `npm test -- test/api/accounts.test.ts` runs one file.
 import { spawn } from 'node:child_process';
+import { slowestFiles } from './test-timings.ts';
 import { startTestCluster } from './test-cluster.ts';
 
 // Durability buys nothing in a throw-away test cluster.
@@ -10,6 +11,7 @@ const cluster = await startTestCluster({
   settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '400' },
 });
 let code = 1;
+const startedMs = Date.now();
 try {
   const tap = spawn('tap', process.argv.slice(2), {
     stdio: 'inherit',
@@ -20,5 +22,12 @@ try {
   code = await new Promise<number>((resolve) => tap.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 } finally {
   await cluster.stop();
+}
+// Where the run's time went, so that a file that grew slow is seen (npm test should stay within a
+// few minutes on a 2-core machine: prefer one app and one signed-up account per file).
+const slow = await slowestFiles(startedMs, 8).catch(() => []);
+if (slow.length > 1) {
+  console.log(`# slowest test files of this run (wall time, ${((Date.now() - startedMs) / 1000).toFixed(0)} s in all):`);
+  for (const f of slow) console.log(`#   ${(f.ms / 1000).toFixed(1).padStart(6)} s  ${f.file}`);
 }
 process.exit(code);
