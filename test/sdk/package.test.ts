@@ -1,7 +1,7 @@
 // @coffer/sdk as a user gets it: `npm pack` the workspace, install the tarball into a project
 // outside the repository, and run a plain .mjs with the system `node` (not the repository's Node
 // 24: the package promises Node 20) against a live server; then type-check a TypeScript consumer
-// against the shipped .d.ts files alone.
+// against the shipped .d.ts files alone. The newcomer signs up and activates with the SDK too.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +17,20 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 /** PATH without the repository's node_modules/.bin, so `node` and `npm` are the system's. */
 const systemPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => !resolve(dir).startsWith(resolve(repo))).join(delimiter);
 const systemEnv = { ...process.env, PATH: systemPath, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+
+/** A newcomer signs up with the SDK alone: the request, then (with the emailed token) the activation. */
+const signUpScript = `
+import { Coffer } from '@coffer/sdk';
+
+const coffer = new Coffer({ baseUrl: process.env.COFFER_URL });
+if (process.env.ACTIVATION_TOKEN) {
+  const activated = await coffer.accounts.activate({ token: process.env.ACTIVATION_TOKEN });
+  console.log(JSON.stringify({ key: activated.api_key.secret, accountId: activated.account.id }));
+} else {
+  const asked = await coffer.accounts.signUp({ name: 'Newcomer', email: process.env.EMAIL, password: 'correct horse battery staple', region: 'eu-west-1' });
+  console.log(JSON.stringify({ status: asked.status }));
+}
+`;
 
 const consumerScript = `
 import { Coffer, CofferError, ConflictError, NotFoundError, ValidationError } from '@coffer/sdk';
@@ -83,7 +97,7 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   const shipped = info!.files.map((f) => f.path).sort();
   t.ok(['dist/index.js', 'dist/index.d.ts', 'dist/schema.d.ts', 'dist/webhooks.js', 'dist/cli/bin.js'].every((p) => shipped.includes(p)), 'the build output ships');
-  t.same(shipped.filter((p) => !p.startsWith('dist/')), ['README.md', 'package.json'], 'nothing but dist, the README and package.json');
+  t.same(shipped.filter((p) => !p.startsWith('dist/')), ['LICENSE', 'README.md', 'package.json'], 'nothing but dist, the license, the README and package.json');
   t.notOk(shipped.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), 'no TypeScript sources');
 
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -91,9 +105,20 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   const manifest = JSON.parse(await readFile(join(dir, 'node_modules/@coffer/sdk/package.json'), 'utf8'));
   t.equal(manifest.version, '0.1.0');
   t.equal(manifest.engines.node, '>=20');
+  t.equal(manifest.license, 'MIT', 'users may use, change and ship it (the service itself stays unlicensed)');
 
   const api = await startTestApp(t);
-  const account = await api.signUp();
+  await writeFile(join(dir, 'signup.mjs'), signUpScript);
+  const email = 'newcomer@example.test';
+  const asked = await run('node', ['signup.mjs'], { cwd: dir, env: { ...systemEnv, COFFER_URL: api.url, EMAIL: email } });
+  t.same(JSON.parse(asked.stdout), { status: 'activation_sent' }, 'sign-up with the SDK: an activation email');
+  await api.settled();
+  const mail = api.sentMail.find((m) => m.to === email);
+  const token = /[?&]token=(cfa_[0-9A-Za-z]{32})/.exec(mail?.text ?? '')?.[1];
+  t.ok(token, 'the activation link reached the newcomer');
+  const activated = await run('node', ['signup.mjs'], { cwd: dir, env: { ...systemEnv, COFFER_URL: api.url, ACTIVATION_TOKEN: token! } });
+  const account = JSON.parse(activated.stdout) as { key: string; accountId: string };
+  t.match(account, { key: /^cfk_/, accountId: /^acct_/ }, 'activated with the SDK: an account and its first API key');
   await writeFile(join(dir, 'consumer.mjs'), consumerScript);
   const webhook = { WEBHOOK_SECRET: 'whsec_k3Xb0Q7c1vJ5m8Yp2Lr6Wz9Ta4Ns0Hd1Fg5Ue8Iy3Ow', WEBHOOK_BODY: '{"id":"evt_1","type":"ping"}' };
   const env = { ...systemEnv, ...webhook, WEBHOOK_HEADER: signatureHeader(webhook.WEBHOOK_SECRET, webhook.WEBHOOK_BODY, Math.floor(Date.now() / 1000)), COFFER_URL: api.url, COFFER_API_KEY: account.key };
