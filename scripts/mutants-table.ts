@@ -43,22 +43,22 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'tags: If-Match is not checked',
     file: 'api/resources/tags/service.ts',
-    search: 'if (expected !== undefined && expected !== current.version) throw preconditionFailed(`Tag ${id}',
-    replace: 'if (false) throw preconditionFailed(`Tag ${id}',
+    search: 'checkVersion(expected, current.version, `Tag ${id}`);',
+    replace: '// checkVersion(expected, current.version, `Tag ${id}`);',
     tests: ['test/api/if-match.test.ts'],
   },
   {
     name: 'API keys: If-Match is not checked',
     file: 'api/resources/api-keys/service.ts',
-    search: 'if (expected !== undefined && expected !== current.version) throw preconditionFailed(`API key ${id}',
-    replace: 'if (false) throw preconditionFailed(`API key ${id}',
+    search: 'checkVersion(expected, current.version, `API key ${id}`);',
+    replace: '// checkVersion(expected, current.version, `API key ${id}`);',
     tests: ['test/api/if-match.test.ts'],
   },
   {
     name: 'storage target: If-Match is not checked',
     file: 'api/resources/storage/service.ts',
-    search: 'if (expected !== undefined && expected !== version) throw preconditionFailed(`The storage target',
-    replace: 'if (false) throw preconditionFailed(`The storage target',
+    search: "checkVersion(expected, version, 'The storage target');",
+    replace: "// checkVersion(expected, version, 'The storage target');",
     tests: ['test/api/if-match.test.ts'],
   },
   {
