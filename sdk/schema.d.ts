@@ -1769,7 +1769,7 @@ export interface paths {
         get: operations["getStorageTarget"];
         /**
          * Choose where the account's backups are stored
-         * @description Only before the first backup is stored (409 `storage_in_use` after). An S3 target is checked first: Coffer writes, reads back and deletes a test object; a target that fails is refused with 422 `storage_unreachable` and nothing changes.
+         * @description Only before the first backup is stored (409 `storage_in_use` after). The account's own storage (an S3-compatible bucket, a Google Cloud Storage bucket with an HMAC key, or an Azure Blob Storage container) is checked first: Coffer writes, reads back and deletes a test object. A target that fails is refused with 422 `storage_unreachable` and nothing changes; the problem says which step failed (`failed_step`: `write`, `read`, `delete`) and why (`failure`: `authentication` — the key was refused, `not_found` — no such bucket or container, `permission_denied` — the key may not do this, `refused` — a non-public address, `unreachable`, `other`).
          */
         put: operations["setStorageTarget"];
         post?: never;
@@ -3771,24 +3771,29 @@ export interface components {
             next_cursor: string | null;
         };
         StorageTarget: {
-            /** @description s3: the access key; the secret is never returned. */
+            /** @description s3: the access key; gcs: the HMAC key's access ID. Secrets are never returned. */
             access_key_id: string | null;
+            /** @description azure: the storage account. */
+            account_name: string | null;
+            /** @description s3, gcs: the bucket. */
             bucket: string | null;
-            /** @description s3: the service's endpoint URL; null for AWS S3. */
+            /** @description azure: the container. */
+            container: string | null;
+            /** @description s3: the service's endpoint URL, null for AWS S3; gcs: the XML API endpoint; azure: the blob service URL. */
             endpoint: string | null;
             force_path_style: boolean | null;
             /** @description Whether backups are stored: the target cannot change once they are. */
             has_backups: boolean;
             /**
-             * @description `managed`: Coffer's storage in the account's region. `s3`: the account's own S3-compatible bucket ("bring your own storage").
+             * @description `managed`: Coffer's storage in the account's region. The account's own storage ("bring your own storage"): `s3` an S3-compatible bucket, `gcs` a Google Cloud Storage bucket (through its S3-compatible XML API with an HMAC key), `azure` an Azure Blob Storage container.
              * @enum {unknown}
              */
-            kind: "managed" | "s3";
-            /** @description s3: where in the bucket Coffer's objects go (`packs/…` under it). */
+            kind: "managed" | "s3" | "gcs" | "azure";
+            /** @description Where in the bucket or container Coffer's objects go (`packs/…` under it). */
             prefix: string | null;
-            /** @description managed: the account's region; s3: the bucket's region. */
-            region: string;
-            /** @description s3: when Coffer last wrote, read and deleted a test object there. */
+            /** @description managed: the account's region; s3: the bucket's region; gcs, azure: null (the bucket's or storage account's own location applies). */
+            region: string | null;
+            /** @description When Coffer last wrote, read back and deleted a test object there. */
             verified_at: string | null;
         };
         /** @description Where the account's backups go. Coffer first writes, reads back and deletes a test object with the credentials given; only a target that passes is saved. */
@@ -3813,6 +3818,40 @@ export interface components {
             /** @example eu-west-1 */
             region: string;
             secret_access_key: string;
+        } | {
+            /** @description The access ID of an HMAC key (Cloud Storage → Settings → Interoperability) of a service account that may create, read and delete objects in the bucket. */
+            access_key_id: string;
+            /** @example acme-dropbox-backups */
+            bucket: string;
+            /**
+             * Format: uri
+             * @description The XML API endpoint; default `https://storage.googleapis.com` (a Private Service Connect endpoint, for instance, differs).
+             */
+            endpoint?: string;
+            /** @enum {string} */
+            kind: "gcs";
+            /** @description Folder-like key prefix ending in `/`, e.g. `coffer/`; default none. */
+            prefix?: string;
+            /** @description The HMAC key's secret. */
+            secret_access_key: string;
+        } | {
+            /** @description The storage account key. Give this or `sas`. */
+            account_key?: string;
+            /** @example acmebackups */
+            account_name: string;
+            /** @example dropbox-backups */
+            container: string;
+            /**
+             * Format: uri
+             * @description The blob service URL; default `https://<account_name>.blob.core.windows.net`.
+             */
+            endpoint?: string;
+            /** @enum {string} */
+            kind: "azure";
+            /** @description Folder-like key prefix ending in `/`, e.g. `coffer/`; default none. */
+            prefix?: string;
+            /** @description A shared access signature (query string) that may create, read, delete and list blobs in the container. Give this or `account_key`. */
+            sas?: string;
         };
         Subscription: {
             cancel_at_period_end: boolean;

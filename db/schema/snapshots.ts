@@ -163,7 +163,7 @@ export const packs = pgTable(
  */
 export const accountStorage = pgTable('account_storage', {
   accountId: text('account_id').primaryKey().references(() => accounts.id, { onDelete: 'cascade' }),
-  kind: text('kind').$type<'s3'>().notNull(),
+  kind: text('kind').$type<'s3' | 'gcs' | 'azure'>().notNull(),
   endpoint: text('endpoint'),
   region: text('region').notNull(),
   bucket: text('bucket').notNull(),

@@ -1,17 +1,19 @@
 // Where an account's backup data lives and the keys that protect it. The blob store comes from the
 // configuration: the filesystem under `$COFFER_DATA_DIR/blobs` by default, S3 when COFFER_S3_BUCKET
 // is set. The account's region picks the prefix (`<region>/<account id>/packs/…`), so one account's
-// packs can be listed or erased on their own. An account with its own bucket (account_storage,
-// api/resources/storage) gets that bucket and prefix instead. The account's data key is generated on
-// first use and stored wrapped by the master key; two workers racing to create it agree on the first
-// one written.
+// packs can be listed or erased on their own. An account with its own storage (account_storage,
+// api/resources/storage) gets that bucket (S3, Google Cloud Storage) or container (Azure) and prefix
+// instead. The account's data key is generated on first use and stored wrapped by the master key;
+// two workers racing to create it agree on the first one written.
 import { join } from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { accounts, accountStorage as accountStorageTable } from '../../db/schema.ts';
-import { createBlobStore, type BlobStore } from '../storage/index.ts';
+import { createBlobStore, S3BlobStore, type BlobStore } from '../storage/index.ts';
 import { deriveAccountKeys, type AccountKeys } from '../storage/keys.ts';
-import { outbound, s3StoreConnection } from '../outbound/clients.ts';
+import { azureContainer, outbound, s3StoreConnection } from '../outbound/clients.ts';
+import { accountTarget, sasTarget } from '../outbound/azure-destination.ts';
+import { AzureBlobStore } from '../storage/azure-store.ts';
 
 const stores = new Map<string, BlobStore>();
 
@@ -80,24 +82,59 @@ export async function resolveAccountStore(deps: Pick<AppDeps, 'db' | 'keyring' |
   return own ? { store: ownBlobStore(deps, own), own: true } : { store: accountBlobStore(deps, account), own: false };
 }
 
-/** The account's own bucket (cached per process and per version of its settings). */
+/** The account's own bucket or container (cached per process and per version of its settings). */
 function ownBlobStore(deps: Pick<AppDeps, 'keyring' | 'config' | 'resolveHost'>, own: typeof accountStorageTable.$inferSelect): BlobStore {
   const cacheKey = `own:${own.accountId}:${own.version}`;
   let store = stores.get(cacheKey);
   if (!store) {
-    store = createBlobStore({
-      kind: 's3',
-      bucket: own.bucket,
-      region: own.region,
-      ...(own.endpoint ? { endpoint: own.endpoint } : {}),
-      prefix: own.prefix,
-      accessKeyId: own.accessKeyId,
-      secretAccessKey: deps.keyring.openSecret(own.secretAccessKey, 'storage-secret'),
-      forcePathStyle: own.forcePathStyle,
-      // The customer's endpoint: every connection is checked for where it really goes.
-      connection: s3StoreConnection(outbound(deps)),
-    });
+    store = ownStore(deps, { ...own, secret: deps.keyring.openSecret(own.secretAccessKey, 'storage-secret') });
     stores.set(cacheKey, store);
   }
   return store;
+}
+
+/** Settings of an account's own storage, its secret in the clear (as account_storage holds them, unsealed). */
+export interface OwnStorageSettings {
+  kind: 's3' | 'gcs' | 'azure';
+  /** s3: null for AWS; gcs: null for storage.googleapis.com; azure: the blob service URL. */
+  endpoint: string | null;
+  region: string;
+  /** s3, gcs: the bucket; azure: the container. */
+  bucket: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  /** s3: the access key; gcs: the HMAC access ID; azure: the storage account name. */
+  accessKeyId: string;
+  /** s3, gcs: the secret key; azure: JSON `{"account_key"}` or `{"sas"}`. */
+  secret: string;
+}
+
+export const GCS_XML_ENDPOINT = 'https://storage.googleapis.com';
+
+/**
+ * A store on a customer's storage. Every connection goes through the guarded lookup (the customer
+ * names the endpoint). Google Cloud Storage is reached through its S3-compatible XML API with an
+ * HMAC key (docs/stack.md, "Google Cloud Storage"): requests signed with SigV4 for region `auto`,
+ * path-style, and no multi-object delete, which that API does not have.
+ */
+export function ownStore(deps: Pick<AppDeps, 'config' | 'resolveHost'>, own: OwnStorageSettings): S3BlobStore | AzureBlobStore {
+  const o = outbound(deps);
+  if (own.kind === 'azure') {
+    const secret = JSON.parse(own.secret) as { account_key?: string; sas?: string };
+    const endpoint = own.endpoint ?? undefined;
+    const target = secret.sas !== undefined ? sasTarget(own.accessKeyId, secret.sas, endpoint) : accountTarget(own.accessKeyId, secret.account_key ?? '', endpoint);
+    return new AzureBlobStore({ container: azureContainer(target, own.bucket, o), prefix: own.prefix });
+  }
+  return new S3BlobStore({
+    bucket: own.bucket,
+    region: own.kind === 'gcs' ? 'auto' : own.region,
+    ...(own.endpoint || own.kind === 'gcs' ? { endpoint: own.endpoint ?? GCS_XML_ENDPOINT } : {}),
+    prefix: own.prefix,
+    accessKeyId: own.accessKeyId,
+    secretAccessKey: own.secret,
+    forcePathStyle: own.kind === 'gcs' ? true : own.forcePathStyle,
+    multiObjectDelete: own.kind !== 'gcs',
+    // The customer's endpoint: every connection is checked for where it really goes.
+    connection: s3StoreConnection(o),
+  });
 }

@@ -98,6 +98,14 @@ export function accountTarget(accountName: string, accountKey: string, endpoint?
   return { url: endpoint ? checkedServiceUrl(endpoint) : `https://${name}.blob.core.windows.net`, accountName: name, accountKey: checkedAccountKey(accountKey) };
 }
 
+/** The target of an `account_name` + shared access signature (optionally at `endpoint`). */
+export function sasTarget(accountName: string, sas: string, endpoint?: string): AzureTarget {
+  const name = checkedAccountName(accountName);
+  const query = sas.replace(/^\?/, '');
+  if (!SAS.test(query)) throw new AzureDestinationError('the shared access signature is not a query string');
+  return { url: endpoint ? checkedServiceUrl(endpoint) : `https://${name}.blob.core.windows.net`, accountName: name, sas: query };
+}
+
 /** The target of a stored destination (`connection_string`, or `account_name` + `account_key`). */
 export function azureTarget(secret: { connection_string?: string; account_name?: string; account_key?: string }, endpoint?: string): AzureTarget {
   if (secret.connection_string) return parseConnectionString(secret.connection_string);

@@ -3,6 +3,7 @@
 // larger or unknown-length bodies use lib-storage's multipart Upload, which only makes the object
 // visible on completion and aborts on failure, so a failed put never leaves a partial object.
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -33,6 +34,11 @@ export interface S3StoreConfig {
   partSize?: number;
   /** Parts uploaded in parallel; memory is about partSize × queueSize. Default 4. */
   queueSize?: number;
+  /**
+   * Whether the service has S3's multi-object delete (`POST ?delete`). Google Cloud Storage's XML API
+   * does not (it answers NotImplemented), so there each key is deleted on its own. Default true.
+   */
+  multiObjectDelete?: boolean;
   /**
    * How to connect (a storage location a customer chose: connections through a guarded DNS lookup,
    * each request's host checked by `prepare`). Omitted: the SDK's defaults.
@@ -111,6 +117,7 @@ export class S3BlobStore implements BlobStore {
   #multipartThreshold: number;
   #partSize: number;
   #queueSize: number;
+  #multiObjectDelete: boolean;
 
   constructor(config: S3StoreConfig, client: S3Client = createS3Client(config)) {
     this.client = client;
@@ -120,6 +127,7 @@ export class S3BlobStore implements BlobStore {
     this.#multipartThreshold = config.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
     this.#partSize = config.partSize ?? DEFAULT_PART_SIZE;
     this.#queueSize = config.queueSize ?? 4;
+    this.#multiObjectDelete = config.multiObjectDelete ?? true;
   }
 
   #key(key: string): string {
@@ -198,6 +206,10 @@ export class S3BlobStore implements BlobStore {
 
   async delete(keys: string[]): Promise<void> {
     const full = keys.map((key) => this.#key(key));
+    if (!this.#multiObjectDelete) {
+      await this.#deleteOneByOne(full);
+      return;
+    }
     for (let i = 0; i < full.length; i += S3_DELETE_BATCH) {
       const batch = full.slice(i, i + S3_DELETE_BATCH);
       const out = await this.client.send(
@@ -208,6 +220,22 @@ export class S3BlobStore implements BlobStore {
         throw new Error(`failed to delete ${failed.length} blob(s), first ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
       }
     }
+  }
+
+  /** DeleteObject per key, 16 in flight (a missing key is no error: S3 answers 204 for it). */
+  async #deleteOneByOne(full: string[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < full.length) {
+        const Key = full[next++]!;
+        try {
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, full.length) }, worker));
   }
 
   async *list(prefix: string): AsyncIterable<BlobInfo> {

@@ -23,7 +23,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission: 'account:manage', ifMatch: true, audit: 'settings_changed' },
       schema: {
         operationId: 'setStorageTarget', tags, summary: 'Choose where the account\'s backups are stored',
-        description: 'Only before the first backup is stored (409 `storage_in_use` after). An S3 target is checked first: Coffer writes, reads back and deletes a test object; a target that fails is refused with 422 `storage_unreachable` and nothing changes.',
+        description: 'Only before the first backup is stored (409 `storage_in_use` after). The account\'s own storage (an S3-compatible bucket, a Google Cloud Storage bucket with an HMAC key, or an Azure Blob Storage container) is checked first: Coffer writes, reads back and deletes a test object. A target that fails is refused with 422 `storage_unreachable` and nothing changes; the problem says which step failed (`failed_step`: `write`, `read`, `delete`) and why (`failure`: `authentication` — the key was refused, `not_found` — no such bucket or container, `permission_denied` — the key may not do this, `refused` — a non-public address, `unreachable`, `other`).',
         body: ref(StorageTargetUpdate), response: { 200: ref(StorageTarget) },
       },
     }, async (request, reply) => {
