@@ -57,7 +57,7 @@ export const StorageTargetUpdate = Type.Union(
       {
         kind: Type.Literal('azure'),
         account_name: Type.String({ minLength: 3, maxLength: 24, pattern: '^[a-z0-9]+$', examples: ['acmebackups'] }),
-        container: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$', examples: ['dropbox-backups'] }),
+        container: Type.String({ minLength: 3, maxLength: 63, pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$', examples: ['dropbox-backups'] }),
         endpoint: Type.Optional(Type.String({ maxLength: 2048, format: 'uri', description: 'The blob service URL; default `https://<account_name>.blob.core.windows.net`.' })),
         prefix,
         account_key: Type.Optional(Type.String({ minLength: 1, maxLength: 512, writeOnly: true, description: 'The storage account key. Give this or `sas`.' })),
