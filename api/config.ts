@@ -1,7 +1,8 @@
 // Configuration comes from the environment only, is validated once at start-up, and a bad value
 // stops the process with one line naming the variable (ConfigError.message).
 import { resolve } from 'node:path';
-import { REGION_IDS } from './regions.ts';
+import { REGION_IDS, REGIONS } from './regions.ts';
+import { regionOffered, type S3LocationConfig } from '../workers/backup/locations.ts';
 import type { DropboxConfig } from '../workers/dropbox/config.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -30,6 +31,8 @@ export interface Config {
   dropbox: DropboxConfig;
   /** Set when COFFER_S3_BUCKET is: backups go to S3 (else to the filesystem under dataDir/blobs). */
   s3: S3Config | undefined;
+  /** Each region's own bucket (COFFER_REGION_<ID>_S3_*), by region id (workers/backup/locations.ts). */
+  storageLocations: Readonly<Record<string, S3Config>>;
   /** Outgoing webhooks (api/resources/webhooks). Optional so that partial test configs need not name it. */
   webhooks?: WebhookConfig;
   /** Plans, prices and dunning (COFFER_BILLING_*). Optional so that partial test configs need not name it. */
@@ -107,17 +110,7 @@ export interface WebhookConfig {
   retrySchedule: number[];
 }
 
-export interface S3Config {
-  bucket: string;
-  region: string;
-  /** S3-compatible services (MinIO, s3rver); unset = AWS. */
-  endpoint: string | undefined;
-  /** Key prefix inside the bucket; the account's region and id are appended. */
-  prefix: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  forcePathStyle: boolean;
-}
+export type S3Config = S3LocationConfig;
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -219,26 +212,55 @@ export function billingWarnings(env: Env, billing: BillingConfig): string[] {
   return [`payment provider is the sandbox: every valid card number is charged "successfully" and no money moves (NODE_ENV=${env.NODE_ENV ?? '(unset)'}; set NODE_ENV=development to silence this on a development machine)`];
 }
 
-function s3Config(env: Env): S3Config | undefined {
-  const bucket = env.COFFER_S3_BUCKET;
+/**
+ * The S3 location named by the variables `<p>BUCKET`, `<p>REGION`, … (`p` = `COFFER_S3_` for the
+ * shared bucket, `COFFER_REGION_EU_WEST_1_S3_` for a region's own). A region's own location takes
+ * the shared credentials when it names none, and signs for its own region id by default.
+ */
+function s3Config(env: Env, p = 'COFFER_S3_', defaults: { region?: string; accessKeyId?: string; secretAccessKey?: string } = {}): S3Config | undefined {
+  const bucket = env[`${p}BUCKET`];
   if (!bucket) return undefined;
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('COFFER_S3_BUCKET', `is not a valid bucket name: "${bucket}"`);
-  const accessKeyId = env.COFFER_S3_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.COFFER_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId) throw new ConfigError('COFFER_S3_ACCESS_KEY_ID', 'is required when COFFER_S3_BUCKET is set');
-  if (!secretAccessKey) throw new ConfigError('COFFER_S3_SECRET_ACCESS_KEY', 'is required when COFFER_S3_BUCKET is set');
-  const prefix = env.COFFER_S3_PREFIX ?? '';
-  if (prefix.startsWith('/') || prefix.includes('..')) throw new ConfigError('COFFER_S3_PREFIX', `must be a relative key prefix, got "${prefix}"`);
-  const endpoint = url(env, 'COFFER_S3_ENDPOINT', ['http:', 'https:']);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`${p}BUCKET`, `is not a valid bucket name: "${bucket}"`);
+  const shared = p === 'COFFER_S3_';
+  const accessKeyId = env[`${p}ACCESS_KEY_ID`] || (shared ? env.AWS_ACCESS_KEY_ID : defaults.accessKeyId);
+  const secretAccessKey = env[`${p}SECRET_ACCESS_KEY`] || (shared ? env.AWS_SECRET_ACCESS_KEY : defaults.secretAccessKey);
+  if (!accessKeyId) throw new ConfigError(`${p}ACCESS_KEY_ID`, `is required when ${p}BUCKET is set`);
+  if (!secretAccessKey) throw new ConfigError(`${p}SECRET_ACCESS_KEY`, `is required when ${p}BUCKET is set`);
+  const prefix = env[`${p}PREFIX`] ?? '';
+  if (prefix.startsWith('/') || prefix.includes('..')) throw new ConfigError(`${p}PREFIX`, `must be a relative key prefix, got "${prefix}"`);
+  const endpoint = url(env, `${p}ENDPOINT`, ['http:', 'https:']);
   return {
     bucket,
-    region: env.COFFER_S3_REGION || env.AWS_REGION || 'us-east-1',
+    region: env[`${p}REGION`] || (shared ? env.AWS_REGION : undefined) || defaults.region || 'us-east-1',
     endpoint,
     prefix: prefix && !prefix.endsWith('/') ? prefix + '/' : prefix,
     accessKeyId,
     secretAccessKey,
-    forcePathStyle: bool(env, 'COFFER_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    forcePathStyle: bool(env, `${p}FORCE_PATH_STYLE`, endpoint !== undefined),
   };
+}
+
+/** `COFFER_REGION_<REGION ID, upper case, - as _>_S3_BUCKET` (and siblings) for each region that has one. */
+export function regionVariablePrefix(regionId: string): string {
+  return `COFFER_REGION_${regionId.toUpperCase().replace(/-/g, '_')}_S3_`;
+}
+
+function storageLocations(env: Env): Record<string, S3Config> {
+  const known = new Set(REGIONS.map((r) => regionVariablePrefix(r.id)));
+  for (const name of Object.keys(env)) {
+    const m = /^(COFFER_REGION_[A-Z0-9_]+?_S3_)BUCKET$/.exec(name);
+    if (m && !known.has(m[1]!)) throw new ConfigError(name, 'names no region of GET /v1/regions');
+  }
+  const out: Record<string, S3Config> = {};
+  for (const { id } of REGIONS) {
+    const location = s3Config(env, regionVariablePrefix(id), {
+      region: id,
+      accessKeyId: env.COFFER_S3_ACCESS_KEY_ID || env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.COFFER_S3_SECRET_ACCESS_KEY || env.AWS_SECRET_ACCESS_KEY,
+    });
+    if (location) out[id] = location;
+  }
+  return out;
 }
 
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800];
@@ -294,6 +316,11 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
   if (!REGION_IDS.has(defaultRegion)) {
     throw new ConfigError('COFFER_DEFAULT_REGION', `unknown region "${defaultRegion}" (see GET /v1/regions)`);
   }
+  const shared = s3Config(env);
+  const locations = storageLocations(env);
+  if (!regionOffered({ s3: shared, storageLocations: locations }, defaultRegion)) {
+    throw new ConfigError('COFFER_DEFAULT_REGION', `region "${defaultRegion}" has no storage location (set ${regionVariablePrefix(defaultRegion)}BUCKET or COFFER_S3_BUCKET)`);
+  }
   const masterKey = env.COFFER_MASTER_KEY || undefined;
   if (masterKey !== undefined && Buffer.from(masterKey, 'base64').length !== 32) {
     throw new ConfigError('COFFER_MASTER_KEY', 'must be 32 bytes, base64-encoded');
@@ -334,7 +361,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       apiUrl: dropboxApiUrl,
       maxCallsPerSecond: int(env, 'COFFER_DROPBOX_MAX_CALLS_PER_SECOND', 0, 0, 10_000),
     },
-    s3: s3Config(env),
+    s3: shared,
+    storageLocations: locations,
     storageAllowPrivateEndpoints: bool(env, 'COFFER_STORAGE_ALLOW_PRIVATE_ENDPOINTS', false),
     samlMetadataTrustedHosts: (env.COFFER_SAML_METADATA_TRUSTED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     billing,

@@ -1471,7 +1471,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the data-center regions an account can choose */
+        /**
+         * List the data-center regions an account can choose
+         * @description Only regions this installation has a storage location for; each says what that location is (`storage`).
+         */
         get: operations["listRegions"];
         put?: never;
         post?: never;
@@ -3433,6 +3436,11 @@ export interface components {
             country: string;
             id: string;
             name: string;
+            /**
+             * @description Where this installation stores the region's backups: `dedicated` — a bucket of its own, holding no other region's data; `shared` — the installation's one bucket, under the region's prefix; `filesystem` — the server's disk (development and single-machine installations). Only regions with a storage location are listed.
+             * @enum {unknown}
+             */
+            storage: "dedicated" | "shared" | "filesystem";
         };
         RegionList: {
             data: components["schemas"]["Region"][];

@@ -1,11 +1,12 @@
-// Where an account's backup data lives and the keys that protect it. The blob store comes from the
-// configuration: the filesystem under `$COFFER_DATA_DIR/blobs` by default, S3 when COFFER_S3_BUCKET
-// is set. The account's region picks the prefix (`<region>/<account id>/packs/…`), so one account's
-// packs can be listed or erased on their own. An account with its own storage (account_storage,
+// Where an account's backup data lives and the keys that protect it. The blob store is the account's
+// region's location (locations.ts): the region's own bucket, the shared COFFER_S3_BUCKET, or the
+// filesystem under `$COFFER_DATA_DIR/blobs`. The account's region and id pick the prefix
+// (`<region>/<account id>/packs/…`), so one account's packs can be listed or erased on their own. An account with its own storage (account_storage,
 // api/resources/storage) gets that bucket (S3, Google Cloud Storage) or container (Azure) and prefix
 // instead. The account's data key is generated on first use and stored wrapped by the master key;
 // two workers racing to create it agree on the first one written.
 import { join } from 'node:path';
+import { regionLocation } from './locations.ts';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { accounts, accountStorage as accountStorageTable } from '../../db/schema.ts';
@@ -17,22 +18,23 @@ import { AzureBlobStore } from '../storage/azure-store.ts';
 
 const stores = new Map<string, BlobStore>();
 
-/** The account's blob store (cached per process). */
+/** The account's blob store in its region's location (cached per process). */
 export function accountBlobStore(deps: Pick<AppDeps, 'config'>, account: { id: string; region: string }): BlobStore {
   const { config } = deps;
-  const cacheKey = `${config.s3 ? `s3:${config.s3.endpoint ?? ''}:${config.s3.bucket}:${config.s3.prefix}` : `fs:${config.dataDir}`}:${account.region}:${account.id}`;
+  const location = regionLocation(config, account.region);
+  const cacheKey = `${location ? `s3:${location.endpoint ?? ''}:${location.bucket}:${location.prefix}` : `fs:${config.dataDir}`}:${account.region}:${account.id}`;
   let store = stores.get(cacheKey);
   if (!store) {
-    store = config.s3
+    store = location
       ? createBlobStore({
           kind: 's3',
-          bucket: config.s3.bucket,
-          region: config.s3.region,
-          ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-          prefix: `${config.s3.prefix}${account.region}/${account.id}/`,
-          accessKeyId: config.s3.accessKeyId,
-          secretAccessKey: config.s3.secretAccessKey,
-          forcePathStyle: config.s3.forcePathStyle,
+          bucket: location.bucket,
+          region: location.region,
+          ...(location.endpoint ? { endpoint: location.endpoint } : {}),
+          prefix: `${location.prefix}${account.region}/${account.id}/`,
+          accessKeyId: location.accessKeyId,
+          secretAccessKey: location.secretAccessKey,
+          forcePathStyle: location.forcePathStyle,
         })
       : createBlobStore({ kind: 'fs', root: join(config.dataDir, 'blobs', account.region, account.id) });
     stores.set(cacheKey, store);

@@ -19,6 +19,7 @@ import { and, eq, inArray, lte, notExists, or, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { accounts, auditEvents, auditHeads, idempotencyKeys, loginThrottle, users } from '../../db/schema.ts';
 import { resolveAccountStore } from '../backup/storage.ts';
+import { regionLocation } from '../backup/locations.ts';
 import { cleanUpSaml } from '../../api/resources/saml/service.ts';
 import { audit } from '../../api/resources/audit/service.ts';
 
@@ -69,7 +70,7 @@ async function eraseBlobs(deps: AppDeps, account: { id: string; region: string }
     count += batch.length;
   }
   // The filesystem store leaves its (now empty) directories behind: remove the account's root.
-  if (!deps.config.s3 && !own) await rm(join(deps.config.dataDir, 'blobs', account.region, account.id), { recursive: true, force: true });
+  if (!regionLocation(deps.config, account.region) && !own) await rm(join(deps.config.dataDir, 'blobs', account.region, account.id), { recursive: true, force: true });
   return count;
 }
 

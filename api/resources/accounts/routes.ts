@@ -4,6 +4,7 @@ import { requireCtx } from '../../context.ts';
 import { expectedVersion, setEtag } from '../../etag.ts';
 import { ref } from '../../schemas/common.ts';
 import { REGIONS } from '../../regions.ts';
+import { regionOffered, regionStorage } from '../../../workers/backup/locations.ts';
 import {
   Account, AccountUpdate, ActivationInfo, ActivationQuery, ActivationRequest, ActivationResendRequest, Me, RegionList, Signup, SignupAccepted, SignupRequest,
 } from './schemas.ts';
@@ -89,6 +90,6 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     app.get('/v1/regions', {
       config: { public: true },
-      schema: { operationId: 'listRegions', tags: ['meta'], summary: 'List the data-center regions an account can choose', response: { 200: ref(RegionList) } },
-    }, async () => ({ data: [...REGIONS] }));
+      schema: { operationId: 'listRegions', tags: ['meta'], summary: 'List the data-center regions an account can choose', description: 'Only regions this installation has a storage location for; each says what that location is (`storage`).', response: { 200: ref(RegionList) } },
+    }, async () => ({ data: REGIONS.filter((r) => regionOffered(deps.config, r.id)).map((r) => ({ ...r, storage: regionStorage(deps.config, r.id) })) }));
   };

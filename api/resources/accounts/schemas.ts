@@ -118,7 +118,12 @@ export const Me = Type.Object(
 );
 
 export const Region = Type.Object(
-  { id: Type.String(), name: Type.String(), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }) },
+  {
+    id: Type.String(), name: Type.String(), country: Type.String({ description: 'ISO 3166-1 alpha-2.' }),
+    storage: Type.Enum(['dedicated', 'shared', 'filesystem'], {
+      description: 'Where this installation stores the region\'s backups: `dedicated` — a bucket of its own, holding no other region\'s data; `shared` — the installation\'s one bucket, under the region\'s prefix; `filesystem` — the server\'s disk (development and single-machine installations). Only regions with a storage location are listed.',
+    }),
+  },
   { $id: 'Region', additionalProperties: false },
 );
 

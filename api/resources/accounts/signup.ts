@@ -14,6 +14,7 @@ import { ApiError, badRequest, conflict, forbidden, gone, invalidField } from '.
 import { hashPassword } from '../../passwords.ts';
 import { ALL_PERMISSIONS } from '../../permissions.ts';
 import { REGION_IDS } from '../../regions.ts';
+import { regionOffered } from '../../../workers/backup/locations.ts';
 import { issueApiKey } from '../api-keys/service.ts';
 import { activationMail, existingAccountMail } from './signup-mail.ts';
 import { serializeAccount, serializeUser, TRIAL_DAYS } from './service.ts';
@@ -41,7 +42,7 @@ function accepted(email: string) {
 
 export async function signUp(deps: AppDeps, input: SignupRequest, meta: { ip: string }) {
   assertSignupEnabled(deps);
-  if (!REGION_IDS.has(input.region)) throw invalidField('/body/region', `unknown region "${input.region}"; see GET /v1/regions`);
+  if (!REGION_IDS.has(input.region) || !regionOffered(deps.config, input.region)) throw invalidField('/body/region', `unknown region "${input.region}"; see GET /v1/regions`);
   const email = normalize(input.email);
   // Hashed for every address, before anything depends on it: a taken address costs the same.
   const { password, ...rest } = input;
