@@ -3988,6 +3988,7 @@ export interface components {
             index_for_search?: boolean;
             name: string;
             /**
+             * @description `business`: a Dropbox team, authorized by a team admin; every member and team folder is an entity. `professional`: one individual Dropbox account (Basic, Plus, Professional), authorized by its owner with user scopes only; that account is the task's one entity, and `dropbox_team` names the account.
              * @default business
              * @enum {unknown}
              */

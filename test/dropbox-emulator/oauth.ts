@@ -1,7 +1,8 @@
-// /oauth2/authorize (auto-approves as the team's first admin) and /oauth2/token (code + refresh grants).
+// /oauth2/authorize (auto-approves as the team's first admin, or for user scopes only as the personal
+// account, giving a user-linked token) and /oauth2/token (code + refresh grants).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SCOPES, type TeamState } from './state.ts';
+import { SCOPES, USER_SCOPES, type TeamState } from './state.ts';
 
 export interface AppCredentials {
   appKey?: string;
@@ -25,13 +26,18 @@ export function authorize(state: TeamState, app: AppCredentials, url: URL, res: 
     res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Invalid response_type: only "code" is supported');
     return;
   }
-  state.firstAdmin(); // throws (→ 500) on a team without an admin: nobody could approve
+  // An app that asks for user scopes only gets a token linked to the approving account (the personal
+  // account when the emulator has one), not a team token.
+  const scopes = q.get('scope')?.split(/\s+/).filter(Boolean);
+  const userOnly = scopes !== undefined && scopes.length > 0 && !scopes.some((sc) => sc.startsWith('team_') || sc.startsWith('members.') || sc.startsWith('groups.') || sc.startsWith('events.') || sc.startsWith('sessions.'));
+  const approver = userOnly ? state.personalAccount ?? state.firstAdmin() : state.firstAdmin(); // throws (→ 500) on a team without an admin: nobody could approve
   const code = state.ids.nextOpaque('emu-code-');
   const redirectUri = q.get('redirect_uri') ?? undefined;
   state.authCodes.set(code, {
     code, clientId, redirectUri, used: false, expiresAtMs: state.clock() + CODE_TTL_MS,
     codeChallenge: q.get('code_challenge') ?? undefined,
     tokenAccessType: q.get('token_access_type') ?? 'online',
+    ...(userOnly ? { userId: approver.teamMemberId } : {}),
   });
   if (!redirectUri) {
     // No redirect: Dropbox shows the code for the user to paste.
@@ -82,6 +88,16 @@ export function token(state: TeamState, app: AppCredentials, req: IncomingMessag
       if (createHash('sha256').update(verifier).digest('base64url') !== code.codeChallenge) return oauthError(res, 400, 'invalid_grant', 'invalid code verifier');
     } else if (app.appSecret && secret === undefined) return oauthError(res, 400, 'invalid_client', 'No client_secret provided');
     const offline = code.tokenAccessType === 'offline' || code.tokenAccessType === 'legacy';
+    if (code.userId) {
+      const user = state.member(code.userId);
+      const access = offline ? state.accessTokens.get(state.issueUserTokens(user, code.clientId).accessToken)! : state.issueAccessToken(undefined, user.teamMemberId);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({
+        access_token: access.token, token_type: 'bearer', expires_in: state.accessTokenTtlSeconds,
+        ...(offline ? { refresh_token: access.refreshToken } : {}),
+        scope: USER_SCOPES, uid: user.accountId.replace(/^dbid:/, ''), account_id: user.accountId,
+      }));
+      return;
+    }
     const access = offline ? state.accessTokens.get(state.issueTeamTokens(code.clientId).accessToken)! : state.issueAccessToken();
     const admin = state.firstAdmin();
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({

@@ -115,6 +115,15 @@ function authenticate(ctx: CallContext, spec: RouteSpec, url: URL): void {
   if (!tok || tok.revoked) throw authError('invalid_access_token');
   if (tok.expiresAtMs <= state.clock()) throw authError('expired_access_token');
   ctx.token = tok;
+  if (tok.userId) {
+    // A user-linked token acts as its account: team routes are not for it, nor are select headers.
+    if (spec.auth === 'team') throw new ApiError(400, `Error in call to API function "${ctx.route}": This API function operates on a Dropbox team, but the OAuth 2 access token you provided is for a single Dropbox account.`);
+    if (ctx.req.headers['dropbox-api-select-user'] !== undefined || ctx.req.headers['dropbox-api-select-admin'] !== undefined) {
+      throw new ApiError(400, `Error in call to API function "${ctx.route}": Dropbox-API-Select-User and Dropbox-API-Select-Admin need a team access token.`);
+    }
+    ctx.actor = state.member(tok.userId);
+    return;
+  }
   if (spec.auth !== 'user') return; // team routes ignore select headers (the SDK sends them on every call)
   const selUser = ctx.req.headers['dropbox-api-select-user'];
   const selAdmin = ctx.req.headers['dropbox-api-select-admin'];

@@ -18,6 +18,8 @@ export interface Member {
   homeNsId: string;
   joinedOn: string;
   externalId?: string;
+  /** An individual (Basic/Plus/Professional) account, not a member of the team: hidden from every team route. */
+  personal?: boolean;
 }
 
 export interface TeamFolder {
@@ -39,6 +41,8 @@ export interface Namespace {
 export interface AccessTokenRecord {
   token: string;
   teamId: string;
+  /** A user-linked token (user scopes only): the team_member_id of the account it acts as. Unset: a team token. */
+  userId?: string;
   refreshToken?: string;
   expiresAtMs: number;
   revoked: boolean;
@@ -47,6 +51,8 @@ export interface AccessTokenRecord {
 export interface RefreshTokenRecord {
   token: string;
   clientId: string;
+  /** As AccessTokenRecord.userId. */
+  userId?: string;
   scope: string;
   revoked: boolean;
 }
@@ -58,6 +64,8 @@ export interface AuthCode {
   codeChallenge?: string;
   /** 'offline' → refresh token issued; 'online' → access token only. */
   tokenAccessType: string;
+  /** Set when the app asked for user scopes only: the account that approved (a user-linked grant). */
+  userId?: string;
   used: boolean;
   expiresAtMs: number;
 }
@@ -91,6 +99,8 @@ export interface Limits {
 }
 
 export const MiB = 1024 * 1024;
+/** The user scopes a user-linked token carries (no team_* or members.* scope). */
+export const USER_SCOPES = 'account_info.read files.content.read files.content.write files.metadata.read';
 export const SCOPES = 'account_info.read files.content.read files.content.write files.metadata.read members.read team_data.content.read team_data.member team_info.read';
 
 /** A member, a member's team_member_id/email, or a namespace id. */
@@ -141,6 +151,20 @@ export class TeamState {
     this.memberByEmail.set(input.email.toLowerCase(), member);
     return member;
   }
+
+  /**
+   * An individual Dropbox account (Professional, say) outside the team. It approves the OAuth
+   * requests that ask for user scopes only, and its tokens act as it without any select header.
+   */
+  addPersonalAccount(input: { email: string; givenName?: string; surname?: string }): Member {
+    const m = this.addMember(input);
+    m.personal = true;
+    this.personalAccount = m;
+    return m;
+  }
+
+  /** Who approves a user-scoped authorization: the personal account when there is one. */
+  personalAccount: Member | undefined;
 
   /** By team_member_id, account_id or email. */
   findMember(ref: string): Member | undefined {
@@ -273,10 +297,12 @@ export class TeamState {
 
   // ---- tokens ----------------------------------------------------------------------------------
 
-  issueAccessToken(refreshToken?: string): AccessTokenRecord {
+  issueAccessToken(refreshToken?: string, userId?: string): AccessTokenRecord {
+    const linked = userId ?? (refreshToken ? this.refreshTokens.get(refreshToken)?.userId : undefined);
     const rec: AccessTokenRecord = {
       token: this.ids.nextOpaque('sl.emu'),
       teamId: this.team.id,
+      ...(linked ? { userId: linked } : {}),
       refreshToken,
       expiresAtMs: this.clock() + this.accessTokenTtlSeconds * 1000,
       revoked: false,
@@ -288,6 +314,13 @@ export class TeamState {
   /** Shortcut for tests that don't exercise OAuth: a fresh team refresh token + access token. */
   issueTeamTokens(clientId = 'emulator-app'): { accessToken: string; refreshToken: string } {
     const refresh: RefreshTokenRecord = { token: this.ids.nextOpaque('emu-rt-'), clientId, scope: SCOPES, revoked: false };
+    this.refreshTokens.set(refresh.token, refresh);
+    return { accessToken: this.issueAccessToken(refresh.token).token, refreshToken: refresh.token };
+  }
+
+  /** Tokens linked to one account (what an app asking for user scopes only gets). */
+  issueUserTokens(member: Member, clientId = 'emulator-app'): { accessToken: string; refreshToken: string } {
+    const refresh: RefreshTokenRecord = { token: this.ids.nextOpaque('emu-rt-'), clientId, scope: USER_SCOPES, revoked: false, userId: member.teamMemberId };
     this.refreshTokens.set(refresh.token, refresh);
     return { accessToken: this.issueAccessToken(refresh.token).token, refreshToken: refresh.token };
   }

@@ -58,7 +58,8 @@ function pageOf<T>(items: T[], offset: number, limit: number, cursorBase: Record
 }
 
 function visibleMembers(state: TeamState, includeRemoved: boolean): Member[] {
-  return includeRemoved ? state.members : state.members.filter((m) => m.status !== 'removed');
+  const team = state.members.filter((m) => !m.personal);
+  return includeRemoved ? team : team.filter((m) => m.status !== 'removed');
 }
 
 function membersPage(ctx: CallContext, offset: number, limit: number, includeRemoved: boolean) {
@@ -78,7 +79,8 @@ function teamFoldersPage(ctx: CallContext, offset: number, limit: number) {
 }
 
 function namespacesPage(ctx: CallContext, offset: number, limit: number) {
-  const p = pageOf([...ctx.core.state.namespaces.values()], offset, limit, { kind: 'namespaces' });
+  const personal = new Set(ctx.core.state.members.filter((m) => m.personal).map((m) => m.homeNsId));
+  const p = pageOf([...ctx.core.state.namespaces.values()].filter((ns) => !personal.has(ns.id)), offset, limit, { kind: 'namespaces' });
   return {
     namespaces: p.slice.map((ns) => ({
       name: ns.name, namespace_id: ns.id, namespace_type: { '.tag': ns.type },
@@ -115,6 +117,13 @@ function getValues(ctx: CallContext): unknown {
 function currentAccount(ctx: CallContext): unknown {
   const m = ctx.actor!;
   const state = ctx.core.state;
+  if (m.personal) {
+    return {
+      account_id: m.accountId, name: memberProfile(m).name, email: m.email, email_verified: true, disabled: false, locale: 'en',
+      referral_link: 'https://db.tt/emulator', is_paired: false, account_type: { '.tag': 'pro' },
+      root_info: { '.tag': 'user', root_namespace_id: m.homeNsId, home_namespace_id: m.homeNsId }, country: 'US',
+    };
+  }
   return {
     account_id: m.accountId,
     name: memberProfile(m).name,

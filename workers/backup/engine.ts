@@ -44,7 +44,7 @@ export async function runBackup(deps: AppDeps, job: BackupJob, opts: BackupOptio
   if (!entity || entity.state !== 'active') return { outcome: 'skipped', reason: 'entity not found or deleted' };
   const [task] = await deps.db.select().from(tasks).where(and(eq(tasks.id, entity.taskId), eq(tasks.accountId, job.accountId)));
   if (!task || task.state !== 'active') return { outcome: 'skipped', reason: 'task not found or deleted' };
-  if (task.connectionStatus !== 'connected' || !task.refreshToken || !task.dropboxAdminMemberId) return { outcome: 'skipped', reason: 'task not connected' };
+  if (task.connectionStatus !== 'connected' || !task.refreshToken || (task.plan !== 'professional' && !task.dropboxAdminMemberId)) return { outcome: 'skipped', reason: 'task not connected' };
   if (task.pausedAt) return { outcome: 'skipped', reason: 'task is paused' };
   if (!entity.namespaceId) return { outcome: 'skipped', reason: 'entity has no namespace' };
   if (NOT_BACKED_UP_STATUSES.includes(entity.status)) return { outcome: 'skipped', reason: `entity is ${entity.status}` };

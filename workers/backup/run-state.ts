@@ -78,7 +78,9 @@ export class EntityBackup {
     this.task = task;
     this.opts = opts;
     this.accountId = entity.accountId;
-    this.scope = adminScope(task.dropboxAdminMemberId!, entity.namespaceId!);
+    // A team is read as its admin (any namespace); an individual account's token reads its own files
+    // without a select header, paths rooted at its home namespace. Everything after is the same.
+    this.scope = task.plan === 'professional' ? { namespaceId: entity.namespaceId! } : adminScope(task.dropboxAdminMemberId!, entity.namespaceId!);
     const refreshToken = deps.keyring.openSecret(task.refreshToken!, REFRESH_TOKEN_CONTEXT);
     this.team = new DropboxTeam({
       config: deps.config.dropbox,

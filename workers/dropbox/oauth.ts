@@ -28,7 +28,14 @@ function credentials(config: DropboxConfig): { appKey: string; appSecret: string
   return { appKey: config.appKey, appSecret: config.appSecret };
 }
 
-export function buildAuthorizeUrl(config: DropboxConfig, opts: { state: string; redirectUri: string }): string {
+/**
+ * The scopes a Professional (individual) account is asked for: user scopes only, so Dropbox links
+ * the token to that one account rather than to a team (docs/dropbox.md §1.4). Business tasks ask
+ * for none here and get the app's configured (team) scopes.
+ */
+export const PERSONAL_SCOPES = ['account_info.read', 'files.metadata.read', 'files.content.read', 'files.content.write'];
+
+export function buildAuthorizeUrl(config: DropboxConfig, opts: { state: string; redirectUri: string; scopes?: string[] }): string {
   const { appKey } = credentials(config);
   const url = new URL(authorizeBase(config.apiUrl) + '/oauth2/authorize');
   url.searchParams.set('client_id', appKey);
@@ -36,6 +43,7 @@ export function buildAuthorizeUrl(config: DropboxConfig, opts: { state: string; 
   url.searchParams.set('token_access_type', 'offline');
   url.searchParams.set('state', opts.state);
   url.searchParams.set('redirect_uri', opts.redirectUri);
+  if (opts.scopes) url.searchParams.set('scope', opts.scopes.join(' '));
   return url.toString();
 }
 

@@ -92,6 +92,12 @@ export async function getTeamInfo(client: DropboxTeam): Promise<{ teamId: string
   return { teamId: info.team_id, name: info.name, licensedUsers: info.num_licensed_users };
 }
 
+/** The account a user-linked token acts as (an individual account: no select header). */
+export async function getCurrentAccount(client: DropboxTeam): Promise<{ accountId: string; name: string; email: string; homeNamespaceId: string }> {
+  const me = await client.call('users/get_current_account', (d) => d.usersGetCurrentAccount());
+  return { accountId: me.account_id, name: me.name.display_name, email: me.email, homeNamespaceId: me.root_info.home_namespace_id };
+}
+
 export async function getAuthenticatedAdmin(client: DropboxTeam): Promise<{ teamMemberId: string; email: string }> {
   const res = await client.call('team/token/get_authenticated_admin', (d) => d.teamTokenGetAuthenticatedAdmin());
   return { teamMemberId: res.admin_profile.team_member_id, email: res.admin_profile.email };

@@ -8,7 +8,7 @@ import type { AppDeps } from '../../api/deps.ts';
 import { activityEvents, entities, tasks, type EntityStatus } from '../../db/schema.ts';
 import { newId } from '../../db/ids.ts';
 import { clientForTask, isRevoked, TaskNotConnectedError } from '../dropbox/connection.ts';
-import { listMembers, listNamespaces, listTeamFolders } from '../dropbox/team.ts';
+import { getCurrentAccount, listMembers, listNamespaces, listTeamFolders } from '../dropbox/team.ts';
 import { ACTIVE_STATUSES } from '../../api/resources/entities/service.ts';
 import { nextBackupAt } from '../../db/schedule.ts';
 import type { DiscoveryJob } from '../queue.ts';
@@ -40,23 +40,29 @@ export async function discoveryJob(deps: AppDeps, job: DiscoveryJob, opts: { pag
   let seen: Seen[];
   try {
     const client = clientForTask(deps, task);
-    const [members, folders, namespaces] = await Promise.all([
-      listMembers(client, opts.pageSize),
-      listTeamFolders(client, opts.pageSize),
-      listNamespaces(client, opts.pageSize),
-    ]);
-    const folderNamespace = new Map(namespaces.filter((n) => n.type === 'team_folder').map((n) => [n.namespaceId, n.namespaceId]));
-    seen = [
-      ...members.map((m) => ({
-        kind: 'member' as const, dropboxId: m.teamMemberId, name: m.displayName, email: m.email,
-        namespaceId: m.homeNamespaceId, dropboxStatus: m.status, gone: m.status === 'removed',
-      })),
-      ...folders.map((f) => ({
-        kind: 'team_folder' as const, dropboxId: f.teamFolderId, name: f.name, email: null,
-        // A team folder's id is its namespace id; the namespace listing confirms it.
-        namespaceId: folderNamespace.get(f.teamFolderId) ?? f.teamFolderId, dropboxStatus: f.status, gone: f.status === 'archived',
-      })),
-    ];
+    if (task.plan === 'professional') {
+      // An individual account is one entity: itself, its home namespace (no team, no team folders).
+      const me = await getCurrentAccount(client);
+      seen = [{ kind: 'member' as const, dropboxId: me.accountId, name: me.name, email: me.email, namespaceId: me.homeNamespaceId, dropboxStatus: 'active', gone: false }];
+    } else {
+      const [members, folders, namespaces] = await Promise.all([
+        listMembers(client, opts.pageSize),
+        listTeamFolders(client, opts.pageSize),
+        listNamespaces(client, opts.pageSize),
+      ]);
+      const folderNamespace = new Map(namespaces.filter((n) => n.type === 'team_folder').map((n) => [n.namespaceId, n.namespaceId]));
+      seen = [
+        ...members.map((m) => ({
+          kind: 'member' as const, dropboxId: m.teamMemberId, name: m.displayName, email: m.email,
+          namespaceId: m.homeNamespaceId, dropboxStatus: m.status, gone: m.status === 'removed',
+        })),
+        ...folders.map((f) => ({
+          kind: 'team_folder' as const, dropboxId: f.teamFolderId, name: f.name, email: null,
+          // A team folder's id is its namespace id; the namespace listing confirms it.
+          namespaceId: folderNamespace.get(f.teamFolderId) ?? f.teamFolderId, dropboxStatus: f.status, gone: f.status === 'archived',
+        })),
+      ];
+    }
   } catch (err) {
     if (err instanceof TaskNotConnectedError) return { skipped: 'task not connected' };
     if (isRevoked(err)) {

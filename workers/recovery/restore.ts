@@ -136,7 +136,7 @@ class Restore {
   async run(): Promise<RestoreOutcome> {
     const { deps, job } = this;
     const [task] = await deps.db.select().from(tasks).where(eq(tasks.id, job.taskId));
-    if (!task || task.state !== 'active' || task.connectionStatus !== 'connected' || !task.dropboxAdminMemberId) {
+    if (!task || task.state !== 'active' || task.connectionStatus !== 'connected' || (task.plan !== 'professional' && !task.dropboxAdminMemberId)) {
       await finishJob(deps, job, 'failed', 'The backup task is not connected to Dropbox; reconnect it, then resume the job.');
       return 'failed';
     }
@@ -150,17 +150,22 @@ class Restore {
     this.client ??= clientForTask(deps, task);
     this.reader = await SnapshotReader.open(deps, job.accountId);
 
-    // The team's monthly data-transport cap, shown on the task.
-    try {
-      const limit = await getUploadLimit(this.client);
-      await deps.db.update(tasks).set({ uploadLimit: limit }).where(eq(tasks.id, task.id));
-    } catch {
-      // informational only
+    // The team's monthly data-transport cap, shown on the task (a team route: not for an individual account).
+    if (task.plan !== 'professional') {
+      try {
+        const limit = await getUploadLimit(this.client);
+        await deps.db.update(tasks).set({ uploadLimit: limit }).where(eq(tasks.id, task.id));
+      } catch {
+        // informational only
+      }
     }
 
-    const scope: CallScope = target.kind === 'member'
+    // An individual account's token writes as that account, without a select header.
+    const scope: CallScope = task.plan === 'professional'
+      ? {}
+      : target.kind === 'member'
       ? { selectUser: target.dropboxId }
-      : { selectAdmin: task.dropboxAdminMemberId, namespaceId: target.namespaceId };
+      : { selectAdmin: task.dropboxAdminMemberId!, namespaceId: target.namespaceId };
     let base = job.checkpoint.base;
     if (base === undefined) {
       const mode = job.destination.mode;

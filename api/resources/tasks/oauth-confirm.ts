@@ -88,14 +88,14 @@ read access to every member's files and every team folder of the Dropbox team yo
 }
 
 /** POST …/authorize: the Continue button. Seals the state into this browser, then on to Dropbox. */
-export async function confirm(deps: AppDeps, request: FastifyRequest, reply: FastifyReply, form: { state?: string; csrf?: string }, dropboxUrl: (state: string) => string) {
+export async function confirm(deps: AppDeps, request: FastifyRequest, reply: FastifyReply, form: { state?: string; csrf?: string }, dropboxUrl: (state: string, plan: 'business' | 'professional') => string) {
   const expected = cookies(request).get(CSRF_COOKIE);
   if (!expected || !form.csrf || !sameSecret(expected, form.csrf)) {
     throw new ApiError(403, 'oauth_confirmation_required', 'Forbidden', 'Connect a Dropbox team from the confirmation page of the task\'s authorize_url, in the same browser.');
   }
-  await pendingAuthorization(deps, form.state);
+  const { task } = await pendingAuthorization(deps, form.state);
   setCookie(deps, reply, BROWSER_COOKIE, deps.keyring.sealSecret(form.state!, SEAL_CONTEXT), 3600);
-  return reply.code(303).header('location', dropboxUrl(form.state!)).header('cache-control', 'no-store').send();
+  return reply.code(303).header('location', dropboxUrl(form.state!, task.plan)).header('cache-control', 'no-store').send();
 }
 
 /** At the callback: did this browser confirm this state on the page above? */

@@ -162,7 +162,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: OAuthConfirmForm,
         response: { 303: { description: 'See Other: continue at Dropbox', headers: { location: Type.String() } } },
       },
-    }, async (request, reply) => confirm(deps, request, reply, request.body, (state) => service.dropboxAuthorizeUrl(deps, state)));
+    }, async (request, reply) => confirm(deps, request, reply, request.body, (state, plan) => service.dropboxAuthorizeUrl(deps, state, plan)));
 
     app.get('/v1/oauth/dropbox/callback', {
       config: { public: true },

@@ -66,7 +66,10 @@ export type Task = Static<typeof Task>;
 export const TaskCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
-    plan: Type.Optional(Type.Enum(['business', 'professional'], { default: 'business' })),
+    plan: Type.Optional(Type.Enum(['business', 'professional'], {
+      default: 'business',
+      description: '`business`: a Dropbox team, authorized by a team admin; every member and team folder is an entity. `professional`: one individual Dropbox account (Basic, Plus, Professional), authorized by its owner with user scopes only; that account is the task\'s one entity, and `dropbox_team` names the account.',
+    })),
     refresh_token: Type.Optional(
       Type.String({ minLength: 1, maxLength: 2048, description: 'For automation: an existing Dropbox refresh token for this app; skips the browser authorization.' }),
     ),

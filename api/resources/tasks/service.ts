@@ -10,9 +10,9 @@ import { newId } from '../../../db/ids.ts';
 import { ApiError, badRequest, conflict, gone, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { enqueue, QUEUES } from '../../../workers/queue.ts';
-import { buildAuthorizeUrl, DropboxAuthError, DropboxNotConfiguredError, exchangeCode } from '../../../workers/dropbox/oauth.ts';
+import { buildAuthorizeUrl, DropboxAuthError, DropboxNotConfiguredError, exchangeCode, PERSONAL_SCOPES } from '../../../workers/dropbox/oauth.ts';
 import { dropboxClient, REFRESH_TOKEN_CONTEXT } from '../../../workers/dropbox/connection.ts';
-import { getAuthenticatedAdmin, getTeamInfo } from '../../../workers/dropbox/team.ts';
+import { getAuthenticatedAdmin, getCurrentAccount, getTeamInfo } from '../../../workers/dropbox/team.ts';
 import { dropboxFetch } from '../../../workers/dropbox/transport.ts';
 import type { Task, TaskCreate, TaskUpdate } from './schemas.ts';
 import { assertSameBrowser, hashState, pendingAuthorization } from './oauth-confirm.ts';
@@ -90,9 +90,9 @@ function newAuthorization(deps: AppDeps, ctx: RequestContext): { url: string; co
 }
 
 /** Dropbox's own authorize URL for a state: where the confirmation page's Continue button leads. */
-export function dropboxAuthorizeUrl(deps: AppDeps, state: string): string {
+export function dropboxAuthorizeUrl(deps: AppDeps, state: string, plan: 'business' | 'professional' = 'business'): string {
   try {
-    return buildAuthorizeUrl(deps.config.dropbox, { state, redirectUri: redirectUri(deps) });
+    return buildAuthorizeUrl(deps.config.dropbox, { state, redirectUri: redirectUri(deps), ...(plan === 'professional' ? { scopes: PERSONAL_SCOPES } : {}) });
   } catch (err) {
     if (err instanceof DropboxNotConfiguredError) throw notConfigured();
     throw err;
@@ -105,15 +105,20 @@ async function region(deps: AppDeps, accountId: string): Promise<string> {
 }
 
 /** Who approved us and which team: read once at connect time, with the new token. */
-async function describeConnection(deps: AppDeps, refreshToken: string) {
+async function describeConnection(deps: AppDeps, refreshToken: string, plan: 'business' | 'professional') {
   const client = dropboxClient(deps, refreshToken);
+  if (plan === 'professional') {
+    // One account: its id and name stand where a team's are (the task's connection is to it).
+    const me = await getCurrentAccount(client);
+    return { dropboxTeamId: me.accountId, dropboxTeamName: me.name, dropboxAdminMemberId: null };
+  }
   const [team, admin] = await Promise.all([getTeamInfo(client), getAuthenticatedAdmin(client)]);
   return { dropboxTeamId: team.teamId, dropboxTeamName: team.name, dropboxAdminMemberId: admin.teamMemberId };
 }
 
-async function connectedColumns(deps: AppDeps, refreshToken: string): Promise<Partial<TaskRow>> {
+async function connectedColumns(deps: AppDeps, refreshToken: string, plan: 'business' | 'professional'): Promise<Partial<TaskRow>> {
   return {
-    ...(await describeConnection(deps, refreshToken)),
+    ...(await describeConnection(deps, refreshToken, plan)),
     refreshToken: deps.keyring.sealSecret(refreshToken, REFRESH_TOKEN_CONTEXT),
     connectionStatus: 'connected',
     connectionError: null,
@@ -143,7 +148,7 @@ export async function createTask(deps: AppDeps, ctx: RequestContext, input: Task
     if (!deps.config.dropbox.appKey) throw notConfigured();
     let columns: Partial<TaskRow>;
     try {
-      columns = await connectedColumns(deps, input.refresh_token);
+      columns = await connectedColumns(deps, input.refresh_token, base.plan);
     } catch (err) {
       if (err instanceof DropboxAuthError) throw invalidField('/body/refresh_token', `Dropbox did not accept this refresh token (${err.code})`);
       throw err;
@@ -179,8 +184,9 @@ export async function completeAuthorization(deps: AppDeps, request: FastifyReque
   try {
     const grant = await exchangeCode(deps.config.dropbox, dropboxFetch(deps.config.dropbox.apiUrl), query.code, redirectUri(deps), () => deps.clock.now().getTime());
     if (!grant.refreshToken) throw badRequest('no_refresh_token', 'Dropbox returned no refresh token (offline access was not granted).');
-    if (!grant.teamId) throw badRequest('not_a_team', 'This Dropbox account is not a team (Business) account.');
-    columns = await connectedColumns(deps, grant.refreshToken);
+    if (task.plan === 'business' && !grant.teamId) throw badRequest('not_a_team', 'This Dropbox account is not a team (Business) account; for an individual (Professional) account create a task with plan "professional".');
+    if (task.plan === 'professional' && grant.teamId) throw badRequest('not_a_personal_account', 'Dropbox linked a whole team, not one account; a team is backed up by a task with plan "business".');
+    columns = await connectedColumns(deps, grant.refreshToken, task.plan);
   } catch (err) {
     if (err instanceof DropboxAuthError) throw badRequest('authorization_failed', `Dropbox refused the authorization code (${err.code}).`);
     throw err;
