@@ -13,6 +13,34 @@ export interface Mutant {
 
 export const MUTANTS: Mutant[] = [
   {
+    name: 'BYO storage: a GCS bucket is erased with the multi-object delete GCS does not have',
+    file: 'workers/backup/storage.ts',
+    search: "multiObjectDelete: own.kind !== 'gcs',",
+    replace: 'multiObjectDelete: true,',
+    tests: ['test/api/storage-gcs.test.ts'],
+  },
+  {
+    name: 'BYO storage: a refused Azure key is reported as a permission problem',
+    file: 'workers/outbound/clients.ts',
+    search: "if (typeof message === 'string' && message.startsWith(AZURE_AUTHENTICATION_MESSAGE)) return 'authentication';",
+    replace: '',
+    tests: ['test/api/storage-azure.test.ts'],
+  },
+  {
+    name: 'regions: every region writes into the shared location',
+    file: 'workers/backup/locations.ts',
+    search: 'return config.storageLocations?.[region] ?? config.s3;',
+    replace: 'return config.s3 ?? Object.values(config.storageLocations ?? {})[0];',
+    tests: ['test/api/region-storage.test.ts'],
+  },
+  {
+    name: 'professional: a task without a team admin is never backed up',
+    file: 'workers/backup/engine.ts',
+    search: "(task.plan !== 'professional' && !task.dropboxAdminMemberId)) return { outcome: 'skipped'",
+    replace: "!task.dropboxAdminMemberId) return { outcome: 'skipped'",
+    tests: ['test/api/professional.test.ts'],
+  },
+  {
     name: 'idempotency: a retry while the first request runs is not refused with 409',
     file: 'api/plugins/idempotency.ts',
     search: 'if (!existing.completed) {',
