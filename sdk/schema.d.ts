@@ -2748,10 +2748,10 @@ export interface components {
             id: string;
             item_count: number;
             /**
-             * @description A team member's folder, or a team folder.
+             * @description A team member's folder, a team folder, or a shared folder (backed up once, from its own namespace, however many members have it in their Dropbox).
              * @enum {unknown}
              */
-            kind: "member" | "team_folder";
+            kind: "member" | "team_folder" | "shared_folder";
             last_backup_at: string | null;
             name: string;
             next_backup_at: string | null;
@@ -4030,7 +4030,7 @@ export interface components {
                 data: {
                     id: string;
                     /** @enum {unknown} */
-                    kind: "member" | "team_folder";
+                    kind: "member" | "team_folder" | "shared_folder";
                     last_backup_at: string | null;
                     /** @description Why its latest run failed, or the first failed item of a partial one. */
                     last_error: string | null;
@@ -8337,7 +8337,7 @@ export interface operations {
             query?: {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
-                kind?: "member" | "team_folder";
+                kind?: "member" | "team_folder" | "shared_folder";
                 /** @description Page size, 1–100. */
                 limit?: number;
                 /** @description Substring of the name or email, case-insensitive. */

@@ -53,7 +53,8 @@ export const tasks = pgTable(
   (t) => [index('tasks_account_idx').on(t.accountId, t.id), uniqueIndex('tasks_oauth_state_key').on(t.oauthStateHash)],
 );
 
-export type EntityKind = 'member' | 'team_folder';
+/** A member's home, a team folder, or a shared folder (its own namespace, mounted in members' homes). */
+export type EntityKind = 'member' | 'team_folder' | 'shared_folder';
 /** Every status an entity can be in (the API's enum is this list). */
 export const ENTITY_STATUSES = ['not_active', 'scheduled', 'in_process', 'success', 'failed', 'partial', 'paused', 'archived', 'backed_up_in_another_task'] as const;
 export type EntityStatus = (typeof ENTITY_STATUSES)[number];

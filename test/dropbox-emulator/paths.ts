@@ -2,7 +2,7 @@
 // Dropbox-API-Path-Root and the selected member's access.
 import { ApiError, tag, type UnionValue } from './api-error.ts';
 import type { CallContext } from './call-context.ts';
-import type { Namespace } from './state.ts';
+import type { Member, Namespace } from './state.ts';
 import type { TreeEntry, FileRevision } from './namespace-tree.ts';
 
 export interface Located {
@@ -22,7 +22,17 @@ export function canAccess(ctx: CallContext, ns: Namespace): boolean {
   if (!m) return false;
   if (ns.id === m.homeNsId) return true;
   if (ns.type === 'team_folder') return ctx.core.state.teamFolders.some((f) => f.id === ns.id && f.status === 'active');
+  if (ns.type === 'shared_folder') return ctx.core.state.hasMounted(m, ns.id);
+  if (ns.id === ctx.core.state.teamRootNsId) return !m.personal;
   return false;
+}
+
+/** A member's RootInfo: `team` (the team space's root, their folder's path in it) or `user` (their home). */
+export function memberRootInfo(state: CallContext['core']['state'], m: Member): { '.tag': 'team' | 'user'; root_namespace_id: string; home_namespace_id: string; home_path?: string } {
+  if (state.teamRootNsId && !m.personal) {
+    return { '.tag': 'team', root_namespace_id: state.teamRootNsId, home_namespace_id: m.homeNsId, home_path: `/${m.givenName} ${m.surname}` };
+  }
+  return { '.tag': 'user', root_namespace_id: m.homeNsId, home_namespace_id: m.homeNsId };
 }
 
 /** The namespace that "" and "/x" paths refer to. */
@@ -38,14 +48,14 @@ export function baseNamespace(ctx: CallContext): Namespace {
   } catch {
     throw new ApiError(400, `Error in call to API function "${ctx.route}": Invalid value for HTTP header "Dropbox-API-Path-Root": could not decode JSON`);
   }
-  const rootInfo = { '.tag': 'user', root_namespace_id: actor.homeNsId, home_namespace_id: actor.homeNsId };
+  const rootInfo = memberRootInfo(state, actor);
   const noPermission = () => new ApiError(422, { error_summary: 'no_permission/', error: tag('no_permission') });
   switch (pr['.tag']) {
     case 'home':
       return state.namespace(actor.homeNsId);
     case 'root':
-      if (pr.root !== actor.homeNsId) throw new ApiError(422, { error_summary: 'invalid_root/', error: { '.tag': 'invalid_root', invalid_root: rootInfo } });
-      return state.namespace(actor.homeNsId);
+      if (pr.root !== rootInfo.root_namespace_id) throw new ApiError(422, { error_summary: 'invalid_root/', error: { '.tag': 'invalid_root', invalid_root: rootInfo } });
+      return state.namespace(rootInfo.root_namespace_id);
     case 'namespace_id': {
       const ns = state.namespaces.get(String(pr.namespace_id));
       if (!ns || !canAccess(ctx, ns)) throw noPermission();

@@ -147,6 +147,7 @@ export class TeamState {
       externalId: input.externalId,
     };
     this.members.push(member);
+    this.mountInRoot(ns.id, `${givenName} ${surname}`);
     this.memberById.set(teamMemberId, member);
     this.memberByEmail.set(input.email.toLowerCase(), member);
     return member;
@@ -157,7 +158,10 @@ export class TeamState {
    * requests that ask for user scopes only, and its tokens act as it without any select header.
    */
   addPersonalAccount(input: { email: string; givenName?: string; surname?: string }): Member {
+    const root = this.teamRootNsId;
+    this.teamRootNsId = undefined; // not a folder of the team space
     const m = this.addMember(input);
+    this.teamRootNsId = root;
     m.personal = true;
     this.personalAccount = m;
     return m;
@@ -209,6 +213,7 @@ export class TeamState {
     const ns = this.addNamespace('team_folder', name);
     const folder: TeamFolder = { id: ns.id, name, status: 'active' };
     this.teamFolders.push(folder);
+    this.mountInRoot(ns.id, name);
     return folder;
   }
 
@@ -225,6 +230,53 @@ export class TeamState {
     const entry = home.tree.mkdirp(normalizePath(path ?? `/${tf.name}`));
     home.mounts.set(entry.pathLower, tf.id);
     return entry;
+  }
+
+  /**
+   * A shared folder: its own namespace (`shared_folder` in team/namespaces/list), mounted in the home
+   * of each member it is shared with (`mountSharedFolder`), as team folders are.
+   */
+  addSharedFolder(name: string): Namespace {
+    return this.addNamespace('shared_folder', name);
+  }
+
+  mountSharedFolder(member: string | Member, folder: Namespace | string, path?: string): TreeEntry {
+    const home = this.memberNamespace(member);
+    const ns = typeof folder === 'string' ? this.namespace(folder) : folder;
+    if (ns.type !== 'shared_folder') throw new Error(`${ns.id} is not a shared folder`);
+    const entry = home.tree.mkdirp(normalizePath(path ?? `/${ns.name}`));
+    home.mounts.set(entry.pathLower, ns.id);
+    return entry;
+  }
+
+  /** Whether a member has the shared folder mounted in their home. */
+  hasMounted(member: Member, nsId: string): boolean {
+    return [...this.namespace(member.homeNsId).mounts.values()].includes(nsId);
+  }
+
+  /**
+   * Turns the team into a team-space team (Dropbox's newer configuration): one team root namespace
+   * holding every member's folder and every team folder, mounted in it; members' root_info is then
+   * `team`, with the root as root_namespace_id (docs/dropbox.md §1.3).
+   */
+  useTeamSpace(): Namespace {
+    if (this.teamRootNsId) return this.namespace(this.teamRootNsId);
+    const root = this.addNamespace('team_member_root', this.team.name);
+    this.teamRootNsId = root.id;
+    this.features.hasTeamSharedDropbox = true;
+    for (const m of this.members) if (!m.personal) this.mountInRoot(m.homeNsId, `${m.givenName} ${m.surname}`);
+    for (const f of this.teamFolders) this.mountInRoot(f.id, f.name);
+    return root;
+  }
+
+  /** The team space's root namespace id; unset for a team-folders team. */
+  teamRootNsId: string | undefined;
+
+  private mountInRoot(nsId: string, name: string): void {
+    if (!this.teamRootNsId) return;
+    const root = this.namespace(this.teamRootNsId);
+    const entry = root.tree.mkdirp(normalizePath(`/${name}`));
+    root.mounts.set(entry.pathLower, nsId);
   }
 
   archiveTeamFolder(id: string): TeamFolder {

@@ -2,6 +2,7 @@
 import { ApiError, routeError, tag } from './api-error.ts';
 import type { CallContext, RouteSpec } from './call-context.ts';
 import type { Member, TeamState } from './state.ts';
+import { memberRootInfo } from './paths.ts';
 
 function memberProfile(m: Member): Record<string, unknown> {
   return {
@@ -134,7 +135,7 @@ function currentAccount(ctx: CallContext): unknown {
     referral_link: 'https://db.tt/emulator',
     is_paired: false,
     account_type: { '.tag': 'business' },
-    root_info: { '.tag': 'user', root_namespace_id: m.homeNsId, home_namespace_id: m.homeNsId },
+    root_info: memberRootInfo(state, m),
     country: 'US',
     team: { id: state.team.id, name: state.team.name, sharing_policies: {}, office_addin_policy: { '.tag': 'disabled' } },
     team_member_id: m.teamMemberId,

@@ -5,7 +5,7 @@
 // auto-discovery notification reads.
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
-import { activityEvents, entities, tasks, type EntityStatus } from '../../db/schema.ts';
+import { activityEvents, entities, tasks, type EntityKind, type EntityStatus } from '../../db/schema.ts';
 import { newId } from '../../db/ids.ts';
 import { clientForTask, isRevoked, TaskNotConnectedError } from '../dropbox/connection.ts';
 import { getCurrentAccount, listMembers, listNamespaces, listTeamFolders } from '../dropbox/team.ts';
@@ -15,7 +15,7 @@ import type { DiscoveryJob } from '../queue.ts';
 import { notifyDiscovery, notifyTaskDisconnected } from '../../api/resources/notifications/triggers.ts';
 
 interface Seen {
-  kind: 'member' | 'team_folder';
+  kind: EntityKind;
   dropboxId: string;
   name: string;
   email: string | null;
@@ -60,6 +60,12 @@ export async function discoveryJob(deps: AppDeps, job: DiscoveryJob, opts: { pag
           kind: 'team_folder' as const, dropboxId: f.teamFolderId, name: f.name, email: null,
           // A team folder's id is its namespace id; the namespace listing confirms it.
           namespaceId: folderNamespace.get(f.teamFolderId) ?? f.teamFolderId, dropboxStatus: f.status, gone: f.status === 'archived',
+        })),
+        // A shared folder is its own namespace, mounted in the home of every member it is shared with;
+        // member backups leave mounted folders out, so it is backed up once, here (the namespace list
+        // may repeat a namespace: docs/dropbox.md §1.3).
+        ...[...new Map(namespaces.filter((n) => n.type === 'shared_folder').map((n) => [n.namespaceId, n])).values()].map((n) => ({
+          kind: 'shared_folder' as const, dropboxId: n.namespaceId, name: n.name, email: null, namespaceId: n.namespaceId, dropboxStatus: 'active', gone: false,
         })),
       ];
     }

@@ -9,7 +9,7 @@ export const Entity = Type.Object(
   {
     id: Type.String(),
     task_id: Type.String(),
-    kind: Type.Enum(['member', 'team_folder'], { description: 'A team member\'s folder, or a team folder.' }),
+    kind: Type.Enum(['member', 'team_folder', 'shared_folder'], { description: 'A team member\'s folder, a team folder, or a shared folder (backed up once, from its own namespace, however many members have it in their Dropbox).' }),
     name: Type.String(),
     email: Type.Union([Type.String(), Type.Null()]),
     status: Type.Enum(ENTITY_STATUSES),
@@ -40,7 +40,7 @@ export const EntityListQuery = Type.Object(
   {
     ...PageQuery,
     task_id: Type.Optional(Type.String({ maxLength: 40 })),
-    kind: Type.Optional(Type.Enum(['member', 'team_folder'])),
+    kind: Type.Optional(Type.Enum(['member', 'team_folder', 'shared_folder'])),
     status: Type.Optional(Type.String({
       pattern: `^(${[...ENTITY_STATUSES, 'active'].join('|')})(,(${[...ENTITY_STATUSES, 'active'].join('|')}))*$`,
       description: 'One or more statuses, comma-separated (`failed,partial`). `active` stands for every status backed up on schedule: scheduled, in_process, success, failed and partial (the portal\'s "Active").',

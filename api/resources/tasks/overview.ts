@@ -46,7 +46,7 @@ export async function taskOverview(deps: AppDeps, ctx: RequestContext, taskId: s
   }
   if (task.paused_at || task.connection_status !== 'connected') next = null;
 
-  const failing = await sql<{ id: string; name: string; kind: 'member' | 'team_folder'; status: TaskOverview['failing_entities']['data'][number]['status']; last_backup_at: string | null; error: string | null; first_error: string | null; total: number }[]>`
+  const failing = await sql<{ id: string; name: string; kind: 'member' | 'team_folder' | 'shared_folder'; status: TaskOverview['failing_entities']['data'][number]['status']; last_backup_at: string | null; error: string | null; first_error: string | null; total: number }[]>`
     select e.id, e.name, e.kind, e.status, e.last_backup_at, r.error, r.errors -> 0 ->> 'error' as first_error, count(*) over ()::int as total
     from entities e
     left join lateral (

@@ -126,7 +126,7 @@ const OverviewEntity = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
-    kind: Type.Enum(['member', 'team_folder']),
+    kind: Type.Enum(['member', 'team_folder', 'shared_folder']),
     status: Type.Enum(ENTITY_STATUSES),
     last_backup_at: NullableTimestamp(),
     last_error: Type.Union([Type.String(), Type.Null()], { description: 'Why its latest run failed, or the first failed item of a partial one.' }),
