@@ -13,6 +13,13 @@ export interface Mutant {
 
 export const MUTANTS: Mutant[] = [
   {
+    name: 'discovery: shared folders are not entities (stored by nobody)',
+    file: 'workers/jobs/discovery.ts',
+    search: "namespaces.filter((n) => n.type === 'shared_folder')",
+    replace: "namespaces.filter((n) => n.type === 'no_such_type')",
+    tests: ['test/workers/backup/team-space.test.ts'],
+  },
+  {
     name: 'BYO storage: a GCS bucket is erased with the multi-object delete GCS does not have',
     file: 'workers/backup/storage.ts',
     search: "multiObjectDelete: own.kind !== 'gcs',",
