@@ -119,13 +119,14 @@ export const GCS_XML_ENDPOINT = 'https://storage.googleapis.com';
  * HMAC key (docs/stack.md, "Google Cloud Storage"): requests signed with SigV4 for region `auto`,
  * path-style, and no multi-object delete, which that API does not have.
  */
-export function ownStore(deps: Pick<AppDeps, 'config' | 'resolveHost'>, own: OwnStorageSettings): S3BlobStore | AzureBlobStore {
+export function ownStore(deps: Pick<AppDeps, 'config' | 'resolveHost'>, own: OwnStorageSettings, opts: { oneOff?: boolean } = {}): S3BlobStore | AzureBlobStore {
   const o = outbound(deps);
   if (own.kind === 'azure') {
     const secret = JSON.parse(own.secret) as { account_key?: string; sas?: string };
     const endpoint = own.endpoint ?? undefined;
     const target = secret.sas !== undefined ? sasTarget(own.accessKeyId, secret.sas, endpoint) : accountTarget(own.accessKeyId, secret.account_key ?? '', endpoint);
-    return new AzureBlobStore({ container: azureContainer(target, own.bucket, o), prefix: own.prefix });
+    // A one-off store (the save-time probe) keeps no connection open: nothing would close it.
+    return new AzureBlobStore({ container: azureContainer(target, own.bucket, o, { keepAlive: !opts.oneOff }), prefix: own.prefix });
   }
   return new S3BlobStore({
     bucket: own.bucket,

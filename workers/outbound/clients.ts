@@ -33,9 +33,9 @@ export function assertHostAllowed(hostname: string, o: Outbound): void {
   }
 }
 
-function agents(o: Outbound): { httpAgent: http.Agent; httpsAgent: https.Agent } {
+function agents(o: Outbound, keepAlive = true): { httpAgent: http.Agent; httpsAgent: https.Agent } {
   const lookup = guardedLookup(o.allowPrivate, o.resolve) as never;
-  return { httpAgent: new http.Agent({ keepAlive: true, lookup }), httpsAgent: new https.Agent({ keepAlive: true, lookup }) };
+  return { httpAgent: new http.Agent({ keepAlive, lookup }), httpsAgent: new https.Agent({ keepAlive, lookup }) };
 }
 
 /** S3Client options: connections through the guarded lookup. Pair with `guardS3Client`. */
@@ -57,8 +57,8 @@ export function guardS3Client(client: S3Client, o: Outbound): S3Client {
 }
 
 /** A pipeline for Azure Blob clients: guarded connections, no redirects. */
-export function azurePipeline(credential: StorageSharedKeyCredential | AnonymousCredential, o: Outbound): Pipeline {
-  const { httpAgent, httpsAgent } = agents(o);
+export function azurePipeline(credential: StorageSharedKeyCredential | AnonymousCredential, o: Outbound, opts: { keepAlive?: boolean } = {}): Pipeline {
+  const { httpAgent, httpsAgent } = agents(o, opts.keepAlive);
   const guard: RequestPolicyFactory = {
     create(next: RequestPolicy): RequestPolicy {
       return {
@@ -80,10 +80,10 @@ export function azurePipeline(credential: StorageSharedKeyCredential | Anonymous
  * (again: settings may predate a rule, or the server's setting may have changed), and every
  * request goes through the guarded pipeline.
  */
-export function azureContainer(target: AzureTarget, container: string, o: Outbound): ContainerClient {
+export function azureContainer(target: AzureTarget, container: string, o: Outbound, opts: { keepAlive?: boolean } = {}): ContainerClient {
   checkTargetUrl(target.url, o.allowPrivate);
   const credential = target.accountName && target.accountKey ? new StorageSharedKeyCredential(target.accountName, target.accountKey) : new AnonymousCredential();
-  const service = new BlobServiceClient(target.sas ? `${target.url}?${target.sas}` : target.url, azurePipeline(credential, o));
+  const service = new BlobServiceClient(target.sas ? `${target.url}?${target.sas}` : target.url, azurePipeline(credential, o, opts));
   return service.getContainerClient(container);
 }
 

@@ -151,7 +151,7 @@ export async function setTarget(deps: AppDeps, ctx: RequestContext, input: Stora
   }
 
   const { settings, where } = settingsOf(deps, input);
-  await probe(ownStore(deps, settings), where);
+  await probe(ownStore(deps, settings, { oneOff: true }), where);
 
   const { secret, ...rest } = settings;
   const values = { ...rest, secretAccessKey: deps.keyring.sealSecret(secret, STORAGE_SECRET_CONTEXT), verifiedAt: now, updatedAt: now };
