@@ -24,6 +24,7 @@ import { printJson, printLine, printList, printObject } from './output.ts';
 import { client, login, logout, profiles, type SessionFlags } from './session.ts';
 import { EVENT_COMMANDS_HELP, eventCommand } from './listen.ts';
 import { backup, watchJob } from './watch.ts';
+import { iacMain, stdinAnswer } from '../iac/commands.ts';
 
 const STRINGS = ['profile', 'api-url', 'api-key', 'account', 'data', 'if-match', 'idempotency-key', 'timeout', 'download'];
 const BOOLEANS = ['json', 'all', 'help', 'wait', 'api-key-stdin'];
@@ -58,6 +59,9 @@ Long work (a progress bar on a terminal; with --json one JSON object a line):
 
 Events (develop a webhook receiver locally):
 ${EVENT_COMMANDS_HELP}
+Coffer as code (Terraform's language and commands; coffer iac --help):
+  coffer iac [-chdir=DIR] init | validate | fmt | plan | apply | destroy | import | show | output | state …
+
 Anything else:
   coffer api METHOD PATH [--data JSON] [--param value…]
 
@@ -76,6 +80,17 @@ Every command (\`coffer <command> --help\` shows its fields):
 `;
 
 export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+  // `coffer iac` takes Terraform's single-dash flags, which the parser below would split into letters.
+  if (argv[0] === 'iac') {
+    return iacMain(argv.slice(1), {
+      stdout: (s) => process.stdout.write(s),
+      stderr: (s) => process.stderr.write(s),
+      ask: stdinAnswer,
+      env: process.env,
+      signal,
+      fallbackClient: (p) => client({ ...(p.api_url ? { 'api-url': p.api_url } : {}), ...(p.api_key ? { 'api-key': p.api_key } : {}), ...(p.account ? { account: p.account } : {}) }),
+    });
+  }
   const parsed = parse(argv, {
     boolean: BOOLEANS,
     string: STRINGS,

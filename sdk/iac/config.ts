@@ -49,6 +49,8 @@ export interface Config {
   outputs: Map<string, { value: unknown; sensitive: boolean; description?: string; dependsOn: string[]; file: string }>;
   resources: Block[];
   imports: { to: string; id: unknown; file: string }[];
+  /** `terraform { backend "NAME" { … } }` */
+  backend?: { type: string; body: Record<string, unknown>; file: string };
 }
 
 const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider']);
@@ -156,7 +158,13 @@ function addDocument(config: Config, file: string, doc: Record<string, unknown>)
         }
         break;
       case 'terraform':
-        break; // backend and required_providers are configured by `coffer iac init` flags
+        for (const t of bodies(content)) {
+          for (const [type, list] of Object.entries((t.backend ?? {}) as object)) {
+            if (config.backend) throw new IacError('only one backend block may be given', at(['backend', type]));
+            config.backend = { type, body: bodies(list)[0] ?? {}, file };
+          }
+        }
+        break;
       case '//':
         break; // a comment in the JSON syntax
       default:
