@@ -843,7 +843,7 @@ export interface paths {
         put?: never;
         /**
          * Activate, pause, back up now, delete or tag many entities
-         * @description Activate: not_active / paused → scheduled. Pause: an active entity → paused. Backup now: queue a backup of an active entity at once. Delete: 7-day grace period (needs `tasks:delete`; undo with POST /v1/entities/{id}/undelete). add_tag / remove_tag take `tag_id`. Each entity gets its own result.
+         * @description Activate: not_active / paused → scheduled. Pause: an active entity → paused. Deactivate: an active or paused entity → not_active (no more backups; its snapshots are kept). Backup now: queue a backup of an active entity at once. Delete: 7-day grace period (needs `tasks:delete`; undo with POST /v1/entities/{id}/undelete). add_tag / remove_tag take `tag_id`. Each entity gets its own result.
          */
         post: operations["applyEntityAction"];
         delete?: never;
@@ -2772,7 +2772,7 @@ export interface components {
         };
         EntityActionRequest: {
             /** @enum {unknown} */
-            action: "activate" | "pause" | "backup_now" | "delete" | "add_tag" | "remove_tag";
+            action: "activate" | "pause" | "deactivate" | "backup_now" | "delete" | "add_tag" | "remove_tag";
             entity_ids: string[];
             /** @description Required by add_tag and remove_tag. */
             tag_id?: string;
@@ -2780,7 +2780,7 @@ export interface components {
         /** @description One result per requested entity, in request order. */
         EntityActionResult: {
             /** @enum {unknown} */
-            action: "activate" | "pause" | "backup_now" | "delete" | "add_tag" | "remove_tag";
+            action: "activate" | "pause" | "deactivate" | "backup_now" | "delete" | "add_tag" | "remove_tag";
             failed: number;
             results: {
                 entity_id: string;

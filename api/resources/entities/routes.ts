@@ -51,7 +51,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       schema: {
         operationId: 'applyEntityAction', tags, summary: 'Activate, pause, back up now, delete or tag many entities',
         description:
-          'Activate: not_active / paused → scheduled. Pause: an active entity → paused. Backup now: queue a backup of an active entity at once. Delete: 7-day grace period (needs `tasks:delete`; undo with POST /v1/entities/{id}/undelete). add_tag / remove_tag take `tag_id`. Each entity gets its own result.',
+          'Activate: not_active / paused → scheduled. Pause: an active entity → paused. Deactivate: an active or paused entity → not_active (no more backups; its snapshots are kept). Backup now: queue a backup of an active entity at once. Delete: 7-day grace period (needs `tasks:delete`; undo with POST /v1/entities/{id}/undelete). add_tag / remove_tag take `tag_id`. Each entity gets its own result.',
         body: ref(EntityActionRequest), response: { 200: ref(EntityActionResult) },
       },
     }, async (request) => service.applyAction(deps, requireCtx(request.ctx), request.body));

@@ -54,7 +54,7 @@ export const EntityListQuery = Type.Object(
 );
 export type EntityListQuery = Static<typeof EntityListQuery>;
 
-export const ENTITY_ACTIONS = ['activate', 'pause', 'backup_now', 'delete', 'add_tag', 'remove_tag'] as const;
+export const ENTITY_ACTIONS = ['activate', 'pause', 'deactivate', 'backup_now', 'delete', 'add_tag', 'remove_tag'] as const;
 
 export const EntityActionRequest = Type.Object(
   {

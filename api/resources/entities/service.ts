@@ -185,6 +185,16 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
           }
           break;
         }
+        case 'deactivate': {
+          // Releases the entity (what `coffer iac destroy` does to a coffer_entity): no more scheduled backups, snapshots kept.
+          if (e.status === 'not_active') results.set(id, { ok: true, status: 'not_active', error: null });
+          else if (!ACTIVE_STATUSES.includes(e.status) && e.status !== 'paused') results.set(id, fail('not_active', `Only an active or paused entity can be deactivated (it is ${e.status}).`, e.status));
+          else {
+            await set({ status: 'not_active', nextBackupAt: null });
+            results.set(id, { ok: true, status: 'not_active', error: null });
+          }
+          break;
+        }
         case 'backup_now': {
           if (!ACTIVE_STATUSES.includes(e.status)) results.set(id, fail('not_active', `Activate the entity first (it is ${e.status}).`, e.status));
           else if (task.connectionStatus !== 'connected' || task.state !== 'active') results.set(id, fail('task_not_connected', 'The task is not connected to Dropbox.', e.status));
@@ -230,7 +240,7 @@ export async function applyAction(deps: AppDeps, ctx: RequestContext, req: Entit
 }
 
 const ENTITY_ACTION_TEXT: Record<EntityActionRequest['action'], string> = {
-  activate: 'Backups activated', pause: 'Backups paused', backup_now: 'Backup requested', delete: 'Deleted (backups erased after the grace period)',
+  activate: 'Backups activated', pause: 'Backups paused', deactivate: 'Backups deactivated', backup_now: 'Backup requested', delete: 'Deleted (backups erased after the grace period)',
   add_tag: 'Tag added', remove_tag: 'Tag removed',
 };
 
