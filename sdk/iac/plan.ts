@@ -340,7 +340,7 @@ export function diff(type: ResourceType, args: Record<string, Val>, prior: Attri
       continue;
     }
     const set = args[attr] !== undefined && args[attr] !== null;
-    let value: Val = set ? args[attr]! : spec.computed ? (prior ? (prior[attr] ?? null) : UNKNOWN) : null;
+    let value: Val = set ? args[attr]! : spec.default !== undefined ? spec.default : spec.computed ? (prior ? (prior[attr] ?? null) : UNKNOWN) : null;
     if (prior && !spec.writeOnly && (ignore === 'all' || ignore.includes(attr))) value = prior[attr] ?? null;
     desired[attr] = value;
     if (spec.writeOnly || !prior) continue;

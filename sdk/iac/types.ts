@@ -29,6 +29,8 @@ export interface AttributeSpec {
    * `<name>_version` attribute in configuration tells the tool when to send a new value.
    */
   writeOnly?: boolean;
+  /** The value when configuration leaves the argument unset (so the API's answer is compared with it, not ignored). */
+  default?: Value;
   /** Attributes of each element, for `list(object)` and `object`. */
   attributes?: Record<string, AttributeSpec>;
 }
