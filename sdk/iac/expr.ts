@@ -97,11 +97,16 @@ async function evalNode(n: Ast, source: string, scope: Scope, locals: Locals): P
       if (meta.type === 'number') return Number(value);
       if (meta.type === 'bool') return value === 'true';
       if (meta.type === 'dynamic') return null;
+      if (meta.type === 'string') return value.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
       return value;
     }
     case 'templateWrap':
       return ev(kids[0]!);
     case 'template': {
+      // The tree keeps a quoted string's literal parts as written: undo its escapes (a heredoc has none).
+      if (String(meta.value ?? '').startsWith('"')) {
+        for (const c of kids) if (c.type === 'literalValue' && c.meta?.type === 'string') c.meta = { ...c.meta, value: unescape(String(c.meta.value)), type: 'unescaped' };
+      }
       if (kids.length === 1 && kids[0]!.type !== 'literalValue') {
         const only = await ev(kids[0]!);
         return isUnknown(only) ? UNKNOWN : only === null ? null : toStr(only);
@@ -179,6 +184,16 @@ async function evalNode(n: Ast, source: string, scope: Scope, locals: Locals): P
     default:
       throw new EvalError(`unsupported expression: ${String(meta.value ?? n.type)}`);
   }
+}
+
+/** HCL's string escapes: \n \r \t \" \\ \uNNNN \UNNNNNNNN, and $${ / %%{ for a literal ${ / %{. */
+function unescape(s: string): string {
+  return s.replace(/\\(?:([nrt"\\])|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))|\$\$\{|%%\{/g, (all, c: string | undefined, u4: string | undefined, u8: string | undefined) => {
+    if (all === '$${') return '${';
+    if (all === '%%{') return '%{';
+    if (c) return ({ n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' } as Record<string, string>)[c]!;
+    return String.fromCodePoint(parseInt((u4 ?? u8)!, 16));
+  });
 }
 
 function unwrap(n: Ast): Ast {

@@ -147,6 +147,11 @@ function varSources(v: PlanOptions['vars']): VarSource[] {
   return Object.entries(v).map(([name, value]) => ({ kind: 'var', name, value: typeof value === 'string' ? value : JSON.stringify(value) }));
 }
 
+/** A client that fails, saying why, on first use (not when awaited: `then` is not a method of it). */
+function unusable(message: string): Coffer {
+  return new Proxy({}, { get: (_t, key) => { if (key === 'then') return undefined; throw new IacError(message); } }) as Coffer;
+}
+
 async function makeClient(config: Config, vars: Record<string, Val>, given: PlanOptions['client']): Promise<Coffer> {
   const provider: Record<string, string> = {};
   if (config.provider) {
@@ -164,14 +169,14 @@ async function makeClient(config: Config, vars: Record<string, Val>, given: Plan
     } catch (err) {
       // No credentials anywhere: commands that need no API call (state list, show) still work.
       const message = (err as Error).message;
-      return new Proxy({}, { get: () => { throw new IacError(message); } }) as Coffer;
+      return unusable(message);
     }
   }
   const baseUrl = provider.api_url ?? process.env.COFFER_API_URL;
   const apiKey = provider.api_key ?? process.env.COFFER_API_KEY;
   if (!baseUrl || !apiKey) {
     // Commands that only read the local state work without credentials; the first API call says what is missing.
-    return new Proxy({}, { get: () => { throw new IacError('the provider "coffer" needs api_url and api_key (or COFFER_API_URL and COFFER_API_KEY)'); } }) as Coffer;
+    return unusable('the provider "coffer" needs api_url and api_key (or COFFER_API_URL and COFFER_API_KEY)');
   }
   const { Coffer } = await import('../client.ts');
   const account = provider.account ?? process.env.COFFER_ACCOUNT;
