@@ -40,7 +40,10 @@ export function convert(value: Val, type: string | undefined, what: string): Val
     if (value === 'true' || value === 'false') return value === 'true';
   } else if (inner && inner[1] !== 'map' && Array.isArray(value)) {
     const items = value.map((v, i) => convert(v, inner[2], `${what}[${i}]`));
-    return inner[1] === 'set' ? items.filter((v, i) => items.findIndex((o) => JSON.stringify(o) === JSON.stringify(v)) === i) : items;
+    if (inner[1] !== 'set') return items;
+    // A set has no duplicates, and Terraform walks a set of strings in lexical order.
+    const unique = items.filter((v, i) => items.findIndex((o) => JSON.stringify(o) === JSON.stringify(v)) === i);
+    return unique.every((v) => typeof v === 'string') ? (unique as string[]).sort() : unique;
   } else if (inner && inner[1] === 'map' && isObject(value)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convert(v, inner[2], `${what}["${k}"]`)]));
   } else if (type.startsWith('object(') && isObject(value)) {
