@@ -116,13 +116,15 @@ export async function applyPlan(plan: Plan, options: ApplyOptions, held?: Sessio
     if (!block) throw new IacError(`the configuration has no ${c.block} any more; make a new plan`);
     const args = await ev.arguments(block, c.key, type.attributes);
     const desired: Record<string, Val> = { ...(c.after ?? {}) };
-    for (const [k, v] of Object.entries(args)) {
-      if (type.attributes[k]?.writeOnly || desired[k] === UNKNOWN || hasUnknown(desired[k])) desired[k] = v;
+    // What was unknown when planning is known now that the dependencies are applied; what Coffer computes is left to it.
+    for (const k of Object.keys(desired)) {
+      if (!hasUnknown(desired[k])) continue;
+      if (args[k] !== undefined && args[k] !== null) desired[k] = args[k];
+      else delete desired[k];
     }
-    if (hasUnknown(Object.fromEntries(Object.entries(desired).filter(([k]) => !isComputed(type, k))))) {
-      throw new IacError(`${c.address}: some arguments are still unknown after their dependencies were applied`);
-    }
-    for (const k of Object.keys(desired)) if (desired[k] === UNKNOWN) delete desired[k];
+    for (const [k, v] of Object.entries(args)) if (type.attributes[k]?.writeOnly) desired[k] = v;
+    const still = Object.keys(desired).filter((k) => hasUnknown(desired[k]));
+    if (still.length) throw new IacError(`${c.address}: ${still.join(', ')} still unknown after its dependencies were applied`);
     return desired;
   };
 
@@ -246,11 +248,6 @@ export async function applyPlan(plan: Plan, options: ApplyOptions, held?: Sessio
     throw new IacError(`apply failed; the state holds what was done, and the next run continues from there:\n  ${failures.join('\n  ')}`);
   }
   return { applied, outputs, state };
-}
-
-function isComputed(type: ResourceType, k: string): boolean {
-  const s = type.attributes[k];
-  return !!s && !!s.computed && !s.optional && !s.required;
 }
 
 function semaphore(n: number) {

@@ -197,7 +197,7 @@ async function dispatch(args: string[], io: IacIo): Promise<number> {
     case 'destroy':
     case 'refresh': {
       if (words.length > (command === 'apply' ? 1 : 0)) throw new IacError(`usage: coffer iac ${command} [flags]${command === 'apply' ? ' [PLANFILE]' : ''}`);
-      const saved = words[0] ? await readPlanFile(resolve(words[0])) : undefined;
+      const saved = words[0] ? await readPlanFile(resolve(dir, words[0])) : undefined;
       const auto = bool('auto-approve') || !!saved || command === 'refresh';
       const result = await apply({
         ...options,
@@ -237,7 +237,7 @@ async function dispatch(args: string[], io: IacIo): Promise<number> {
     }
     case 'show': {
       if (words[0]) {
-        const plan = await readPlanFile(resolve(words[0]));
+        const plan = await readPlanFile(resolve(dir, words[0]));
         io.stdout(json ? JSON.stringify(planJson(plan)) + '\n' : renderPlan(plan));
         return 0;
       }

@@ -347,6 +347,11 @@ export function diff(type: ResourceType, args: Record<string, Val>, prior: Attri
     const set = args[attr] !== undefined && args[attr] !== null;
     let value: Val = set ? args[attr]! : spec.default !== undefined ? spec.default : spec.computed ? (prior ? (prior[attr] ?? null) : UNKNOWN) : null;
     if (prior && !spec.writeOnly && (ignore === 'all' || ignore.includes(attr))) value = prior[attr] ?? null;
+    // An argument the state never held (the API does not report it, and the object was imported) takes the configuration's value without a change.
+    if (prior && !(attr in prior) && !spec.writeOnly) {
+      desired[attr] = value;
+      continue;
+    }
     desired[attr] = value;
     if (spec.writeOnly || !prior) continue;
     if (!sameValue(spec, value, prior[attr])) {

@@ -1,6 +1,6 @@
 // The IaC language without a server: expressions and functions evaluated from HCL's own syntax
 // tree, and errors that name file, line and column (syntax, evaluation and validation errors).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { IacError } from '../../sdk/iac/errors.ts';
 const scope = (vars: Record<string, unknown> = {}, dir = '.') => ({ dir, root: (n: string) => (n === 'var' ? (vars as never) : n === 'coffer_tag' ? ({ a: { id: UNKNOWN } } as never) : undefined) });
 const ev = (expr: string, vars: Record<string, unknown> = {}, dir = '.') => evaluate(expr, scope(vars, dir));
 
-async function configDir(t: Tap.Test, files: Record<string, string>): Promise<string> {
+async function configDir(t: Test, files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-iac-lang-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);

@@ -3,7 +3,8 @@
 // `refresh_token` is write-only (sent on create, never stored): the API takes a Dropbox refresh
 // token only when the task is created, so a new `refresh_token_version` replaces the task.
 // Without a token the task waits for a team administrator to open `authorize_url`;
-// `wait_for_connection` ("10m", "90s") makes apply wait until the task is connected.
+// `wait_for_connection` ("10m", "90s") makes apply wait until the task is connected (it matters
+// only while creating, so like a write-only value it is neither stored nor compared).
 import type { Attributes, CallContext, Remote, ResourceType } from '../types.ts';
 import { NotFoundError } from '../../errors.ts';
 
@@ -82,7 +83,7 @@ export const task: ResourceType = {
     backup_hour: { type: 'number', optional: true, computed: true, description: 'The hour (UTC, 0–23) scheduled backups start.' },
     verification_frequency: { type: 'string', optional: true, computed: true, description: 'Scheduled restore drills: off, weekly or monthly.' },
     paused: { type: 'bool', optional: true, computed: true, description: 'Every backup of the task paused.' },
-    wait_for_connection: { type: 'string', optional: true, description: 'During apply, wait this long ("10m") for the task to be connected to Dropbox; fail after.' },
+    wait_for_connection: { type: 'string', optional: true, writeOnly: true, description: 'During apply, wait this long ("10m") for the task to be connected to Dropbox; fail after.' },
     authorize_url: { type: 'string', computed: true, description: 'Where a Dropbox team administrator approves Coffer (while connection_status is pending).' },
     connection_status: { type: 'string', computed: true, description: 'pending, connected or disconnected.' },
     region: { type: 'string', computed: true, description: 'The account\'s data center.' },
