@@ -59,6 +59,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions, held?: Sessio
 
   const ev = new Evaluator(session.config, plan.variables);
   for (const inst of instances(state)) ev.values.set(inst.address, inst.attributes as Record<string, Val>);
+  for (const [address, value] of Object.entries(plan.data ?? {})) ev.values.set(address, value as Record<string, Val>);
   const byBlock = new Map<string, Change[]>();
   for (const c of plan.changes) byBlock.set(c.block, [...(byBlock.get(c.block) ?? []), c]);
   // Expansions and locals, as planned (they were known then), so re-evaluation sees the same shape.

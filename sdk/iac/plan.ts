@@ -68,6 +68,8 @@ export interface Plan {
   outputs: Record<string, { value: Val; sensitive: boolean }>;
   targets: string[];
   errors: string[];
+  /** What data sources read while planning (address → attributes), for apply to evaluate with. */
+  data: Record<string, Val>;
 }
 
 export type ClientFactory = (provider: { api_url?: string; api_key?: string; account?: string }) => Coffer | Promise<Coffer>;
@@ -391,7 +393,8 @@ async function refresh(session: Session, options: PlanOptions): Promise<{ refres
     const attributes: Attributes = { ...remote.attributes };
     for (const [k, spec] of Object.entries(type.attributes)) if (!(k in attributes) && !spec.writeOnly && k in inst.attributes) attributes[k] = inst.attributes[k]!;
     if (remote.etag) etags.set(inst.address, remote.etag);
-    if (Object.keys(type.attributes).some((k) => !sameValue(type.attributes[k], attributes[k], inst.attributes[k]))) {
+    // Noted as drift: what configuration could set (a count Coffer keeps, such as entity_count, is not news).
+    if (Object.entries(type.attributes).some(([k, spec]) => !isComputedOnly(spec) && !spec.writeOnly && k in inst.attributes && !sameValue(spec, attributes[k], inst.attributes[k]))) {
       drift.push({ address: inst.address, type: inst.type, deleted: false, before: inst.attributes, after: attributes });
     }
     setInstance(refreshed, inst.address, { schema_version: inst.schema_version, attributes, dependencies: inst.dependencies });
@@ -407,7 +410,7 @@ export async function makePlan(options: PlanOptions, held?: Session & { variable
   const mode: Plan['mode'] = options.destroy ? 'destroy' : options.refreshOnly ? 'refresh-only' : 'normal';
   const plan: Plan = {
     mode, lineage: session.state.lineage, serial: session.state.serial, stateExisted: session.stateVersion !== null,
-    variables: session.variables, changes: [], drift, refreshed, outputs: {}, targets: options.targets ?? [], errors: [],
+    variables: session.variables, changes: [], drift, refreshed, outputs: {}, targets: options.targets ?? [], errors: [], data: {},
   };
 
   // import blocks: adopt existing objects at addresses the state does not hold yet.
@@ -467,6 +470,7 @@ export async function makePlan(options: PlanOptions, held?: Session & { variable
         } else {
           const result = await type.read({ client: session.client, ...(options.signal ? { signal: options.signal } : {}) }, args as Attributes).catch((e: Error) => { throw new IacError(`reading ${address}: ${e.message}`, ev.where(b)); });
           ev.values.set(address, { ...args, ...result } as Record<string, Val>);
+          plan.data[address] = { ...args, ...result } as Record<string, Val>;
         }
       }
       continue;

@@ -3,6 +3,7 @@
 // `(sensitive value)`, and `Plan: N to add, N to change, N to destroy.` — and as JSON (-json).
 import type { AttributeSpec } from './types.ts';
 import { hclValue } from './hcl-write.ts';
+import { isComputedOnly } from './spec.ts';
 import { sameValue, summary, type Change, type Plan } from './plan.ts';
 import { dataSourceType, resourceType } from './resources/index.ts';
 import { UNKNOWN, equal, hasUnknown, type Val } from './values.ts';
@@ -78,7 +79,7 @@ export function renderPlan(plan: Plan): string {
         continue;
       }
       const specs = resourceType(d.type)?.attributes ?? {};
-      const changed = Object.keys(specs).filter((k) => !specs[k]!.writeOnly && !equal(d.before[k] ?? null, d.after?.[k] ?? null));
+      const changed = Object.keys(specs).filter((k) => !specs[k]!.writeOnly && !isComputedOnly(specs[k]!) && !equal(d.before[k] ?? null, d.after?.[k] ?? null));
       out.push(`  # ${d.address} has changed\n${changed.map((k) => `      ~ ${k} = ${show(d.before[k] ?? null, specs[k], 8)} -> ${show(d.after?.[k] ?? null, specs[k], 8)}`).join('\n')}\n`);
     }
     out.push('');
