@@ -47,10 +47,10 @@ function alignEquals(lines: string[]): void {
     const run: RegExpExecArray[] = [];
     while (j < lines.length) {
       const n = arg.exec(lines[j]!);
-      if (!n || n[1] !== m[1]) break;
+      // An argument whose value goes on over several lines ends the group, unaligned (as terraform fmt leaves it).
+      if (!n || n[1] !== m[1] || /[{[(]$/.test(stripStrings(n[3]!))) break;
       run.push(n);
       j++;
-      if (/[{[(]$/.test(stripStrings(n[3]!))) break;
     }
     const width = Math.max(...run.map((r) => r[2]!.length));
     run.forEach((r, k) => (lines[i + k] = `${r[1]}${r[2]!.padEnd(width)} = ${r[3]}`));
