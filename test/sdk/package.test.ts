@@ -146,6 +146,16 @@ t.test('the packed @coffer/sdk installs into a fresh project and works on the sy
   const missing = await run(join(dir, 'node_modules/.bin/coffer'), ['tags', 'get', 'tag_00000000000000000000000000'], { cwd: dir, env: cliEnv }).catch((e: { code: number }) => e);
   t.equal((missing as { code: number }).code, 4, 'exit code 4 for not found');
 
+  // `coffer iac` (HashiCorp's HCL parser as WebAssembly included) from the installed package, and the library entry point.
+  const iacDir = join(dir, 'infra');
+  await run('mkdir', ['-p', iacDir]);
+  await writeFile(join(iacDir, 'main.tf'), 'resource "coffer_tag" "iac" {\n  name = lower("From-IaC")\n}\n');
+  const applied = await run(join(dir, 'node_modules/.bin/coffer'), ['iac', `-chdir=${iacDir}`, 'apply', '-auto-approve'], { cwd: dir, env: cliEnv });
+  t.match(applied.stdout, /Apply complete! Resources: 1 added, 0 changed, 0 destroyed\./, 'coffer iac apply on the system Node');
+  await writeFile(join(dir, 'iac.mjs'), `import { plan } from '@coffer/sdk/iac';\nconst p = await plan({ dir: ${JSON.stringify(iacDir)} });\nconsole.log(JSON.stringify(p.changes.map((c) => [c.address, c.action])));\n`);
+  const planned = await run('node', ['iac.mjs'], { cwd: dir, env: cliEnv });
+  t.same(JSON.parse(planned.stdout), [['coffer_tag.iac', 'noop']], "import { plan } from '@coffer/sdk/iac': nothing to change after the apply");
+
   await writeFile(join(dir, 'consumer.ts'), consumerTs);
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { target: 'es2022', lib: ['es2023', 'dom', 'dom.iterable'], module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: [] },
