@@ -28,7 +28,7 @@ import type { VarSource } from './variables.ts';
 
 export const IAC_USAGE = `usage: coffer iac [-chdir=DIR] <command> [flags]
 
-Coffer as code, with Terraform's language, commands and flags (sdk/iac/README.md in the package).
+Coffer as code, with Terraform's language, commands and flags (reference: sdk/iac/README.md of the repository).
 
   init                 check the configuration and the state backend
   validate             check the configuration without calling the API
