@@ -8,7 +8,7 @@
 // that the state moved since it was made. `pending_creates` records a create before it is sent
 // (address and Idempotency-Key): if the run dies before the answer is saved, the next run sends the
 // same key and the API answers with the object it already created instead of making a second one.
-import type { Attributes } from './types.ts';
+import type { Attributes, ResourceType } from './types.ts';
 import { StateError } from './errors.ts';
 import { resourceType } from './resources/index.ts';
 
@@ -97,7 +97,7 @@ export function setInstance(state: State, address: string, value: InstanceState 
  * Reads a stored document: checks the format and upgrades each instance's attributes stored by an
  * earlier schema version of its resource type (ResourceType.upgrade), one version at a time.
  */
-export function readState(raw: unknown): State {
+export function readState(raw: unknown, lookup: (type: string) => ResourceType | undefined = resourceType): State {
   const doc = raw as Partial<State> | null;
   if (!doc || typeof doc !== 'object' || typeof doc.serial !== 'number' || typeof doc.lineage !== 'string' || !Array.isArray(doc.resources)) {
     throw new StateError('the state is not a Coffer state document (version, serial, lineage, resources)');
@@ -107,7 +107,7 @@ export function readState(raw: unknown): State {
   }
   const state: State = { version: STATE_VERSION, serial: doc.serial, lineage: doc.lineage, resources: [], outputs: doc.outputs ?? {}, pending_creates: doc.pending_creates ?? [] };
   for (const r of doc.resources) {
-    const type = resourceType(r.type);
+    const type = lookup(r.type);
     state.resources.push({
       mode: 'managed', type: r.type, name: r.name,
       instances: r.instances.map((i) => {
