@@ -55,6 +55,20 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/idempotency.test.ts'],
   },
   {
+    name: 'IaC: a create after a killed apply does not reuse the Idempotency-Key recorded before it was sent',
+    file: 'sdk/iac/plan.ts',
+    search: 'state.pending_creates.find((p) => p.address === address)?.idempotency_key ?? ',
+    replace: '',
+    tests: ['test/iac/apply-safety.test.ts'],
+  },
+  {
+    name: 'IaC: an update is sent without the ETag the plan refreshed (If-Match)',
+    file: 'sdk/iac/apply.ts',
+    search: 'c.before ?? {}, c.etag);',
+    replace: 'c.before ?? {}, undefined);',
+    tests: ['test/iac/task.test.ts'],
+  },
+  {
     name: 'restore: the content_hash of a committed file is not compared',
     file: 'workers/recovery/restore.ts',
     search: 'else if (r.contentHash !== f.content_hash)',
