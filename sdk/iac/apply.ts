@@ -25,11 +25,17 @@ class StateWriter {
   readonly backend: StateBackend;
   version: string | null;
   #chain: Promise<void> = Promise.resolve();
-  constructor(backend: StateBackend, version: string | null) {
+  /** The content last stored (serial aside): an unchanged state is not written again, so its serial does not move. */
+  #last: string | null;
+  constructor(backend: StateBackend, version: string | null, stored: State | null) {
     this.backend = backend;
     this.version = version;
+    this.#last = stored ? JSON.stringify({ ...stored, serial: 0 }) : null;
   }
   save(state: State): Promise<void> {
+    const content = JSON.stringify({ ...state, serial: 0 });
+    if (content === this.#last) return this.#chain;
+    this.#last = content;
     const snapshot = JSON.parse(JSON.stringify({ ...state, serial: state.serial + 1 })) as State;
     state.serial += 1;
     this.#chain = this.#chain.then(async () => {
@@ -53,7 +59,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions, held?: Sessio
   }
   const log = options.log ?? (() => undefined);
   const state: State = structuredClone(plan.refreshed);
-  const writer = new StateWriter(session.backend, session.stateVersion);
+  const writer = new StateWriter(session.backend, session.stateVersion, session.stateVersion === null ? null : stored);
   // Store the refreshed state (and, on a first run, the lineage the Idempotency-Keys belong to).
   await writer.save(state);
 
