@@ -6,7 +6,7 @@
 // Flags are single-dash as Terraform writes them (`-auto-approve`, `-var 'name=value'`,
 // `-target=ADDR`); `--flag` works too. Exit codes: 0 success, 1 error, 2 with -detailed-exitcode
 // when the plan has changes, 3 from `fmt -check` when a file is not formatted.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Coffer } from '../client.ts';
@@ -17,6 +17,7 @@ import { apply, importResource, withLock } from './run.ts';
 import { renderPlan, planJson } from './render.ts';
 import { readPlanFile, writePlanFile } from './planfile.ts';
 import { formatHcl } from './fmt.ts';
+import { generateAccount } from './generate.ts';
 import { LocalBackend } from './backends/local.ts';
 import { hclValue } from './hcl-write.ts';
 import { findInstance, instances, setInstance, type State } from './state.ts';
@@ -44,6 +45,7 @@ Coffer as code, with Terraform's language, commands and flags (reference: sdk/ia
   output [NAME] [-json] [-raw]
   state list | state show ADDR | state rm ADDR… | state mv SRC DEST
   force-unlock ID      remove a state lock left by a run that died
+  generate -account [-out=FILE]   write resource and import blocks for what the account holds (account.tf)
 
 Shared flags: -var 'NAME=VALUE', -var-file=FILE, -target=ADDR, -parallelism=N (default 4),
 -state=PATH (local state file), -lock-timeout is not needed: a held lock fails at once.
@@ -54,7 +56,7 @@ the profile of \`coffer login\`.
 Exit codes: 0 success, 1 error, 2 plan -detailed-exitcode with changes, 3 fmt -check with changes.
 `;
 
-const BOOLEAN = new Set(['auto-approve', 'detailed-exitcode', 'refresh-only', 'json', 'destroy', 'check', 'diff', 'raw', 'no-color', 'help', 'recursive', 'list', 'write']);
+const BOOLEAN = new Set(['account', 'auto-approve', 'detailed-exitcode', 'refresh-only', 'json', 'destroy', 'check', 'diff', 'raw', 'no-color', 'help', 'recursive', 'list', 'write']);
 const VALUED = new Set(['var', 'var-file', 'target', 'out', 'parallelism', 'generate-config-out', 'state', 'refresh', 'chdir', 'input', 'lock', 'lock-timeout', 'backend', 'force']);
 
 interface Parsed {
@@ -261,6 +263,16 @@ async function dispatch(args: string[], io: IacIo): Promise<number> {
     }
     case 'state':
       return stateCommand(words, options, io, json);
+    case 'generate': {
+      if (!bool('account') || words.length) throw new IacError('usage: coffer iac generate -account [-out=FILE]');
+      const path = resolve(dir, one('out') ?? 'account.tf');
+      if (await access(path).then(() => true, () => false)) throw new IacError(`${path} exists already: generate writes a new file`);
+      const session = await openSession(options);
+      const { text, count } = await generateAccount(session.client, io.signal);
+      await writeFile(path, text);
+      io.stdout(`Wrote ${count} resource blocks and their import blocks to ${path}.\nRun coffer iac plan to see the imports, then coffer iac apply.\n`);
+      return 0;
+    }
     case 'force-unlock': {
       expectWords(1, 'force-unlock LOCK_ID');
       const session = await openSession(options);
