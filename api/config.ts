@@ -43,6 +43,8 @@ export interface Config {
   storageAllowPrivateEndpoints?: boolean;
   /** Origins a browser application may call the API from (COFFER_CORS_ORIGINS, comma-separated; `*` = any; default none). Optional so that partial test configs need not name it. */
   corsOrigins?: string[];
+  /** Sign-in with Google / Microsoft (COFFER_OIDC_*); a provider without a client id is off. Optional so that partial test configs need not name it. */
+  oidc?: OidcConfig;
   /** What start-up must log at warn level (a configuration that works but should not be left so). */
   warnings?: string[];
 }
@@ -102,6 +104,19 @@ export interface BillingConfig {
   /** Run the sandbox although NODE_ENV is production (COFFER_BILLING_ALLOW_SANDBOX, default false). */
   allowSandbox: boolean;
 }
+
+export const OIDC_PROVIDERS = ['google', 'microsoft'] as const;
+export type OidcProviderName = (typeof OIDC_PROVIDERS)[number];
+
+/** An OpenID Connect provider Coffer signs users in with (authorization code + PKCE). */
+export interface OidcProviderConfig {
+  /** The issuer identifier; its /.well-known/openid-configuration is read once (discovery). */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export type OidcConfig = Partial<Record<OidcProviderName, OidcProviderConfig>>;
 
 export interface WebhookConfig {
   /** Allow endpoints on loopback / private / link-local addresses (COFFER_WEBHOOKS_ALLOW_PRIVATE; tests, on-premises). */
@@ -277,6 +292,33 @@ function webhookConfig(env: Env): WebhookConfig {
   return { allowPrivateTargets: bool(env, 'COFFER_WEBHOOKS_ALLOW_PRIVATE', false), retrySchedule };
 }
 
+const OIDC_DEFAULT_ISSUERS: Record<OidcProviderName, string | undefined> = {
+  google: 'https://accounts.google.com',
+  // Microsoft's multi-tenant endpoints publish a templated issuer ("{tenantid}") that no ID token
+  // carries, so the issuer of one tenant must be named: https://login.microsoftonline.com/<tenant id>/v2.0.
+  microsoft: undefined,
+};
+
+export function oidcConfig(env: Env): OidcConfig {
+  const out: OidcConfig = {};
+  for (const name of OIDC_PROVIDERS) {
+    const prefix = `COFFER_OIDC_${name.toUpperCase()}`;
+    const clientId = env[`${prefix}_CLIENT_ID`];
+    if (!clientId) continue;
+    const clientSecret = env[`${prefix}_CLIENT_SECRET`];
+    if (!clientSecret) throw new ConfigError(`${prefix}_CLIENT_SECRET`, `is required when ${prefix}_CLIENT_ID is set`);
+    const issuer = url(env, `${prefix}_ISSUER`, ['https:', 'http:']) ?? OIDC_DEFAULT_ISSUERS[name];
+    if (!issuer) throw new ConfigError(`${prefix}_ISSUER`, `is required when ${prefix}_CLIENT_ID is set (e.g. https://login.microsoftonline.com/<tenant id>/v2.0)`);
+    const host = new URL(issuer).hostname;
+    // Plain http only for a provider on this machine (development, tests): ID tokens travel in it.
+    if (issuer.startsWith('http:') && !['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+      throw new ConfigError(`${prefix}_ISSUER`, `must use https: (http only on 127.0.0.1 or localhost), got ${issuer}`);
+    }
+    out[name] = { issuer, clientId, clientSecret };
+  }
+  return out;
+}
+
 function rateLimits(env: Env): RateLimits {
   const d = DEFAULT_RATE_LIMITS;
   const n = (name: string, fallback: number) => int(env, `COFFER_RATE_LIMIT_${name}`, fallback, 1, 1_000_000);
@@ -368,6 +410,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     billing,
     webhooks: webhookConfig(env),
     corsOrigins: corsOrigins(env),
+    oidc: oidcConfig(env),
     warnings: billingWarnings(env, billing),
   };
 }

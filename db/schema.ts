@@ -13,3 +13,4 @@ export * from './schema/billing.ts';
 export * from './schema/verifications.ts';
 export * from './schema/partners.ts';
 export * from './schema/shared-state.ts';
+export * from './schema/identities.ts';

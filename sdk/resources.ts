@@ -45,8 +45,33 @@ export class Accounts extends Resource {
   }
 }
 
+/** `coffer.me.identities` */
+export class MeIdentities extends Resource {
+  /** Your linked Google / Microsoft identities — `GET /v1/me/identities` (listIdentities) */
+  list(query?: QueryOf<'listIdentities'>, options?: RequestOptions): PagePromise<ItemOf<'listIdentities'>> {
+    return this._transport.list(OPERATIONS.listIdentities, [], query, options);
+  }
+
+  /** Link a Google / Microsoft identity to you — `POST /v1/me/identities` (startIdentityLink) */
+  create(body: BodyOf<'startIdentityLink'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'startIdentityLink'>>> {
+    return this._transport.call(OPERATIONS.startIdentityLink, [], body, options) as Promise<WithResponse<ResultOf<'startIdentityLink'>>>;
+  }
+
+  /** Unlink one of your identities — `DELETE /v1/me/identities/{id}` (unlinkIdentity) */
+  delete(id: string, options?: RequestOptions): Promise<void> {
+    return this._transport.call(OPERATIONS.unlinkIdentity, [id], undefined, options) as Promise<void>;
+  }
+}
+
 /** `coffer.me` */
 export class Me extends Resource {
+  readonly identities: MeIdentities;
+
+  constructor(transport: Transport) {
+    super(transport);
+    this.identities = new MeIdentities(transport);
+  }
+
   /** Who am I: the caller's user, account and credential — `GET /v1/me` (getMe) */
   get(options?: RequestOptions): Promise<WithResponse<ResultOf<'getMe'>>> {
     return this._transport.call(OPERATIONS.getMe, [], undefined, options) as Promise<WithResponse<ResultOf<'getMe'>>>;
@@ -950,6 +975,24 @@ export class Events extends EventStreamer {
   }
 }
 
+/** `coffer.oidc` */
+export class Oidc extends Resource {
+  /** Sign in with Google or Microsoft: redirect to the provider — `GET /v1/oidc/{provider}/login` (startOidcSignIn) */
+  startSignIn(provider: string, options?: RequestOptions): Promise<Response> {
+    return this._transport.call(OPERATIONS.startOidcSignIn, [provider], undefined, options) as Promise<Response>;
+  }
+
+  /** The provider's redirect back: sign in, or link the identity — `GET /v1/oidc/{provider}/callback` (completeOidcCallback) */
+  completeCallback(provider: string, query?: QueryOf<'completeOidcCallback'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'completeOidcCallback'>>> {
+    return this._transport.call(OPERATIONS.completeOidcCallback, [provider], query, options) as Promise<WithResponse<ResultOf<'completeOidcCallback'>>>;
+  }
+
+  /** Finish a Google / Microsoft sign-in with a TOTP code — `POST /v1/oidc/two-factor` (completeOidcTwoFactor) */
+  completeTwoFactor(body: BodyOf<'completeOidcTwoFactor'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'completeOidcTwoFactor'>>> {
+    return this._transport.call(OPERATIONS.completeOidcTwoFactor, [], body, options) as Promise<WithResponse<ResultOf<'completeOidcTwoFactor'>>>;
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -984,6 +1027,7 @@ export class CofferResources {
   readonly verifications: Verifications;
   readonly verificationKey: VerificationKey;
   readonly events: Events;
+  readonly oidc: Oidc;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -1018,5 +1062,6 @@ export class CofferResources {
     this.verifications = new Verifications(transport);
     this.verificationKey = new VerificationKey(transport);
     this.events = new Events(transport);
+    this.oidc = new Oidc(transport);
   }
 }

@@ -100,3 +100,9 @@ import events from './events/routes.ts';
 import { schemas as eventSchemas } from './events/schemas.ts';
 resources.push(events);
 resourceSchemas.push(...eventSchemas);
+
+// Sign-in with Google / Microsoft (OpenID Connect) and linked identities.
+import identities from './identities/routes.ts';
+import { schemas as identitySchemas } from './identities/schemas.ts';
+resources.push(identities);
+resourceSchemas.push(...identitySchemas);

@@ -20,6 +20,8 @@ import { CARD, DAY, DETAILS } from '../helpers/billing.ts';
 import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { meterUsage } from '../../workers/jobs/billing/metering.ts';
 import { DOC } from '../helpers/openapi-fuzz.ts';
+import { userIdentities } from '../../db/schema.ts';
+import { newId } from '../../db/ids.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -77,6 +79,10 @@ async function objectsOfA(fx: RecoveryFixture): Promise<Record<string, string[]>
   add((await post('/v1/restores', { source: { snapshot_id: fx.runId }, destination: { mode: 'non_destructive' } })).id);
   add((await post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'download' } })).id);
   add((await post(`/v1/entities/${fx.entityId}/verifications`, {})).id);
+  // A linked Google identity (linking needs a live provider: test/api/identities.test.ts does it for real).
+  const identity = newId('idn');
+  await api.deps.db.insert(userIdentities).values({ id: identity, accountId: fx.account.accountId, userId: fx.account.userId, provider: 'google', issuer: 'https://accounts.google.com', subject: 'a-subject', email: me.user.email, createdAt: api.clock.now() });
+  add(identity);
 
   // Billing: a card, a monthly subscription after the trial, one invoiced and paid month.
   await ok(await api.request('PUT', '/v1/billing/details', { key, body: DETAILS }), 'PUT /v1/billing/details');

@@ -21,6 +21,7 @@ import { accounts, auditEvents, auditHeads, idempotencyKeys, loginThrottle, user
 import { resolveAccountStore } from '../backup/storage.ts';
 import { regionLocation } from '../backup/locations.ts';
 import { cleanUpSaml } from '../../api/resources/saml/service.ts';
+import { cleanUpOidcRequests } from '../../api/resources/identities/service.ts';
 import { audit } from '../../api/resources/audit/service.ts';
 
 /** How long the audit log of a purged account is kept, counted from the purge (the tombstone event). */
@@ -125,6 +126,7 @@ export async function accountPurgeJob(deps: AppDeps): Promise<{ purged: PurgedAc
     if (result) purged.push(result);
   }
   await cleanUpSaml(deps);
+  await cleanUpOidcRequests(deps);
   const auditLogsErased = await eraseExpiredAuditLogs(deps, now);
   return { purged, auditLogsErased };
 }

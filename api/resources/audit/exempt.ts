@@ -12,6 +12,7 @@ export const AUDIT_EXEMPT: Readonly<Record<string, string>> = {
   updateTag: 'Renames a label; grants no access and changes no backup.',
   deleteTag: 'Removes a label; grants no access and changes no backup.',
   resendUserConfirmation: 'Sends the invitation again (the invitation was audited: user_invited); the user\'s access does not change.',
+  startIdentityLink: 'Creates a 10-minute pending request at the provider that links nothing by itself; the link is audited (identity_linked) when the provider answers the callback.',
   setUpTwoFactor: 'Creates a pending TOTP secret that protects nothing until confirmed; confirming writes 2fa_enabled.',
   sendSummaryReport: 'Mails the summary report to the recipients the settings name (whose changes are audited); changes nothing.',
   pingWebhookEndpoint: 'Sends a test event to an endpoint whose creation and changes are audited; changes nothing.',
