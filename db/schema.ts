@@ -14,3 +14,4 @@ export * from './schema/verifications.ts';
 export * from './schema/partners.ts';
 export * from './schema/shared-state.ts';
 export * from './schema/identities.ts';
+export * from './schema/billing-options.ts';

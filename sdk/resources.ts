@@ -821,6 +821,11 @@ export class BillingInvoices extends Resource {
   pay(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'payInvoice'>>> {
     return this._transport.call(OPERATIONS.payInvoice, [id], undefined, options) as Promise<WithResponse<ResultOf<'payInvoice'>>>;
   }
+
+  /** Record a bank transfer or PayPal payment of an invoice (sandbox) — `POST /v1/billing/invoices/{id}/payments` (recordInvoicePayment) */
+  recordPayment(id: string, body: BodyOf<'recordInvoicePayment'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'recordInvoicePayment'>>> {
+    return this._transport.call(OPERATIONS.recordInvoicePayment, [id], body, options) as Promise<WithResponse<ResultOf<'recordInvoicePayment'>>>;
+  }
 }
 
 /** `coffer.billing.payments` */
@@ -902,6 +907,16 @@ export class Billing extends Resource {
   /** Billing status — `GET /v1/billing/status` (getBillingStatus) */
   getStatus(options?: RequestOptions): Promise<WithResponse<ResultOf<'getBillingStatus'>>> {
     return this._transport.call(OPERATIONS.getBillingStatus, [], undefined, options) as Promise<WithResponse<ResultOf<'getBillingStatus'>>>;
+  }
+
+  /** Automatic card payment and the payment day — `GET /v1/billing/payment-settings` (getPaymentSettings) */
+  getPaymentSettings(options?: RequestOptions): Promise<WithResponse<ResultOf<'getPaymentSettings'>>> {
+    return this._transport.call(OPERATIONS.getPaymentSettings, [], undefined, options) as Promise<WithResponse<ResultOf<'getPaymentSettings'>>>;
+  }
+
+  /** Turn automatic card payment on or off; set the payment day — `PATCH /v1/billing/payment-settings` (updatePaymentSettings) */
+  updatePaymentSettings(body: BodyOf<'updatePaymentSettings'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updatePaymentSettings'>>> {
+    return this._transport.call(OPERATIONS.updatePaymentSettings, [], body, options) as Promise<WithResponse<ResultOf<'updatePaymentSettings'>>>;
   }
 }
 

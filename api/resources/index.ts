@@ -68,8 +68,10 @@ resourceSchemas.push(...itemSchemas, ...jobSchemas);
 // Billing: plans, subscription, details, cards, usage, invoices, payments, status, messages.
 import billing from './billing/routes.ts';
 import { schemas as billingSchemas } from './billing/schemas.ts';
-resources.push(billing);
-resourceSchemas.push(...billingSchemas);
+import billingPayments from './billing/payment-routes.ts';
+import { paymentSchemas as billingPaymentSchemas } from './billing/payment-schemas.ts';
+resources.push(billing, billingPayments);
+resourceSchemas.push(...billingSchemas, ...billingPaymentSchemas);
 
 // System activity.
 import activity from './activity/routes.ts';

@@ -50,6 +50,7 @@ const MAKERS: Record<string, Maker> = {
   },
   '/v1/security/policy': { make: exists, body: { PATCH: { password_expiration_days: 30 } } },
   '/v1/ip-allowlist': { make: exists, body: { PATCH: { enabled: false } } },
+  '/v1/billing/payment-settings': { make: exists, body: { PATCH: { payment_day: 5 } } },
   '/v1/ip-allowlist/entries/{id}': { make: (api, a) => created(api, a, '/v1/ip-allowlist/entries', { cidr: '203.0.113.0/24' }), body: { PATCH: { description: 'renamed' } } },
   '/v1/security/saml': {
     make: exists,

@@ -34,7 +34,7 @@ export const AUDIT_TYPES = [
   'webhook_updated', 'webhook_deleted', 'webhook_secret_rotated', 'restore_started', 'export_started', 'job_canceled',
   'restore_resumed', 'export_download_revoked', 'subscription_created', 'subscription_canceled', 'billing_details_updated',
   'payment_method_added', 'payment_method_activated', 'payment_method_deleted', 'invoice_emailed', 'payment_succeeded',
-  'payment_failed', 'account_purged', 'identity_linked', 'identity_unlinked',
+  'payment_failed', 'account_purged', 'identity_linked', 'identity_unlinked', 'payment_settings_changed', 'payment_recorded',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 

@@ -184,7 +184,7 @@ export async function addMessage(db: Tx, accountId: string, kind: BillingMessage
   await db.insert(billingMessages).values({ id: newId('bmsg'), accountId, kind, invoiceId, message, createdAt: now });
 }
 
-async function resolveMessages(db: Tx, accountId: string, now: Date, where: { invoiceId?: string; kinds?: BillingMessageKind[] }) {
+export async function resolveMessages(db: Tx, accountId: string, now: Date, where: { invoiceId?: string; kinds?: BillingMessageKind[] }) {
   await db
     .update(billingMessages)
     .set({ resolvedAt: now })
@@ -376,8 +376,10 @@ export interface IssueRequest {
   periodEnd: Date;
   quantities: Quantities;
   purchaseOrderNumber: string | null;
-  /** Monthly: Coffer charges the default card (now, then per the retry schedule). */
+  /** Monthly: Coffer charges the default card (at `firstAttemptAt`, then per the retry schedule). */
   autoCharge: boolean;
+  /** When the first automatic charge runs (the payment day); default: at issue. */
+  firstAttemptAt?: Date | null;
   dueAt: Date;
 }
 
@@ -398,7 +400,7 @@ export async function issueInvoice(deps: AppDeps, req: IssueRequest): Promise<In
         periodStart: req.periodStart, periodEnd: req.periodEnd, issuedAt: now, dueAt: req.dueAt,
         subtotal, taxRateBp, tax, total: subtotal + tax, status: subtotal + tax === 0 ? 'paid' : 'due', paidAt: subtotal + tax === 0 ? now : null,
         purchaseOrderNumber: req.purchaseOrderNumber, buyer: buyerOf(details, account),
-        autoCharge: req.autoCharge, nextAttemptAt: req.autoCharge && subtotal + tax > 0 ? now : null,
+        autoCharge: req.autoCharge, nextAttemptAt: req.autoCharge && subtotal + tax > 0 ? (req.firstAttemptAt && req.firstAttemptAt > now ? req.firstAttemptAt : now) : null,
         createdAt: now, updatedAt: now,
       })
       .onConflictDoNothing()

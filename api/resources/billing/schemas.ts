@@ -273,6 +273,8 @@ export const BillingStatus = Type.Object(
         period_end: Timestamp(),
         lines: Type.Array(ref(BillingLine)),
         total: Money('Forecast of the next payment.'),
+        payment_date: Timestamp('When the next payment is expected: the card is charged then (automatic payment), or the invoice is due then (payment by invoice). From the plan, automatic payment and the payment day (GET /v1/billing/payment-settings).'),
+        automatic_payment: Type.Boolean({ description: 'true: charged to the default card; false: paid against the emailed invoice (bank transfer, PayPal or a card by hand). Annual invoices are always paid against the invoice.' }),
       },
       { description: 'The next payment as things stand (current usage at the current prices).' },
     ),

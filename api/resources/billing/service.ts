@@ -13,6 +13,7 @@ import { audit } from '../audit/service.ts';
 import { addDays, billingOf, DAY_MS, periodEnd, planPrice, priceLines } from './plans.ts';
 import { paymentProvider } from './provider.ts';
 import { emitBillingEvent } from './events.ts';
+import { monthlySchedule, paymentOptionsOf } from './payment-settings.ts';
 import {
   chargeInvoice, InvoiceAlreadyPaid, dayOf, invoicePdf, linesOf, openInvoiceLink, liveQuantities, loadInvoice, mailInvoice, openInvoices, paymentDeclined,
   periodQuantities, serializeInvoice, serializePayment, subscriptionOf, issueInvoice,
@@ -422,6 +423,14 @@ export async function getPayment(deps: AppDeps, ctx: RequestContext, id: string)
 // ---------------------------------------------------------------------------------------------
 // Status
 
+/** When and how the forecast payment is made: monthly invoices follow the payment settings; annual ones are due when the period starts. */
+async function forecastPayment(deps: AppDeps, accountId: string, plan: 'monthly' | 'annual', start: Date) {
+  if (plan === 'annual') return { payment_date: start.toISOString(), automatic_payment: false };
+  const options = await paymentOptionsOf(deps.db, accountId);
+  const schedule = monthlySchedule(billingOf(deps.config), options, periodEnd(plan, start));
+  return { payment_date: schedule.paymentDate.toISOString(), automatic_payment: options.autoPay };
+}
+
 export async function getStatus(deps: AppDeps, ctx: RequestContext): Promise<BillingStatus> {
   const now = deps.clock.now();
   const billing = billingOf(deps.config);
@@ -478,6 +487,7 @@ export async function getStatus(deps: AppDeps, ctx: RequestContext): Promise<Bil
     forecast: {
       plan, period_start: start.toISOString(), period_end: periodEnd(plan, start).toISOString(),
       lines: forecastLines, total: forecastLines.reduce((s, l) => s + l.total, 0),
+      ...(await forecastPayment(deps, ctx.accountId, plan, start)),
     },
   };
 }

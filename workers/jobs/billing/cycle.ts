@@ -4,7 +4,8 @@
 //   2. monthly periods that ended are invoiced from their usage (in arrears, charged to the card);
 //      annual renewals are invoiced `annualTermsDays` before the period ends (in advance); a
 //      subscription canceled at period end stops, and the account is suspended;
-//   3. automatic charges that are due run (the first at issue, then the retry schedule);
+//   3. automatic charges that are due run (the first at issue or on the payment day, then the
+//      retry schedule); with automatic payment off, monthly invoices wait for a bank transfer;
 //   4. unpaid invoices past their due date become overdue (account past_due, message, mail);
 //   5. trials that ended without a subscription suspend the account (backups stop);
 //   6. accounts suspended for `suspensionDays` move to pending_deletion with a purge time.
@@ -17,6 +18,7 @@ import {
   chargeInvoice, InvoiceAlreadyPaid, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion, suspendAccount,
 } from '../../../api/resources/billing/ledger.ts';
 import { activateAccount } from '../../../api/resources/billing/service.ts';
+import { monthlySchedule, paymentOptionsOf } from '../../../api/resources/billing/payment-settings.ts';
 
 export interface CycleResult {
   started: number;
@@ -63,10 +65,12 @@ export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
       }
       if (end > now) break;
       if (sub.plan === 'monthly') {
+        // Automatic card payment (or not) and the payment day decide when it is charged and due.
+        const schedule = monthlySchedule(billing, await paymentOptionsOf(deps.db, sub.accountId), end);
         const issued = await issueInvoice(deps, {
           accountId: sub.accountId, plan: 'monthly', periodStart: start, periodEnd: end,
-          quantities: await periodQuantities(deps.db, sub.accountId, start, end), purchaseOrderNumber: sub.purchaseOrderNumber, autoCharge: true,
-          dueAt: addDays(end, billing.monthlyTermsDays),
+          quantities: await periodQuantities(deps.db, sub.accountId, start, end), purchaseOrderNumber: sub.purchaseOrderNumber,
+          autoCharge: schedule.autoCharge, firstAttemptAt: schedule.firstAttemptAt, dueAt: schedule.dueAt,
         });
         if (issued) result.invoiced++;
       }
