@@ -271,4 +271,25 @@ export const MUTANTS: Mutant[] = [
     replace: 'where(and(eq(events.id, id)))',
     tests: ['test/api/events.test.ts'],
   },
+  {
+    name: 'OIDC: a sign-in callback is accepted in a browser that did not start it (login CSRF)',
+    file: 'api/resources/identities/service.ts',
+    search: "if (row.purpose === 'sign_in' && input.browserState !== input.state) {",
+    replace: 'if (false) {',
+    tests: ['test/api/oidc-sign-in.test.ts'],
+  },
+  {
+    name: 'OIDC: linking accepts an identity whose email is not the user\'s',
+    file: 'api/resources/identities/service.ts',
+    search: 'if (!identity.email || identity.email.toLowerCase() !== user.email.toLowerCase()) {',
+    replace: 'if (false) {',
+    tests: ['test/api/identities.test.ts'],
+  },
+  {
+    name: 'billing: automatic payment off still charges the card',
+    file: 'api/resources/billing/payment-settings.ts',
+    search: 'return { autoCharge: options.autoPay,',
+    replace: 'return { autoCharge: true,',
+    tests: ['test/api/billing-payment-options.test.ts'],
+  },
 ];
