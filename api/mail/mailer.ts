@@ -7,12 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
+import { textToHtml } from './html.ts';
 
 export interface MailMessage {
   to: string | string[];
   subject: string;
   text: string;
-  /** An HTML alternative to `text` (notifications send both). */
+  /** An HTML alternative to `text`; without it one is made from `text` (./html.ts): every email has both parts. */
   html?: string;
   attachments?: MailAttachment[];
 }
@@ -48,7 +49,7 @@ export function smtpMailer(smtpUrl: string, from: string, log: MailLog): Mailer 
   return {
     async send(message) {
       try {
-        await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, attachments: message.attachments });
+        await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html ?? textToHtml(message.text), attachments: message.attachments });
       } catch (err) {
         log.error({ err, to: message.to, subject: message.subject }, 'could not send email');
       }
@@ -64,7 +65,7 @@ export function outboxMailer(dir: string, from: string, log: MailLog): Mailer {
   return {
     async send(message) {
       try {
-        const info = await render.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, attachments: message.attachments });
+        const info = await render.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html ?? textToHtml(message.text), attachments: message.attachments });
         await mkdir(dir, { recursive: true });
         const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`);
         await writeFile(file, info.message as Buffer, { mode: 0o600 });

@@ -1,7 +1,9 @@
 // A real SMTP server in-process (the `smtp-server` package) on 127.0.0.1 and a free port, that
 // keeps every message it accepts. The message is parsed just enough for tests: headers, the
-// decoded text body (7bit or quoted-printable) and the links in it.
+// decoded text body (7bit or quoted-printable; of a multipart message, its text/plain part) and the
+// links in it.
 import type { Test } from 'tap';
+import { parseMime } from './mime.ts';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 
@@ -45,7 +47,8 @@ export function parseMail(raw: string, envelope: { from: string; to: string[] })
     if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = decodeHeader(line.slice(i + 1).trim());
   }
   const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  if (encoding === 'quoted-printable') body = decodeQuotedPrintable(body);
+  if (/^multipart\//i.test(headers['content-type'] ?? '')) body = parseMime(raw).text ?? body;
+  else if (encoding === 'quoted-printable') body = decodeQuotedPrintable(body);
   else if (encoding === 'base64') body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
   const text = body.replace(/\r\n/g, '\n');
   return {

@@ -24,10 +24,11 @@ function textTable(columns: string[], rows: (string | number | null)[][]): strin
   return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(r.map(cell)))].join('\n');
 }
 
-/** Renders a message for one recipient. */
-export function render(message: Message, to: { email: string; displayName: string }): MailMessage {
+const RECIPIENT_FOOTER = 'You receive this email because you are a notification recipient of this Coffer account. An administrator can change that under Settings > Notifications.';
+
+/** Renders a message for one recipient (`footer`: why they receive it, when not as a notification recipient). */
+export function render(message: Message, to: { email: string; displayName: string }, footer: string = RECIPIENT_FOOTER): MailMessage {
   const greeting = `Hello ${to.displayName},`;
-  const footer = 'You receive this email because you are a notification recipient of this Coffer account. An administrator can change that under Settings > Notifications.';
   const text = [
     greeting, '',
     ...message.paragraphs.flatMap((p) => [p, '']),

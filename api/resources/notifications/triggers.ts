@@ -18,6 +18,7 @@ import { audit } from '../audit/service.ts';
 import { recipientsOf, settingsRow } from './service.ts';
 import { detectAnomalies, type Anomaly } from './smart-alerts.ts';
 import { render, type Message } from './templates.ts';
+import { exportLink, mailInitiator } from './initiator.ts';
 
 export type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
 type RunRow = typeof backupRuns.$inferSelect;
@@ -204,17 +205,19 @@ export async function notifyJobFinished(deps: AppDeps, job: { id: string }): Pro
     const kind = row.type === 'restore' ? 'Restore' : 'Export';
     const name = entity?.name ?? row.entityId;
     const errors = row.errors.slice(0, 20);
-    const mails = await mailRecipients(deps, row.accountId, 'recovery', {
+    const link = exportLink(deps, row);
+    const message: Message = {
       subject: `${kind} ${JOB_STATE_TEXT[row.state]}: ${name}`,
       heading: `${kind} ${JOB_STATE_TEXT[row.state]}`,
       paragraphs: [
         `The ${kind.toLowerCase()} of ${name}${task ? ` (task ${task.name})` : ''} from the snapshot of ${row.snapshotAt.toISOString()} ${JOB_STATE_TEXT[row.state]}.`,
         `Items: ${row.itemsDone} done, ${row.itemsFailed} failed of ${row.itemsTotal}.${row.reason ? ` ${row.reason}` : ''}`,
         ...(row.initiatorEmail ? [`Requested by ${row.initiatorEmail}.`] : []),
-        ...(row.type === 'export' && row.resultKey && row.state !== 'failed' ? [`The export can be downloaded from Coffer (job ${row.id})${row.expiresAt ? ` until ${row.expiresAt.toISOString()}` : ''}.`] : []),
+        ...(link ? [`The archive can be downloaded from Coffer (job ${row.id}, GET /v1/jobs/${row.id}/download) until ${link.expiresAt.toISOString()} (UTC).`] : []),
       ],
       table: errors.length ? { columns: ['Path', 'Error'], rows: errors.map((e) => [e.path, e.error]) } : undefined,
-    });
+    };
+    const mails = await mailRecipients(deps, row.accountId, 'recovery', message) + await mailInitiator(deps, row, message);
     return { notified: true, mails, webhookEvents: ['job.state_changed'] };
   });
 }
@@ -239,7 +242,7 @@ export async function notifyTaskDisconnected(deps: AppDeps, task: { id: string }
       paragraphs: [
         `Coffer can no longer reach Dropbox for the backup task ${row.name}${row.dropboxTeamName ? ` (team ${row.dropboxTeamName})` : ''}.`,
         `Reason: ${row.connectionError ?? 'the authorization was revoked or expired'}.`,
-        'Backups of this task are paused until an administrator reconnects it (POST /v1/tasks/{id}/connect, or Reconnect in the portal).',
+        `Backups of this task are paused until an administrator reconnects it: POST /v1/tasks/${row.id}/reconnect (or Reconnect in the portal), then open the authorize_url it answers.`,
       ],
     });
     return { notified: true, mails, webhookEvents: ['task.disconnected'] };
