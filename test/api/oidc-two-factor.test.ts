@@ -1,5 +1,7 @@
+// Sign-in with a provider obeys the account's policies: the user's TOTP, enforced 2FA, SAML.
 import t from 'tap';
 import type { TestApp } from '../helpers/app.ts';
+import { samlConfigs } from '../../db/schema.ts';
 import { totpCode } from '../helpers/security.ts';
 import { link, setUpOidc, signInWithProvider } from '../helpers/oidc.ts';
 
@@ -50,4 +52,19 @@ t.test('an account that enforces 2FA refuses a provider sign-in by a user withou
   const res = await signInWithProvider(s);
   t.equal(res.status, 403);
   t.equal(res.body.code, 'two_factor_setup_required');
+});
+
+t.test('SAML replaces every other way in: a linked Google identity is refused while the account signs in with SAML', async (t) => {
+  const s = await setUpOidc(t);
+  s.idp.nextUser = { sub: 'google-saml', email: s.email };
+  t.equal((await link(s, s.admin.key)).status, 200);
+  const now = s.api.clock.now();
+  await s.api.deps.db.insert(samlConfigs).values({
+    accountId: s.admin.accountId, metadataXml: '<EntityDescriptor/>', idpEntityId: 'https://idp.example.test', idpSsoUrl: 'https://idp.example.test/sso',
+    idpCertificates: [], enabled: true, activatedAt: now, createdAt: now, updatedAt: now,
+  });
+  const res = await signInWithProvider(s);
+  t.equal(res.status, 403);
+  t.equal(res.body.code, 'saml_required');
+  t.match(res.body.detail, `/v1/saml/${s.admin.accountId}/login`);
 });
