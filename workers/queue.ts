@@ -93,6 +93,8 @@ export interface MailJob {
   accountId: string;
   type: NotificationType;
   message: Message;
+  /** Lower-cased addresses that got their own copy already (the person who started a job). */
+  exclude?: string[];
 }
 
 /** Cron-only queues carry nothing. */

@@ -110,3 +110,14 @@ t.test('every email has a plain-text and an HTML part: a text-only message gets 
     '</body></html>',
   ].join('\n'));
 });
+
+t.test('an initiator who is also a recovery recipient gets one email, the one with the link', async (t) => {
+  const { api, smtp, admin, taskId, entityId } = await setUp(t);
+  const me = (await api.request('GET', '/v1/me', { key: admin.key })).body;
+  await api.request('POST', '/v1/notifications/recipients', { key: admin.key, body: { email: me.user.email.toUpperCase(), display_name: 'Me', types: ['recovery'] } });
+  const jobId = await finishedJob(api, { accountId: admin.accountId, taskId, entityId, initiator: { id: admin.userId, email: me.user.email } }, 'export');
+  t.match(await notifyJobFinished(api.deps, { id: jobId }), { mails: 2 }, 'the initiator and it@');
+  t.equal(smtp.to(me.user.email).length, 1, 'one email, whatever the case of the recipient address');
+  t.match(parseMime(smtp.last(me.user.email).raw).text, /\/v1\/downloads\//);
+  t.equal(smtp.to('it@acme.test').length, 1);
+});

@@ -18,11 +18,11 @@ export function exportLink(deps: AppDeps, row: JobRow): { url: string; expiresAt
   return token ? { url: `${deps.config.publicUrl}/v1/downloads/${token}`, expiresAt: row.expiresAt } : null;
 }
 
-/** Mails `message` to the job's initiator (an active user of the account); returns the number of mails sent. */
-export async function mailInitiator(deps: AppDeps, row: JobRow, message: Message): Promise<number> {
-  if (!row.initiatorId) return 0;
+/** Mails `message` to the job's initiator (an active user of the account); returns the (lower-cased) address mailed, or null. */
+export async function mailInitiator(deps: AppDeps, row: JobRow, message: Message): Promise<string | null> {
+  if (!row.initiatorId) return null;
   const [user] = await deps.db.select().from(users).where(and(eq(users.accountId, row.accountId), eq(users.id, row.initiatorId)));
-  if (!user || user.state !== 'active') return 0;
+  if (!user || user.state !== 'active') return null;
   const mayExport = user.role === 'administrator' || user.permissions.includes('recovery:export');
   const link = mayExport ? exportLink(deps, row) : null;
   const what = row.type === 'restore' ? 'restore' : 'export';
@@ -36,5 +36,5 @@ export async function mailInitiator(deps: AppDeps, row: JobRow, message: Message
   };
   await deps.mailer.send(render(personal, { email: user.email, displayName: user.name ?? user.email },
     `You receive this email because you started this ${what} in Coffer.`));
-  return 1;
+  return user.email.toLowerCase();
 }

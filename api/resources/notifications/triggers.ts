@@ -47,11 +47,11 @@ export async function claim(deps: Pick<AppDeps, 'clock'>, tx: Transaction, accou
  * backup or recovery worker); without one (API-only tests) it is sent here. Returns the number of
  * recipients.
  */
-export async function mailRecipients(deps: AppDeps, accountId: string, type: NotificationType, message: Message): Promise<number> {
-  const recipients = await recipientsOf(deps.db, accountId, type);
+export async function mailRecipients(deps: AppDeps, accountId: string, type: NotificationType, message: Message, exclude: string[] = []): Promise<number> {
+  const recipients = (await recipientsOf(deps.db, accountId, type)).filter((r) => !exclude.includes(r.email.toLowerCase()));
   if (!recipients.length) return 0;
   if (deps.boss) {
-    await enqueue(deps, null, QUEUES.notifications, { accountId, type, message });
+    await enqueue(deps, null, QUEUES.notifications, { accountId, type, message, ...(exclude.length ? { exclude } : {}) });
     return recipients.length;
   }
   for (const r of recipients) await deps.mailer.send(render(message, { email: r.email, displayName: r.displayName }));
@@ -62,7 +62,7 @@ export async function mailRecipients(deps: AppDeps, accountId: string, type: Not
 export async function sendMailJobs(deps: AppDeps, jobs: { data: MailJob }[]): Promise<number> {
   let sent = 0;
   for (const { data } of jobs) {
-    const recipients = await recipientsOf(deps.db, data.accountId, data.type);
+    const recipients = (await recipientsOf(deps.db, data.accountId, data.type)).filter((r) => !data.exclude?.includes(r.email.toLowerCase()));
     for (const r of recipients) {
       await deps.mailer.send(render(data.message, { email: r.email, displayName: r.displayName }));
       sent++;
@@ -217,7 +217,9 @@ export async function notifyJobFinished(deps: AppDeps, job: { id: string }): Pro
       ],
       table: errors.length ? { columns: ['Path', 'Error'], rows: errors.map((e) => [e.path, e.error]) } : undefined,
     };
-    const mails = await mailRecipients(deps, row.accountId, 'recovery', message) + await mailInitiator(deps, row, message);
+    // The initiator's own copy first; a recipient who is the initiator gets only that one.
+    const initiator = await mailInitiator(deps, row, message);
+    const mails = (initiator ? 1 : 0) + await mailRecipients(deps, row.accountId, 'recovery', message, initiator ? [initiator] : []);
     return { notified: true, mails, webhookEvents: ['job.state_changed'] };
   });
 }
