@@ -180,3 +180,45 @@ export async function enqueue<Q extends QueueName>(
   if (!tx) return deps.boss.send(queue, payload, options);
   return deps.boss.send(queue, payload, { ...options, db: fromDrizzle(tx as never, sql) });
 }
+
+/** The queues whose payload names an account (`accountId`): the work of one account. */
+export const ACCOUNT_QUEUES = [
+  QUEUES.discovery, QUEUES.backup, QUEUES.restore, QUEUES.export, QUEUES.searchIndex, QUEUES.notifications,
+  QUEUES.verification, QUEUES.repositoryCheck,
+] as const satisfies readonly QueueName[];
+
+const PAGE = 1000;
+
+export interface AccountJobs {
+  /** Jobs that were waiting (created, or waiting for a retry) and are now cancelled. */
+  cancelled: number;
+  /** Jobs a worker is running now: `queue:id`. */
+  active: string[];
+}
+
+/**
+ * Cancels every waiting job of an account, and names those running. With a transaction, in it
+ * (see `enqueue`). Without a queue (an API-only test) there is nothing to cancel.
+ */
+export async function cancelAccountJobs(deps: { boss?: PgBoss }, tx: Tx | null, accountId: string): Promise<AccountJobs> {
+  const out: AccountJobs = { cancelled: 0, active: [] };
+  if (!deps.boss) return out;
+  const db = tx ? { db: fromDrizzle(tx as never, sql) } : {};
+  for (const queue of ACCOUNT_QUEUES) {
+    for (;;) {
+      const queued = await deps.boss.findJobs(queue, { data: { accountId }, queued: true, limit: PAGE, ...db });
+      if (queued.length) await deps.boss.cancel(queue, queued.map((j) => j.id), db);
+      out.cancelled += queued.length;
+      if (queued.length < PAGE) break;
+    }
+    // What is left of the account in this queue has ended, or is running.
+    let after: string | undefined;
+    for (;;) {
+      const page = await deps.boss.findJobs(queue, { data: { accountId }, limit: PAGE, ...(after ? { after } : {}), ...db });
+      out.active.push(...page.filter((j) => j.state === 'active').map((j) => `${queue}:${j.id}`));
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.id;
+    }
+  }
+  return out;
+}

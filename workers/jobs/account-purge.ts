@@ -8,6 +8,12 @@
 // key lives in the account row and goes with it, so nothing stored can be decrypted afterwards.
 // An undo that races the job wins: the row is re-checked under lock before anything is deleted.
 //
+// Nothing of the account may run after it is gone: a queued backup, restore or mail would find
+// its rows deleted halfway, or write new ones (and new packs) for an account that no longer
+// exists. So its waiting jobs are cancelled first, and again in the deleting transaction (for one
+// enqueued in between); while a worker is running one of its jobs the purge waits for the next
+// run of this job rather than delete data from under it.
+//
 // The security audit log is the exception: an auditor must still be able to see who removed the
 // account and what was done before. Its rows (audit_events, audit_heads: no foreign key to
 // accounts) stay, ended by an `account_purged` event appended through the chain in the same
@@ -23,6 +29,7 @@ import { regionLocation } from '../backup/locations.ts';
 import { cleanUpSaml } from '../../api/resources/saml/service.ts';
 import { cleanUpOidcRequests } from '../../api/resources/identities/service.ts';
 import { audit } from '../../api/resources/audit/service.ts';
+import { cancelAccountJobs } from '../queue.ts';
 
 /** How long the audit log of a purged account is kept, counted from the purge (the tombstone event). */
 export const AUDIT_RETENTION_AFTER_PURGE_DAYS = 365;
@@ -81,6 +88,11 @@ export async function purgeAccount(deps: AppDeps, accountId: string, now: Date):
     .from(accounts)
     .where(and(eq(accounts.id, accountId), eq(accounts.state, 'pending_deletion'), lte(accounts.purgeAt, now)));
   if (!account) return null;
+  const running = (await cancelAccountJobs(deps, null, accountId)).active;
+  if (running.length) {
+    deps.log.warn({ accountId, running }, 'account purge postponed: jobs of the account are running');
+    return null;
+  }
   // Blobs first: if this fails the rows remain and the next run tries again.
   const blobs = await eraseBlobs(deps, account);
   const tables = await tablesWithoutCascade(deps);
@@ -91,6 +103,7 @@ export async function purgeAccount(deps: AppDeps, accountId: string, now: Date):
       .where(and(eq(accounts.id, accountId), eq(accounts.state, 'pending_deletion'), lte(accounts.purgeAt, now)))
       .for('update');
     if (!locked) return null;
+    if ((await cancelAccountJobs(deps, tx, accountId)).active.length) return null;
     const counts: Record<string, number> = {};
     for (const table of tables) {
       const deleted = await tx.execute(sql`delete from ${sql.identifier(table)} where account_id = ${accountId}`);
