@@ -127,6 +127,9 @@ export const RECOVERY_RETRIES = 3;
 /** Retries of a restore drill before it fails, saying why. */
 export const VERIFICATION_RETRIES = 2;
 
+/** Long jobs' heartbeat (see startQueue); pg-boss refreshes it every half of this while the handler runs. */
+export const HEARTBEAT_SECONDS = 30;
+
 export interface QueueOptions {
   connectionString: string;
   /** Worker processes supervise (maintenance of pg-boss's own tables) and run schedules. */
@@ -154,6 +157,12 @@ export async function startQueue(opts: QueueOptions): Promise<PgBoss> {
   // Restore drills: a retry starts the verification over; when retries run out it fails, saying why.
   await boss.createQueue(QUEUES.verification, { expireInSeconds: 6 * 3600, retryLimit: VERIFICATION_RETRIES, retryDelay: 30, retryBackoff: true });
   for (const name of Object.values(QUEUES)) await boss.createQueue(name);
+  // Long jobs beat a heartbeat: when their worker dies (SIGKILL, out of memory, a lost machine) the
+  // supervisor of a live worker fails the job within about two minutes and it is retried, resuming
+  // from its checkpoint. Without it, a job picked up just before its worker died (before the run or
+  // the job's row recorded it) waited out expireInSeconds, hours, before anything ran it.
+  // updateQueue, because createQueue leaves an existing queue as it is.
+  for (const q of [QUEUES.backup, QUEUES.restore, QUEUES.export, QUEUES.verification]) await boss.updateQueue(q, { heartbeatSeconds: HEARTBEAT_SECONDS });
   return boss;
 }
 
