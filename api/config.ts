@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { REGION_IDS, REGIONS } from './regions.ts';
 import { regionOffered, type S3LocationConfig } from '../workers/backup/locations.ts';
 import type { DropboxConfig } from '../workers/dropbox/config.ts';
+import { parseMasterKeyVersion } from '../workers/storage/keys.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -364,9 +365,17 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
     throw new ConfigError('COFFER_DEFAULT_REGION', `region "${defaultRegion}" has no storage location (set ${regionVariablePrefix(defaultRegion)}BUCKET or COFFER_S3_BUCKET)`);
   }
   const masterKey = env.COFFER_MASTER_KEY || undefined;
-  if (masterKey !== undefined && Buffer.from(masterKey, 'base64').length !== 32) {
-    throw new ConfigError('COFFER_MASTER_KEY', 'must be 32 bytes, base64-encoded');
+  const previousKeys = (env.COFFER_MASTER_KEY_PREVIOUS || '').split(',').filter((k) => k.trim());
+  for (const [name, specs] of [['COFFER_MASTER_KEY', masterKey === undefined ? [] : [masterKey]], ['COFFER_MASTER_KEY_PREVIOUS', previousKeys]] as const) {
+    for (const spec of specs) {
+      try {
+        parseMasterKeyVersion(spec, name);
+      } catch {
+        throw new ConfigError(name, 'must be 32 bytes, base64-encoded, optionally preceded by its version (`2:<base64>`)');
+      }
+    }
   }
+  if (previousKeys.length && masterKey === undefined) throw new ConfigError('COFFER_MASTER_KEY_PREVIOUS', 'needs COFFER_MASTER_KEY (the new key)');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   if (role !== 'all' && databaseUrl === undefined) {
     throw new ConfigError('DATABASE_URL', `is required with --role ${role} (the embedded database serves a single process)`);

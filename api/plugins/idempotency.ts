@@ -19,7 +19,7 @@ import { idempotencyKeys } from '../../db/schema.ts';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const SEAL_CONTEXT = 'idempotent-response';
+export const SEAL_CONTEXT = 'idempotent-response';
 const REPLAYED_HEADERS = ['content-type', 'location', 'etag'];
 
 declare module 'fastify' {
@@ -56,7 +56,10 @@ function requestHash(hashKey: Buffer, scope: string, request: FastifyRequest): s
 
 export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
   app.decorateRequest('idempotency', null);
-  const hashKey = Buffer.from(hkdfSync('sha256', deps.keyring.current.key, Buffer.alloc(0), 'coffer/idempotency-request/v1', 32));
+  const derive = (master: Buffer) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'coffer/idempotency-request/v1', 32));
+  const hashKey = derive(deps.keyring.current.key);
+  // A retry that spans a master-key rotation was recorded with a hash under the previous key.
+  const olderHashKeys = deps.keyring.all.filter((k) => k.version !== deps.keyring.current.version).map((k) => derive(k.key));
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
@@ -94,7 +97,7 @@ export function registerIdempotency(app: FastifyInstance, deps: AppDeps) {
           .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key), or(lte(idempotencyKeys.expiresAt, now), anonymous ? eq(idempotencyKeys.completed, true) : undefined)));
         continue;
       }
-      if (existing.requestHash !== hash) {
+      if (existing.requestHash !== hash && !olderHashKeys.some((k) => requestHash(k, scope, request) === existing.requestHash)) {
         throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was used with a different request; use a new key.');
       }
       if (!existing.completed) {

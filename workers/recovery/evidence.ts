@@ -9,7 +9,7 @@ import { eq } from 'drizzle-orm';
 import type { AppDeps } from '../../api/deps.ts';
 import { installationKeys, type VerificationEvidence } from '../../db/schema.ts';
 
-const KEY_NAME = 'verification-signing';
+export const KEY_NAME = 'verification-signing';
 
 export interface SigningKey {
   privateKey: KeyObject;

@@ -4,7 +4,7 @@
 // Every ciphertext carries a format byte and the master key version, so keys can rotate later.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError } from './errors.ts';
 import { fsyncDir } from './fsync-dir.ts';
@@ -13,6 +13,8 @@ export const MASTER_KEY_BYTES = 32;
 export const DATA_KEY_BYTES = 32;
 export const MASTER_KEY_FILE = 'master.key';
 export const MASTER_KEY_ENV = 'COFFER_MASTER_KEY';
+/** Older master keys still needed to read what they sealed while a rotation runs (`npm run rotate-master-key`). */
+export const PREVIOUS_MASTER_KEYS_ENV = 'COFFER_MASTER_KEY_PREVIOUS';
 
 const WRAPPED_KEY_FORMAT = 1;
 const SEALED_SECRET_PREFIX = 's1.';
@@ -75,6 +77,19 @@ export class MasterKeyring {
     this.current = { version: top, key: this.#byVersion.get(top)! };
   }
 
+  /** Every loaded version, oldest first. */
+  get versions(): number[] {
+    return [...this.#byVersion.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Every loaded key, oldest first: for what is derived from the master key and checked later (link
+   * signatures, request hashes), which must still check during a rotation, made under the old key.
+   */
+  get all(): MasterKeyVersion[] {
+    return this.versions.map((version) => ({ version, key: this.#byVersion.get(version)! }));
+  }
+
   #key(version: number, what: string): Buffer {
     const key = this.#byVersion.get(version);
     if (!key) throw new IntegrityError('format', `${what} needs master key version ${version}, which is not loaded`);
@@ -131,6 +146,18 @@ export class MasterKeyring {
   }
 }
 
+/** The master key version a wrapped data key was sealed under (null: not a wrapped key of a known format). */
+export function wrappedKeyVersion(wrapped: Buffer): number | null {
+  return wrapped.length === 2 + NONCE_BYTES + DATA_KEY_BYTES + TAG_BYTES && wrapped[0] === WRAPPED_KEY_FORMAT ? wrapped[1]! : null;
+}
+
+/** The master key version a sealed secret was sealed under (null: not a sealed secret). */
+export function sealedSecretVersion(sealed: string): number | null {
+  if (!sealed.startsWith(SEALED_SECRET_PREFIX)) return null;
+  const head = Buffer.from(sealed.slice(SEALED_SECRET_PREFIX.length, SEALED_SECRET_PREFIX.length + 4), 'base64url');
+  return head.length ? head[0]! : null;
+}
+
 function wrapAad(header: Buffer): Buffer {
   return Buffer.concat([Buffer.from('coffer/data-key/v1\0'), header]);
 }
@@ -144,6 +171,29 @@ export function deriveAccountKeys(dataKey: Buffer): AccountKeys {
   if (dataKey.length !== DATA_KEY_BYTES) throw new RangeError(`data key must be ${DATA_KEY_BYTES} bytes`);
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), info, 32));
   return { encryptionKey: derive('coffer/block-encryption/v1'), namingKey: derive('coffer/block-naming/v1') };
+}
+
+/**
+ * One master key as configured: `<base64>` (version 1) or `<version>:<base64>`. Every ciphertext
+ * records the version that sealed it, so a rotated installation names its keys' versions.
+ */
+export function parseMasterKeyVersion(spec: string, source = MASTER_KEY_ENV): MasterKeyVersion {
+  const m = /^\s*(?:(\d{1,3}):)?(\S+)\s*$/.exec(spec);
+  if (!m) throw new Error(`${source} must be a base64 key, or <version>:<base64 key>`);
+  const version = m[1] === undefined ? 1 : Number(m[1]);
+  if (version < 1 || version > 255) throw new Error(`${source}: the key version must be 1–255 (got ${version})`);
+  return { version, key: parseMasterKey(m[2]!, source) };
+}
+
+/** A keyring from the current key and older ones; the current one must be the newest. */
+export function keyringFrom(current: MasterKeyVersion, previous: MasterKeyVersion[], source: string): MasterKeyring {
+  const seen = new Set<number>([current.version]);
+  for (const p of previous) {
+    if (seen.has(p.version)) throw new Error(`${source}: master key version ${p.version} is given twice`);
+    seen.add(p.version);
+    if (p.version > current.version) throw new Error(`${source}: the current master key (version ${current.version}) must be the newest, but version ${p.version} is loaded too`);
+  }
+  return new MasterKeyring([...previous, current]);
 }
 
 export function parseMasterKey(base64: string, source = MASTER_KEY_ENV): Buffer {
@@ -169,7 +219,10 @@ export interface LoadedMasterKey {
 export async function loadMasterKey(options: { dataDir: string; env?: NodeJS.ProcessEnv }): Promise<LoadedMasterKey> {
   const env = options.env ?? process.env;
   const fromEnv = env[MASTER_KEY_ENV];
-  if (fromEnv) return { keyring: new MasterKeyring([{ version: 1, key: parseMasterKey(fromEnv) }]), source: 'env', generated: false };
+  if (fromEnv) {
+    const previous = (env[PREVIOUS_MASTER_KEYS_ENV] ?? '').split(',').filter((p) => p.trim()).map((p) => parseMasterKeyVersion(p, PREVIOUS_MASTER_KEYS_ENV));
+    return { keyring: keyringFrom(parseMasterKeyVersion(fromEnv), previous, MASTER_KEY_ENV), source: 'env', generated: false };
+  }
 
   const path = join(options.dataDir, MASTER_KEY_FILE);
   const existing = await readKeyFile(path);
@@ -199,15 +252,40 @@ export async function loadMasterKey(options: { dataDir: string; env?: NodeJS.Pro
   return { keyring: keyringOf(key), source: 'file', generated, path };
 }
 
-function keyringOf(key: Buffer): MasterKeyring {
-  return new MasterKeyring([{ version: 1, key }]);
+function keyringOf(versions: MasterKeyVersion[]): MasterKeyring {
+  return new MasterKeyring(versions);
 }
 
-async function readKeyFile(path: string): Promise<Buffer | null> {
+/**
+ * The key file: one key a line, `<base64>` (version 1) or `<version>:<base64>`; the newest version
+ * is current, the others are read while a rotation runs (`npm run rotate-master-key`).
+ */
+export async function readKeyFile(path: string): Promise<MasterKeyVersion[] | null> {
+  let text: string;
   try {
-    return parseMasterKey(await readFile(path, 'utf8'), path);
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
+  const versions = text.split('\n').filter((l) => l.trim()).map((l) => parseMasterKeyVersion(l, path));
+  if (!versions.length) throw new Error(`${path} holds no master key`);
+  if (new Set(versions.map((v) => v.version)).size !== versions.length) throw new Error(`${path}: a master key version is given twice`);
+  return versions;
+}
+
+/** Rewrites the key file atomically (temp file, fsync, rename, fsync of the directory), mode 0600. */
+export async function writeKeyFile(dataDir: string, versions: MasterKeyVersion[]): Promise<string> {
+  const path = join(dataDir, MASTER_KEY_FILE);
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(versions.map((v) => `${v.version}:${v.key.toString('base64')}\n`).join(''));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  await fsyncDir(dataDir);
+  return path;
 }

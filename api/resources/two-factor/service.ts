@@ -17,7 +17,7 @@ import type { TwoFactorStatus } from './schemas.ts';
 const PERIOD_S = 30;
 const ISSUER = 'Coffer';
 
-function sealContext(userId: string) {
+export function sealContext(userId: string) {
   return `totp:${userId}`;
 }
 

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, readdir, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '#workers/storage/errors.ts';
-import { deriveAccountKeys, loadMasterKey, MasterKeyring } from '#workers/storage/keys.ts';
+import { deriveAccountKeys, loadMasterKey, MasterKeyring, sealedSecretVersion, writeKeyFile } from '#workers/storage/keys.ts';
 
 const ring = (key = randomBytes(32), version = 1) => new MasterKeyring([{ version, key }]);
 
@@ -115,4 +115,31 @@ t.test('COFFER_MASTER_KEY wins and is validated', async (t) => {
   t.ok(loaded.keyring.current.key.equals(key));
   t.same(await readdir(dir), [], 'no key file written');
   await t.rejects(loadMasterKey({ dataDir: dir, env: { COFFER_MASTER_KEY: randomBytes(16).toString('base64') } }), /32 bytes/);
+});
+
+t.test('a rotated installation loads several versioned keys: the newest seals, every one reads', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'coffer-keys-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const v1 = randomBytes(32);
+  const v2 = randomBytes(32);
+  const sealedByV1 = ring(v1).sealSecret('old', 'ctx');
+  // The key file as `rotate-master-key --add-key` leaves it: one `<version>:<base64>` a line.
+  await writeKeyFile(dir, [{ version: 1, key: v1 }, { version: 2, key: v2 }]);
+  t.equal((await stat(join(dir, 'master.key'))).mode & 0o777, 0o600);
+  const fromFile = (await loadMasterKey({ dataDir: dir, env: {} })).keyring;
+  t.same(fromFile.versions, [1, 2]);
+  t.equal(fromFile.current.version, 2);
+  t.equal(fromFile.openSecret(sealedByV1, 'ctx'), 'old', 'the old key still reads');
+  t.equal(sealedSecretVersion(fromFile.sealSecret('new', 'ctx')), 2, 'new secrets are sealed under the newest');
+  // The same through the environment.
+  const env = { COFFER_MASTER_KEY: `2:${v2.toString('base64')}`, COFFER_MASTER_KEY_PREVIOUS: `1:${v1.toString('base64')}` };
+  const fromEnv = (await loadMasterKey({ dataDir: dir, env })).keyring;
+  t.equal(fromEnv.current.version, 2);
+  t.equal(fromEnv.openSecret(sealedByV1, 'ctx'), 'old');
+  // A plain key is version 1, so an installation that never rotated reads as before.
+  t.equal((await loadMasterKey({ dataDir: dir, env: { COFFER_MASTER_KEY: v1.toString('base64') } })).keyring.current.version, 1);
+  await t.rejects(loadMasterKey({ dataDir: dir, env: { COFFER_MASTER_KEY: `1:${v1.toString('base64')}`, COFFER_MASTER_KEY_PREVIOUS: `2:${v2.toString('base64')}` } }), /must be the newest/);
+  await t.rejects(loadMasterKey({ dataDir: dir, env: { COFFER_MASTER_KEY: `1:${v1.toString('base64')}`, COFFER_MASTER_KEY_PREVIOUS: `1:${v2.toString('base64')}` } }), /given twice/);
+  await writeFile(join(dir, 'master.key'), `1:${v1.toString('base64')}\n1:${v2.toString('base64')}\n`);
+  await t.rejects(loadMasterKey({ dataDir: dir, env: {} }), /given twice/);
 });
