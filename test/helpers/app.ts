@@ -11,6 +11,7 @@ import { startQueue } from '../../workers/queue.ts';
 import { startWorkers } from '../../workers/jobs/index.ts';
 import { createMailer, type MailMessage, type Mailer } from '../../api/mail/mailer.ts';
 import { Background } from '../../api/background.ts';
+import type { Logger } from 'pino';
 
 export interface TestApp {
   app: App;
@@ -52,6 +53,8 @@ export interface TestAppOptions {
   start?: Date;
   /** Replaces the mailer; by default mail goes to `config.smtpUrl` when set, else into `sentMail`. */
   mailer?: Mailer;
+  /** Log here, as api/server.ts does (services, workers and the request log); by default nothing is logged. */
+  log?: Logger;
 }
 
 let counter = 0;
@@ -90,7 +93,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
   };
   const deps: AppDeps = {
     config,
-    log: { ...quiet, warn: (obj: object, msg: string) => console.error(msg, obj) },
+    log: opts.log ?? { ...quiet, warn: (obj: object, msg: string) => console.error(msg, obj) },
     db: database.db,
     sql: database.sql,
     clock,
@@ -109,7 +112,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     });
   }
   deps.dropboxPolicy = { baseDelayMs: 5, maxDelayMs: 50 };
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, opts.log ? { logger: opts.log } : {});
   opts.extend?.(app);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => app.close());
