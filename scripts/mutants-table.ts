@@ -292,4 +292,18 @@ export const MUTANTS: Mutant[] = [
     replace: 'return { autoCharge: true,',
     tests: ['test/api/billing-payment-options.test.ts'],
   },
+  {
+    name: 'account purge: the queued jobs of the purged account are not cancelled',
+    file: 'workers/queue.ts',
+    search: 'if (queued.length) await deps.boss.cancel(queue, queued.map((j) => j.id), db);',
+    replace: '',
+    tests: ['test/workers/jobs/account-purge-queue.test.ts'],
+  },
+  {
+    name: 'master-key rotation: an idempotent retry across the rotation is checked under the new key only',
+    file: 'api/plugins/idempotency.ts',
+    search: '!olderHashKeys.some((k) => requestHash(k, scope, request) === existing.requestHash)',
+    replace: 'olderHashKeys.length >= 0',
+    tests: ['test/api/master-key-rotation.test.ts'],
+  },
 ];
