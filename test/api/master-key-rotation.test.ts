@@ -7,7 +7,12 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { MasterKeyring, sealedSecretVersion, wrappedKeyVersion } from '../../workers/storage/keys.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMasterKey, MasterKeyring, readKeyFile, sealedSecretVersion, wrappedKeyVersion } from '../../workers/storage/keys.ts';
+import { newId } from '../../db/ids.ts';
+import { freshDatabase } from '../helpers/db.ts';
 import { accountStorage } from '../../workers/backup/storage.ts';
 import { signingKey } from '../../workers/recovery/evidence.ts';
 import { runExportJob, runRestoreJob } from '../../workers/jobs/recovery.ts';
@@ -150,4 +155,37 @@ t.test('the command refuses to drop the old key while something needs it, and a 
   const older = await run([], { COFFER_MASTER_KEY: `1:${randomBytes(32).toString('base64')}`, COFFER_MASTER_KEY_PREVIOUS: `2:${oldKey.toString('base64')}` });
   t.equal(older.code, 2);
   t.match(older.out, /must be the newest/);
+});
+
+t.test('with the key in master.key: --add-key appends a version, the rotation uses it, --drop-old keeps only it', async (t) => {
+  const database = await freshDatabase(t);
+  const dataDir = await mkdtemp(join(tmpdir(), 'coffer-rotate-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const first = await loadMasterKey({ dataDir, env: {} });
+  t.ok(first.generated, 'a first key, version 1');
+  // Something sealed under version 1: a data key.
+  const account = newId('acct');
+  await database.sql`insert into accounts (id, name, email, region, state, data_key) values (${account}, 'Acme', 'admin@acme.test', 'eu-west-1', 'active', ${first.keyring.generateDataKey().wrapped})`;
+  const { COFFER_MASTER_KEY: _a, COFFER_MASTER_KEY_PREVIOUS: _b, ...rest } = process.env;
+  const env = { ...rest, DATABASE_URL: database.url, COFFER_DATA_DIR: dataDir };
+  const run = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b));
+    child.stderr!.on('data', (b: Buffer) => (out += b));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+  const added = await run(['--add-key']);
+  t.equal(added.code, 0, added.out);
+  t.same((await readKeyFile(join(dataDir, 'master.key')))!.map((v) => v.version), [1, 2], 'version 2 appended, version 1 kept');
+  t.equal((await run(['--drop-old'])).code, 1, 'refused: the data key is still under version 1');
+  const rotated = await run([]);
+  t.equal(rotated.code, 0, rotated.out);
+  t.match(rotated.out, /accounts\.data_key: 1 re-sealed/);
+  const dropped = await run(['--drop-old']);
+  t.equal(dropped.code, 0, dropped.out);
+  const left = (await readKeyFile(join(dataDir, 'master.key')))!;
+  t.same(left.map((v) => v.version), [2], 'only version 2 is left');
+  const [row] = await database.sql<{ data_key: Buffer }[]>`select data_key from accounts where id = ${account}`;
+  t.equal(new MasterKeyring(left).unwrapDataKey(row!.data_key).length, 32, 'the data key opens with the key that is left');
 });
