@@ -2,7 +2,8 @@
 // (`node api/server.ts --role worker`) that is SIGKILLed at a random moment of each, restarted, and
 // left to finish. After each one: the backup's snapshot equals the emulator's state byte for byte,
 // a restore put exactly the snapshot into Dropbox, an export's archive holds exactly the snapshot;
-// every job ran to its end once (one run per backup asked for, the same run resumed). At the end,
+// every job ran to its end once (one run per backup asked for, the same run resumed); the
+// whole-repository check (`npm run check`'s code) finds every referenced block and pack. At the end,
 // after garbage collection, `npm run check -- --read-data` finds the repository sound and no block
 // or pack is left unreferenced.
 //
@@ -25,6 +26,7 @@ import { recoverySweepJob } from '../../workers/jobs/recovery.ts';
 import { sweepAccount } from '../../workers/jobs/retention.ts';
 import { schedulerJob } from '../../workers/jobs/scheduler.ts';
 import { startQueue } from '../../workers/queue.ts';
+import { checkRepository } from '../../workers/recovery/repository-check.ts';
 import { startBackupFixture, type BackupFixture } from '../helpers/backup-fixture.ts';
 import type { Member } from '../dropbox-emulator/state.ts';
 import { latestRevision } from '../dropbox-emulator/state.ts';
@@ -139,6 +141,11 @@ export async function runChaos(t: Test, opts: ChaosOptions): Promise<void> {
   f.app.deps.boss = boss;
   const tickDeps = (): AppDeps => ({ ...f.app.deps, boss, clock: systemClock });
   const { sql } = f.app.deps;
+  /** The whole-repository check (`npm run check`'s code) after each job: what is referenced exists. */
+  const consistent = async (label: string) => {
+    const { problems } = await checkRepository(tickDeps(), f.accountId);
+    t.same(problems, [], `${label}: the repository check finds no problem`);
+  };
   const api = async (method: string, path: string, body?: unknown) => {
     f.app.clock.set(new Date());
     return f.app.request(method, path, { key: f.account.key, body });
@@ -243,6 +250,7 @@ export async function runChaos(t: Test, opts: ChaosOptions): Promise<void> {
     const [count] = await sql<{ n: number }[]>`select count(*)::int as n from backup_runs where entity_id = ${entityId}`;
     t.equal(count!.n, i, `${label}: one run for one backup asked for`);
     await f.assertSnapshot(t, entityId, run!.id, expected, label);
+    await consistent(label);
     lastRunId = run!.id;
     snapshotFiles = new Map([...expected].filter(([, e]) => e.kind === 'file').map(([p, e]) => [p, e.bytes!]));
   }
@@ -266,6 +274,7 @@ export async function runChaos(t: Test, opts: ChaosOptions): Promise<void> {
     t.equal(job.items_failed, 0, `${label}: no item failed`);
     t.equal(job.items_done, job.items_total, `${label}: every item counted once`);
     sameFiles(t, filesOf(f, ns, job.destination.path), snapshotFiles, label);
+    await consistent(label);
   }
 
   for (let i = 1; i <= opts.exports; i++) {
@@ -281,6 +290,7 @@ export async function runChaos(t: Test, opts: ChaosOptions): Promise<void> {
     t.equal(download.status, 200, `${label}: downloadable`);
     const archive = await unzip(Buffer.from(await download.arrayBuffer()));
     sameFiles(t, new Map([...archive].map(([p, b]) => [`/${p}`, b])), snapshotFiles, label);
+    await consistent(label);
   }
 
   t.comment(`kills: ${landed.before} before a job started, ${landed.during} during one, ${landed.after} after it ended`);
