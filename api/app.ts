@@ -205,6 +205,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
         { name: 'recovery', description: 'Item search, restores to Dropbox, exports (download or your own storage) and the jobs that run them' },
         { name: 'billing', description: 'Plans, subscription, billing details, payment methods, usage, invoices and payments' },
         { name: 'storage', description: 'Where the account\'s backups are stored: the region\'s default or your own bucket' },
+        { name: 'partner', description: 'A partner\'s roll-ups over its customers: health and usage, each in one request, as JSON or CSV' },
       ],
     },
     refResolver: {

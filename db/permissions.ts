@@ -22,6 +22,7 @@ export const PERMISSIONS = {
   // a narrow custom role) could mint a fresh credential and hand it to anyone.
   'api_keys:manage': 'Create and revoke your own API keys',
   'security:manage': 'Manage security settings (2FA policy, SAML, IP allowlist)',
+  'customers:read': 'View a partner\'s customer accounts, their health and usage',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

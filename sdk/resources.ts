@@ -1008,6 +1008,29 @@ export class Oidc extends Resource {
   }
 }
 
+/** `coffer.partner.health` */
+export class PartnerHealth extends Resource {
+  /** Every customer's health, tasks, failures and alerts, with totals — `GET /v1/partner/health` (getPartnerHealth) */
+  list(query?: QueryOf<'getPartnerHealth'>, options?: RequestOptions): PagePromise<ItemOf<'getPartnerHealth'>> {
+    return this._transport.list(OPERATIONS.getPartnerHealth, [], query, options);
+  }
+}
+
+/** `coffer.partner` */
+export class Partner extends Resource {
+  readonly health: PartnerHealth;
+
+  constructor(transport: Transport) {
+    super(transport);
+    this.health = new PartnerHealth(transport);
+  }
+
+  /** Every customer's usage and amount for a month, with totals — `GET /v1/partner/usage` (getPartnerUsage) */
+  getUsage(query: QueryOf<'getPartnerUsage'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'getPartnerUsage'>>> {
+    return this._transport.call(OPERATIONS.getPartnerUsage, [], query, options) as Promise<WithResponse<ResultOf<'getPartnerUsage'>>>;
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -1043,6 +1066,7 @@ export class CofferResources {
   readonly verificationKey: VerificationKey;
   readonly events: Events;
   readonly oidc: Oidc;
+  readonly partner: Partner;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -1078,5 +1102,6 @@ export class CofferResources {
     this.verificationKey = new VerificationKey(transport);
     this.events = new Events(transport);
     this.oidc = new Oidc(transport);
+    this.partner = new Partner(transport);
   }
 }

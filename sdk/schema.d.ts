@@ -1562,6 +1562,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/partner/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every customer's health, tasks, failures and alerts, with totals
+         * @description A partner account only (a standard account gets 403 `not_a_partner`). Customers whose administrator revoked the partner's access are left out. Customers in account id order, a page at a time; `totals` cover every customer matching the filters. Filters: `health`, `name` (case-insensitive substring), `region`. With `Accept: text/csv` the same filters return every matching customer (ignoring `limit` and `cursor`) as a CSV file. The health rule: `critical` when a protected entity has had no completed backup for more than 48 hours (`backup_overdue_48h`) or the account's billing failed (`billing_past_due`, `billing_suspended`); else `warning` when a protected entity has had no completed backup for more than 24 hours (`backup_overdue_24h`) or a task is disconnected from Dropbox (`task_disconnected`); else `healthy`. A protected entity is one backed up on schedule (status scheduled, in process, success, failed or partial) in a task that is not paused; a completed backup is a snapshot that finished (succeeded, or partial with some files failed); an entity never backed up counts from when it was discovered.
+         */
+        get: operations["getPartnerHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/partner/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every customer's usage and amount for a month, with totals
+         * @description A partner account only (a standard account gets 403 `not_a_partner`). For each current customer (revoked ones left out): the peak of protected entities and stored bytes recorded in the month (as invoices count them), the restore and export jobs created in it, and the amount at the monthly plan's prices. `month` is a calendar month in UTC, `YYYY-MM`, not after the current one (400 otherwise). With `Accept: text/csv`, one row per customer.
+         */
+        get: operations["getPartnerUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/password-reset": {
         parameters: {
             query?: never;
@@ -2845,6 +2885,70 @@ export interface components {
             state: "active" | "expired" | "revoked";
             user_id: string;
         };
+        /** @description One customer at a glance. The health rule: `critical` when a protected entity has had no completed backup for more than 48 hours (`backup_overdue_48h`) or the account's billing failed (`billing_past_due`, `billing_suspended`); else `warning` when a protected entity has had no completed backup for more than 24 hours (`backup_overdue_24h`) or a task is disconnected from Dropbox (`task_disconnected`); else `healthy`. A protected entity is one backed up on schedule (status scheduled, in process, success, failed or partial) in a task that is not paused; a completed backup is a snapshot that finished (succeeded, or partial with some files failed); an entity never backed up counts from when it was discovered. */
+        CustomerHealth: {
+            /** @example acct_01jd8x4z3q9v6w2k5m7n0p1r8s */
+            account_id: string;
+            /**
+             * @description trial → active (subscribed) → past_due (payment failed) → suspended; pending_deletion during the 7-day grace period.
+             * @enum {unknown}
+             */
+            account_state: "trial" | "active" | "past_due" | "suspended" | "pending_deletion";
+            /**
+             * @description `partner`: invoiced to the partner, one line per customer; `direct`: the customer pays its own invoices.
+             * @enum {unknown}
+             */
+            billing: "partner" | "direct";
+            disconnected_tasks: number;
+            entities: {
+                /** @description Entities per status; every status is present, 0 when none. */
+                by_status: {
+                    [key: string]: number;
+                };
+                /** @description Entities backed up on schedule (scheduled, in process, success, failed, partial). */
+                protected: number;
+                /** @description Entities that are not deleted. */
+                total: number;
+            };
+            /** @description Entities whose latest backup failed or was partial. */
+            failing_entities: number;
+            /** @enum {unknown} */
+            health: "healthy" | "warning" | "critical";
+            /** @description The most recent completed backup of any entity of the customer. */
+            last_backup_at: string | null;
+            name: string;
+            /** @description Size of the latest snapshots of the protected and paused entities. */
+            protected_bytes: number;
+            /** @description Every reason the customer is not healthy (empty when healthy). */
+            reasons: ("backup_overdue_24h" | "backup_overdue_48h" | "task_disconnected" | "billing_past_due" | "billing_suspended")[];
+            region: string;
+            /** @description Smart alerts (mass deletion or modification) raised in the last 7 days. */
+            smart_alerts_last_7_days: number;
+            /** @description The protected entity longest without a completed backup: when it last had one (or was discovered). Null when nothing is protected. */
+            stalest_backup_at: string | null;
+            /** @description Each task's overview, as GET /v1/tasks/{id}/overview shows it. */
+            tasks: components["schemas"]["TaskOverview"][];
+        };
+        CustomerUsage: {
+            account_id: string;
+            /** @description What the month costs at the monthly plan's prices, in minor units of `currency` (the same lines an invoice carries, minimum entities included). */
+            amount: number;
+            /**
+             * @description `partner`: invoiced to the partner, one line per customer; `direct`: the customer pays its own invoices.
+             * @enum {unknown}
+             */
+            billing: "partner" | "direct";
+            /** @description Export jobs created in the month. */
+            exports: number;
+            name: string;
+            /** @description The peak of protected entities recorded in the month (the live count when no day was recorded). */
+            protected_entities: number;
+            region: string;
+            /** @description Restore jobs created in the month. */
+            restores: number;
+            /** @description The peak of stored bytes recorded in the month (the live figure when no day was recorded). */
+            stored_bytes: number;
+        };
         DiscoveryAccepted: {
             /** @enum {string} */
             status: "queued";
@@ -3048,6 +3152,30 @@ export interface components {
         Health: {
             /** @enum {string} */
             status: "ok";
+        };
+        /** @description Sums over every customer that matches the filters (not only this page). */
+        HealthTotals: {
+            by_health: {
+                critical: number;
+                healthy: number;
+                warning: number;
+            };
+            customers: number;
+            disconnected_tasks: number;
+            entities: {
+                /** @description Entities per status; every status is present, 0 when none. */
+                by_status: {
+                    [key: string]: number;
+                };
+                /** @description Entities backed up on schedule (scheduled, in process, success, failed, partial). */
+                protected: number;
+                /** @description Entities that are not deleted. */
+                total: number;
+            };
+            failing_entities: number;
+            protected_bytes: number;
+            smart_alerts_last_7_days: number;
+            tasks: number;
         };
         HistoryDay: {
             /** @description Completed backups that day. */
@@ -3513,6 +3641,30 @@ export interface components {
             /** @description From the callback's 401 `totp_required` answer. */
             two_factor_token: string;
         };
+        PartnerHealth: {
+            data: components["schemas"]["CustomerHealth"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+            totals: components["schemas"]["HealthTotals"];
+        };
+        PartnerUsage: {
+            currency: string;
+            /** @description Every customer the partner manages now (revoked ones excepted), by account id. */
+            data: components["schemas"]["CustomerUsage"][];
+            /** @example 2026-11 */
+            month: string;
+            totals: {
+                /** @description Every customer's amount. */
+                amount: number;
+                customers: number;
+                exports: number;
+                /** @description The amounts of the customers billed to the partner (`billing: partner`): what the partner's invoice carries for them. */
+                partner_billed_amount: number;
+                protected_entities: number;
+                restores: number;
+                stored_bytes: number;
+            };
+        };
         PasswordChange: {
             current_password: string;
             new_password: string;
@@ -3623,9 +3775,10 @@ export interface components {
          *     - `users:manage`: Manage users, their permissions and API keys
          *     - `api_keys:manage`: Create and revoke your own API keys
          *     - `security:manage`: Manage security settings (2FA policy, SAML, IP allowlist)
+         *     - `customers:read`: View a partner's customer accounts, their health and usage
          * @enum {unknown}
          */
-        Permission: "account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage";
+        Permission: "account:read" | "account:manage" | "billing:manage" | "billing:notifications" | "activity:read" | "notifications:manage" | "backups:read" | "tasks:create" | "tasks:modify" | "tasks:delete" | "tasks:review" | "recovery:restore" | "recovery:export" | "users:manage" | "api_keys:manage" | "security:manage" | "customers:read";
         /** @description An RFC 9457 problem document, served as `application/problem+json`. */
         Problem: {
             /** @description Stable, machine-readable error code. */
@@ -13508,6 +13661,155 @@ export interface operations {
             };
             /** @description The Idempotency-Key was already used with a different request. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPartnerHealth: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Only customers in this state. */
+                health?: "healthy" | "warning" | "critical";
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description Substring of the customer's name, case-insensitive. */
+                name?: string;
+                /** @description Only customers in this region. */
+                region?: "us-east-1" | "us-west-2" | "ca-central-1" | "eu-west-1" | "eu-central-1" | "eu-west-3" | "eu-west-2" | "ap-southeast-2" | "ap-northeast-1";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerHealth"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; quote the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPartnerUsage: {
+        parameters: {
+            query: {
+                /**
+                 * @description A calendar month (UTC), `YYYY-MM`; not after the current one.
+                 * @example 2026-11
+                 */
+                month: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerUsage"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is malformed or fails validation (`errors` lists each field by JSON pointer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or expired credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission this operation needs, or the client address is not allowed. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

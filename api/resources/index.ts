@@ -108,3 +108,9 @@ import identities from './identities/routes.ts';
 import { schemas as identitySchemas } from './identities/schemas.ts';
 resources.push(identities);
 resourceSchemas.push(...identitySchemas);
+
+// Partner roll-ups: every customer's health and usage in one request.
+import partner from './partner/routes.ts';
+import { schemas as partnerSchemas } from './partner/schemas.ts';
+resources.push(partner);
+resourceSchemas.push(...partnerSchemas);

@@ -31,28 +31,48 @@ export function dayOf(at: Date): string {
 
 /** Protected entities and stored bytes right now (what the metering job records each day). */
 export async function liveQuantities(db: Tx, accountId: string): Promise<Quantities> {
-  const [row] = await db
+  return (await liveQuantitiesOf(db, [accountId])).get(accountId)!;
+}
+
+/** liveQuantities of many accounts in one query (every account given has an entry, zero when it has no entity). */
+export async function liveQuantitiesOf(db: Tx, accountIds: string[]): Promise<Map<string, Quantities>> {
+  const out = new Map<string, Quantities>(accountIds.map((id) => [id, { entities: 0, storedBytes: 0 }]));
+  if (!accountIds.length) return out;
+  const rows = await db
     .select({
+      accountId: entities.accountId,
       entities: sql<number>`count(*) filter (where ${entities.status} not in ('not_active', 'backed_up_in_another_task', 'archived'))::int`,
       storedBytes: sql<string>`coalesce(sum(${entities.sizeBytes}), 0)::text`,
     })
     .from(entities)
-    .where(and(eq(entities.accountId, accountId), eq(entities.state, 'active')));
-  return { entities: row?.entities ?? 0, storedBytes: Number(row?.storedBytes ?? 0) };
+    .where(and(inArray(entities.accountId, accountIds), eq(entities.state, 'active')))
+    .groupBy(entities.accountId);
+  for (const r of rows) out.set(r.accountId, { entities: r.entities, storedBytes: Number(r.storedBytes) });
+  return out;
 }
 
 /** The peak of the recorded daily usage in [from, to); the live numbers when no day was recorded. */
 export async function periodQuantities(db: Tx, accountId: string, from: Date, to: Date): Promise<Quantities> {
-  const [row] = await db
+  return (await periodQuantitiesOf(db, [accountId], from, to)).get(accountId)!;
+}
+
+/** periodQuantities of many accounts in two queries at most. */
+export async function periodQuantitiesOf(db: Tx, accountIds: string[], from: Date, to: Date): Promise<Map<string, Quantities>> {
+  const out = new Map<string, Quantities>();
+  if (!accountIds.length) return out;
+  const rows = await db
     .select({
-      days: sql<number>`count(*)::int`,
+      accountId: billingUsage.accountId,
       entities: sql<number>`coalesce(max(${billingUsage.activeEntities}), 0)::int`,
       storedBytes: sql<string>`coalesce(max(${billingUsage.storedBytes}), 0)::text`,
     })
     .from(billingUsage)
-    .where(and(eq(billingUsage.accountId, accountId), gte(billingUsage.day, dayOf(from)), lt(billingUsage.day, dayOf(to))));
-  if (!row || row.days === 0) return liveQuantities(db, accountId);
-  return { entities: row.entities, storedBytes: Number(row.storedBytes) };
+    .where(and(inArray(billingUsage.accountId, accountIds), gte(billingUsage.day, dayOf(from)), lt(billingUsage.day, dayOf(to))))
+    .groupBy(billingUsage.accountId);
+  for (const r of rows) out.set(r.accountId, { entities: r.entities, storedBytes: Number(r.storedBytes) });
+  const unrecorded = accountIds.filter((id) => !out.has(id));
+  for (const [id, q] of await liveQuantitiesOf(db, unrecorded)) out.set(id, q);
+  return out;
 }
 
 export async function recordUsage(db: Tx, accountId: string, now: Date): Promise<Quantities> {
