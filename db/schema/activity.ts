@@ -32,5 +32,8 @@ export const activityEvents = pgTable(
     index('activity_events_account_idx').on(t.accountId, t.id),
     index('activity_events_entity_idx').on(t.entityId, t.id),
     index('activity_events_job_idx').on(t.jobId, t.id).where(sql`job_id is not null`),
+    // Smart alerts are rare among the backup events: the overviews and the partner roll-up count
+    // an account's recent ones without reading every event of the account.
+    index('activity_events_smart_alert_idx').on(t.accountId, t.occurredAt).where(sql`type = 'smart_alert'`),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "activity_events_smart_alert_idx" ON "activity_events" USING btree ("account_id","occurred_at") WHERE type = 'smart_alert';
