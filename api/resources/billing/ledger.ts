@@ -4,8 +4,9 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { Tx } from '../../../db/client.ts';
+import type { BillingConfig } from '../../config.ts';
 import { newId } from '../../../db/ids.ts';
-import { accountRemovals, accounts, entities, type AccountState } from '../../../db/schema.ts';
+import { accountRemovals, accounts, entities, partnerCustomers, type AccountState } from '../../../db/schema.ts';
 import {
   billingDetails, billingMessages, billingSubscriptions, billingUsage, invoiceLines, invoices, paymentMethods, payments,
   type BillingMessageKind, type BillingPlan, type BuyerSnapshot,
@@ -73,6 +74,56 @@ export async function periodQuantitiesOf(db: Tx, accountIds: string[], from: Dat
   const unrecorded = accountIds.filter((id) => !out.has(id));
   for (const [id, q] of await liveQuantitiesOf(db, unrecorded)) out.set(id, q);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partners: customers whose billing is 'partner' are invoiced to their partner, a line each.
+
+export interface CustomerQuantities {
+  accountId: string;
+  name: string;
+  quantities: Quantities;
+}
+
+/** The customers a partner pays for now: billing 'partner' and access not revoked, by account id. */
+export async function partnerBilledCustomers(db: Tx, partnerId: string): Promise<{ id: string; name: string }[]> {
+  return db.select({ id: accounts.id, name: accounts.name }).from(partnerCustomers)
+    .innerJoin(accounts, eq(accounts.id, partnerCustomers.customerAccountId))
+    .where(and(eq(partnerCustomers.partnerAccountId, partnerId), eq(partnerCustomers.billing, 'partner'), isNull(partnerCustomers.revokedAt)))
+    .orderBy(asc(accounts.id));
+}
+
+/** Whether the account's partner pays for it (then it is never invoiced itself, and its trial does not run out). */
+export async function billedByPartner(db: Tx, accountId: string): Promise<boolean> {
+  const [row] = await db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
+    .where(and(eq(partnerCustomers.customerAccountId, accountId), eq(partnerCustomers.billing, 'partner'), isNull(partnerCustomers.revokedAt)));
+  return !!row;
+}
+
+/**
+ * The quantities of each customer a partner pays for: the period's recorded peaks (monthly, in
+ * arrears) or the live figures (annual, in advance), as the partner's own are counted.
+ */
+export async function customerQuantities(db: Tx, partnerId: string, period: { from: Date; to: Date } | 'live'): Promise<CustomerQuantities[]> {
+  const customers = await partnerBilledCustomers(db, partnerId);
+  const ids = customers.map((c) => c.id);
+  const q = period === 'live' ? await liveQuantitiesOf(db, ids) : await periodQuantitiesOf(db, ids, period.from, period.to);
+  return customers.map((c) => ({ accountId: c.id, name: c.name, quantities: q.get(c.id)! }));
+}
+
+/**
+ * An invoice's lines: the account's own, then each customer's (priced alone, its own plan minimum
+ * included, named in the line). A partner's own line is left out when it protects nothing itself
+ * and has customers on the invoice, so the minimum is not charged for an empty partner account.
+ */
+export function invoiceLinesFor(billing: BillingConfig, plan: BillingPlan, own: Quantities, customers: CustomerQuantities[] = []) {
+  const ownLines = customers.length && own.entities === 0 && own.storedBytes === 0 ? [] : priceLines(billing, plan, own);
+  return [
+    ...ownLines,
+    ...customers.flatMap((c) => priceLines(billing, plan, c.quantities).map((l) => ({
+      ...l, service: `${l.service} for ${c.name}`, description: `Customer ${c.name} (${c.accountId}). ${l.description}`,
+    }))),
+  ];
 }
 
 export async function recordUsage(db: Tx, accountId: string, now: Date): Promise<Quantities> {
@@ -395,6 +446,8 @@ export interface IssueRequest {
   periodStart: Date;
   periodEnd: Date;
   quantities: Quantities;
+  /** A partner's customers billed to it: a line each. */
+  customers?: CustomerQuantities[];
   purchaseOrderNumber: string | null;
   /** Monthly: Coffer charges the default card (at `firstAttemptAt`, then per the retry schedule). */
   autoCharge: boolean;
@@ -407,9 +460,11 @@ export interface IssueRequest {
 export async function issueInvoice(deps: AppDeps, req: IssueRequest): Promise<InvoiceRow | null> {
   const now = deps.clock.now();
   const billing = billingOf(deps.config);
+  // A customer its partner pays for is on the partner's invoice, never on one of its own.
+  if (await billedByPartner(deps.db, req.accountId)) return null;
   const row = await deps.db.transaction(async (tx) => {
     const { account, details } = await accountAndDetails(tx, req.accountId);
-    const lines = priceLines(billing, req.plan, req.quantities);
+    const lines = invoiceLinesFor(billing, req.plan, req.quantities, req.customers);
     const subtotal = lines.reduce((s, l) => s + l.total, 0);
     const taxRateBp = 0;
     const tax = Math.round((subtotal * taxRateBp) / 10_000);

@@ -1,6 +1,7 @@
 // Invoice PDFs (pdfkit): seller and buyer, invoice number, dates, purchase order, lines, totals,
-// payment status and payments, on one A4 page per invoice. Built from a plain document object, so
-// scripts/render-invoice.ts can render a sample without a database.
+// payment status and payments, on one A4 page (more when the lines do not fit: a partner's invoice
+// has a line per customer; the column headings are repeated on each page). Built from a plain
+// document object, so scripts/render-invoice.ts can render a sample without a database.
 import PDFDocument from 'pdfkit';
 import { formatMoney } from './plans.ts';
 
@@ -25,11 +26,14 @@ export interface InvoiceDocument {
   payments: { receiptNumber: string; date: Date; method: string; reference: string | null; amount: number }[];
 }
 
+/** Lines and totals stay above this; the footer is below. */
+const CONTENT_BOTTOM = 740;
+
 const date = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export function renderInvoicePdf(doc: InvoiceDocument, opts: { compress?: boolean } = {}): Promise<Buffer> {
   const pdf = new PDFDocument({
-    size: 'A4', margin: 50, compress: opts.compress ?? true,
+    size: 'A4', margin: 50, compress: opts.compress ?? true, bufferPages: true,
     info: { Title: `Invoice ${doc.number}`, Author: doc.seller.name, Subject: `Invoice ${doc.number} for ${doc.buyer.company_name}`, CreationDate: doc.issuedAt },
   });
   const chunks: Buffer[] = [];
@@ -98,12 +102,23 @@ export function renderInvoicePdf(doc: InvoiceDocument, opts: { compress?: boolea
     { title: 'Unit price', x: 395, w: 70, align: 'right' as const },
     { title: 'Total', x: 470, w: 75, align: 'right' as const },
   ];
-  pdf.rect(left, y, width, 20).fill('#f0f0f0');
-  pdf.fillColor('#000000').font('Helvetica-Bold').fontSize(9);
-  for (const c of cols) pdf.text(c.title, c.x + 2, y + 6, { width: c.w - 4, align: c.align });
-  y += 24;
-  pdf.font('Helvetica').fontSize(9);
+  const headings = () => {
+    pdf.rect(left, y, width, 20).fill('#f0f0f0');
+    pdf.fillColor('#000000').font('Helvetica-Bold').fontSize(9);
+    for (const c of cols) pdf.text(c.title, c.x + 2, y + 6, { width: c.w - 4, align: c.align });
+    y += 24;
+    pdf.font('Helvetica').fontSize(9);
+  };
+  /** A new page when `needed` points would run into the footer. */
+  const room = (needed: number, then?: () => void) => {
+    if (y + needed <= CONTENT_BOTTOM) return;
+    pdf.addPage();
+    y = 50;
+    then?.();
+  };
+  headings();
   for (const line of doc.lines) {
+    room(40, headings);
     const qty = `${line.quantity} ${line.unit}`;
     const billable = `${line.billableQuantity} ${line.unit}`;
     pdf.font('Helvetica-Bold').text(line.service, cols[0]!.x + 2, y, { width: cols[0]!.w - 4 });
@@ -118,8 +133,9 @@ export function renderInvoicePdf(doc: InvoiceDocument, opts: { compress?: boolea
     pdf.moveTo(left, y - 4).lineTo(right, y - 4).lineWidth(0.5).strokeColor('#cccccc').stroke();
   }
 
-  // Totals.
+  // Totals (kept together with the payment details).
   y += 6;
+  room(150);
   const total = (label: string, value: string, bold = false) => {
     pdf.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(bold ? 11 : 10);
     pdf.text(label, 330, y, { width: 130 });
@@ -148,10 +164,14 @@ export function renderInvoicePdf(doc: InvoiceDocument, opts: { compress?: boolea
     }
   }
 
-  pdf.font('Helvetica').fontSize(8).fillColor('#666666').text(
-    `${doc.seller.name} · ${doc.seller.email} · Invoice ${doc.number} · page 1 of 1. Amounts in ${doc.currency}.`,
-    left, 780, { width, align: 'center' },
-  );
+  const { start, count } = pdf.bufferedPageRange();
+  for (let i = start; i < start + count; i++) {
+    pdf.switchToPage(i);
+    pdf.font('Helvetica').fontSize(8).fillColor('#666666').text(
+      `${doc.seller.name} · ${doc.seller.email} · Invoice ${doc.number} · page ${i - start + 1} of ${count}. Amounts in ${doc.currency}.`,
+      left, 780, { width, align: 'center' },
+    );
+  }
   pdf.end();
   return done;
 }

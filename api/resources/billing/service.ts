@@ -10,13 +10,13 @@ import { badRequest, conflict, gone, invalidField, notFound, preconditionFailed 
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { TRIAL_DAYS } from '../accounts/service.ts';
 import { audit } from '../audit/service.ts';
-import { addDays, billingOf, DAY_MS, periodEnd, planPrice, priceLines } from './plans.ts';
+import { addDays, billingOf, DAY_MS, periodEnd, planPrice } from './plans.ts';
 import { paymentProvider } from './provider.ts';
 import { emitBillingEvent } from './events.ts';
 import { monthlySchedule, paymentOptionsOf } from './payment-settings.ts';
 import {
   chargeInvoice, InvoiceAlreadyPaid, dayOf, invoicePdf, linesOf, openInvoiceLink, liveQuantities, loadInvoice, mailInvoice, openInvoices, paymentDeclined,
-  periodQuantities, serializeInvoice, serializePayment, subscriptionOf, issueInvoice,
+  periodQuantities, serializeInvoice, customerQuantities, invoiceLinesFor, serializePayment, subscriptionOf, issueInvoice,
 } from './ledger.ts';
 import type {
   BillingDetails, BillingDetailsInput, BillingMessage, BillingStatus, PaymentMethod, PaymentMethodCreate, Subscription, SubscriptionCreate,
@@ -460,7 +460,9 @@ export async function getStatus(deps: AppDeps, ctx: RequestContext): Promise<Bil
     start = account.state === 'trial' && account.trialEndsAt && account.trialEndsAt > now ? account.trialEndsAt : now;
     quantities = await liveQuantities(deps.db, ctx.accountId);
   }
-  const forecastLines = priceLines(billing, plan, quantities).map((l) => ({
+  const customers = await customerQuantities(deps.db, ctx.accountId, live?.state === 'active' && live.plan === 'monthly'
+    ? { from: start, to: live.currentPeriodEnd! } : 'live');
+  const forecastLines = invoiceLinesFor(billing, plan, quantities, customers).map((l) => ({
     service: l.service, description: l.description, unit: l.unit, total_quantity: l.quantity, billable_quantity: l.billableQuantity,
     unit_price: l.unitPrice, total: l.total,
   }));

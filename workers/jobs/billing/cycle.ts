@@ -1,13 +1,15 @@
 // The billing cycle, run by the billing job (hourly) on the injected clock, so tests drive it by
 // advancing a ManualClock and calling runBillingCycle. Every step is idempotent:
 //   1. scheduled subscriptions whose start has come become active (the account leaves its trial);
-//   2. monthly periods that ended are invoiced from their usage (in arrears, charged to the card);
+//   2. monthly periods that ended are invoiced from their usage (in arrears, charged to the card),
+//      a partner's with a line per customer it pays for (who get no invoice of their own);
 //      annual renewals are invoiced `annualTermsDays` before the period ends (in advance); a
 //      subscription canceled at period end stops, and the account is suspended;
 //   3. automatic charges that are due run (the first at issue or on the payment day, then the
 //      retry schedule); with automatic payment off, monthly invoices wait for a bank transfer;
 //   4. unpaid invoices past their due date become overdue (account past_due, message, mail);
-//   5. trials that ended without a subscription suspend the account (backups stop);
+//   5. trials that ended without a subscription suspend the account (backups stop), unless a
+//      partner pays for it;
 //   6. accounts suspended for `suspensionDays` move to pending_deletion with a purge time.
 import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../../api/deps.ts';
@@ -15,7 +17,8 @@ import { accounts } from '../../../db/schema.ts';
 import { billingSubscriptions, invoices } from '../../../db/schema/billing.ts';
 import { addDays, billingOf, periodEnd } from '../../../api/resources/billing/plans.ts';
 import {
-  chargeInvoice, InvoiceAlreadyPaid, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion, suspendAccount,
+  chargeInvoice, customerQuantities, InvoiceAlreadyPaid, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion,
+  suspendAccount,
 } from '../../../api/resources/billing/ledger.ts';
 import { activateAccount } from '../../../api/resources/billing/service.ts';
 import { monthlySchedule, paymentOptionsOf } from '../../../api/resources/billing/payment-settings.ts';
@@ -58,7 +61,8 @@ export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
       if (sub.plan === 'annual' && !sub.cancelAtPeriodEnd && now >= addDays(end, -billing.annualTermsDays)) {
         const issued = await issueInvoice(deps, {
           accountId: sub.accountId, plan: 'annual', periodStart: end, periodEnd: periodEnd('annual', end),
-          quantities: await liveQuantities(deps.db, sub.accountId), purchaseOrderNumber: sub.purchaseOrderNumber, autoCharge: false,
+          quantities: await liveQuantities(deps.db, sub.accountId), customers: await customerQuantities(deps.db, sub.accountId, 'live'),
+          purchaseOrderNumber: sub.purchaseOrderNumber, autoCharge: false,
           dueAt: end > now ? end : addDays(now, billing.annualTermsDays),
         });
         if (issued) result.invoiced++;
@@ -69,7 +73,9 @@ export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
         const schedule = monthlySchedule(billing, await paymentOptionsOf(deps.db, sub.accountId), end);
         const issued = await issueInvoice(deps, {
           accountId: sub.accountId, plan: 'monthly', periodStart: start, periodEnd: end,
-          quantities: await periodQuantities(deps.db, sub.accountId, start, end), purchaseOrderNumber: sub.purchaseOrderNumber,
+          quantities: await periodQuantities(deps.db, sub.accountId, start, end),
+          customers: await customerQuantities(deps.db, sub.accountId, { from: start, to: end }),
+          purchaseOrderNumber: sub.purchaseOrderNumber,
           autoCharge: schedule.autoCharge, firstAttemptAt: schedule.firstAttemptAt, dueAt: schedule.dueAt,
         });
         if (issued) result.invoiced++;
@@ -112,6 +118,8 @@ export async function runBillingCycle(deps: AppDeps): Promise<CycleResult> {
     .where(and(
       eq(accounts.state, 'trial'), lte(accounts.trialEndsAt, now),
       sql`(${billingSubscriptions.state} is null or ${billingSubscriptions.state} = 'canceled')`,
+      // A customer its partner pays for needs no subscription of its own.
+      sql`not exists (select 1 from partner_customers pc where pc.customer_account_id = ${accounts.id} and pc.billing = 'partner' and pc.revoked_at is null)`,
     ));
   for (const a of expired) if (await suspendAccount(deps, a.id, 'trial_ended', now)) result.suspended++;
 
