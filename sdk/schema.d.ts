@@ -902,7 +902,7 @@ export interface paths {
         };
         /**
          * List the account's events (newest first; kept 30 days)
-         * @description Every event webhooks carry (whether or not an endpoint subscribes to it), as a delivery would POST it. Filter by `type` (one or several, comma-separated) and by time (`from` inclusive, `to` exclusive).
+         * @description Every event webhooks carry (whether or not an endpoint subscribes to it), as a delivery would POST it. Filter by `type` (one or several, comma-separated) and by time (`from` inclusive, `to` exclusive). A partner lists its customers' events with `scope=customers`.
          */
         get: operations["listEvents"];
         put?: never;
@@ -3073,6 +3073,7 @@ export interface components {
         };
         /** @description Something that happened in the account, exactly as a webhook delivery carries it (the delivery's body is this JSON). Kept 30 days. */
         Event: {
+            /** @description The account the event happened in. */
             account_id: string;
             /** Format: date-time */
             created_at: string;
@@ -3085,6 +3086,8 @@ export interface components {
              * @example evt_01jd8x4z3q9v6w2k5m7n0p1r8s
              */
             id: string;
+            /** @description The partner that manages that account (null for none): a partner's endpoint with scope `customers` gets its customers' events. */
+            partner_account_id: string | null;
             /**
              * @description An event type (the webhook event types but `ping`).
              * @enum {unknown}
@@ -4685,7 +4688,7 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
-        /** @description An HTTPS endpoint that receives events. Each delivery is a POST of `{ id, type, created_at, account_id, data }` with the header `Coffer-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verifiers should recompute the HMAC over the raw body, compare in constant time, and refuse a timestamp more than 5 minutes from their clock (sdk/webhooks.ts `verifyWebhookSignature`). A delivery that does not get a 2xx within 10 seconds is retried with back-off for about a day. */
+        /** @description An HTTPS endpoint that receives events. Each delivery is a POST of `{ id, type, created_at, account_id, partner_account_id, data }` with the header `Coffer-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verifiers should recompute the HMAC over the raw body, compare in constant time, and refuse a timestamp more than 5 minutes from their clock (sdk/webhooks.ts `verifyWebhookSignature`). A delivery that does not get a 2xx within 10 seconds is retried with back-off for about a day. */
         WebhookEndpoint: {
             /** Format: date-time */
             created_at: string;
@@ -4695,6 +4698,11 @@ export interface components {
             events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /** @example whk_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
+            /**
+             * @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages, each carrying the customer's `account_id` and the partner's `partner_account_id`; a customer that revokes the partner's access stops sending them.
+             * @enum {unknown}
+             */
+            scope: "account" | "customers";
             /** @description The last four characters of the signing secret; the secret itself is shown once, on creation. */
             secret_hint: string;
             /** Format: date-time */
@@ -4706,6 +4714,11 @@ export interface components {
             /** @description Default true. */
             enabled?: boolean;
             events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
+            /**
+             * @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages, each carrying the customer's `account_id` and the partner's `partner_account_id`; a customer that revokes the partner's access stops sending them.
+             * @enum {unknown}
+             */
+            scope?: "account" | "customers";
             /**
              * Format: uri
              * @description http(s) URL Coffer POSTs events to. Loopback, private and link-local targets are refused unless the server allows them (COFFER_WEBHOOKS_ALLOW_PRIVATE).
@@ -4722,6 +4735,11 @@ export interface components {
             events: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
             /** @example whk_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
+            /**
+             * @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages, each carrying the customer's `account_id` and the partner's `partner_account_id`; a customer that revokes the partner's access stops sending them.
+             * @enum {unknown}
+             */
+            scope: "account" | "customers";
             /** @description The signing secret (`whsec_…`). Shown only in this response: store it now. */
             secret: string;
             /** @description The last four characters of the signing secret; the secret itself is shown once, on creation. */
@@ -4739,6 +4757,11 @@ export interface components {
             description?: string | null;
             enabled?: boolean;
             events?: ("job.state_changed" | "backup.run_finished" | "backup.run_failed" | "entity.discovered" | "task.disconnected" | "smart_alert.raised" | "invoice.created" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.created" | "subscription.canceled" | "account.suspended" | "account.pending_deletion" | "verification.finished" | "ping")[];
+            /**
+             * @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages, each carrying the customer's `account_id` and the partner's `partner_account_id`; a customer that revokes the partner's access stops sending them.
+             * @enum {unknown}
+             */
+            scope?: "account" | "customers";
             /**
              * Format: uri
              * @description http(s) URL Coffer POSTs events to. Loopback, private and link-local targets are refused unless the server allows them (COFFER_WEBHOOKS_ALLOW_PRIVATE).
@@ -9752,6 +9775,8 @@ export interface operations {
                 from?: string;
                 /** @description Page size, 1–100. */
                 limit?: number;
+                /** @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages now (not of one that revoked its access). */
+                scope?: "account" | "customers";
                 /** @description Events before this time. */
                 to?: string;
                 /**

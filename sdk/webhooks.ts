@@ -1,6 +1,6 @@
 // Verifying Coffer webhook deliveries.
 //
-// Every delivery is a POST with a JSON body `{ id, type, created_at, account_id, data }` and the
+// Every delivery is a POST with a JSON body `{ id, type, created_at, account_id, partner_account_id, data }` and the
 // header
 //
 //   Coffer-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
@@ -95,6 +95,8 @@ export interface WebhookEvent<T = Record<string, unknown>> {
   type: string;
   created_at: string;
   account_id: string;
+  /** The partner that manages `account_id` (null for none). */
+  partner_account_id: string | null;
   data: T;
 }
 

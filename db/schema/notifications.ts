@@ -76,6 +76,8 @@ export const notificationReports = pgTable(
   (t) => [index('notification_reports_account_idx').on(t.accountId, t.id)],
 );
 
+export type WebhookScope = 'account' | 'customers';
+
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',
   {
@@ -85,6 +87,8 @@ export const webhookEndpoints = pgTable(
     events: jsonb('events').$type<string[]>().notNull(),
     description: text('description'),
     enabled: boolean('enabled').notNull().default(true),
+    /** `account`: the account's own events; `customers` (partners only): the events of every customer it manages. */
+    scope: text('scope').$type<WebhookScope>().notNull().default('account'),
     /** `whsec_…`, sealed under the master key (context 'webhook-secret'). */
     secret: text('secret').notNull(),
     version: integer('version').notNull().default(1),

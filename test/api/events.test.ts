@@ -27,7 +27,7 @@ t.test('the feed lists every emitted event, newest first, as the webhook deliver
   t.equal(list.status, 200);
   t.same(list.body.data.map((e: { id: string }) => e.id), [disconnected.eventId, failed.eventId], 'newest first, and no ping');
   t.same(list.body.data[1], {
-    id: failed.eventId, type: 'backup.run_failed', created_at: START.toISOString(), account_id: a.accountId, data: { run_id: 'run_1', error: 'boom' },
+    id: failed.eventId, type: 'backup.run_failed', created_at: START.toISOString(), account_id: a.accountId, partner_account_id: null, data: { run_id: 'run_1', error: 'boom' },
   });
   const [delivery] = await api.deps.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, failed.eventId));
   t.equal(JSON.stringify(list.body.data[1]), delivery!.body, 'byte for byte the body the webhook delivery signs');

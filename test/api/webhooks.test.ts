@@ -154,7 +154,7 @@ t.test('fan-out by event type; disabled endpoints get nothing; a job attempt run
   t.equal(got.headers['coffer-event-id'], emitted.eventId);
   t.equal(got.headers['content-type'], 'application/json');
   t.match(got.headers['coffer-signature'], /^t=\d+,v1=[0-9a-f]{64}$/);
-  t.same(JSON.parse(got.body), { id: emitted.eventId, type: 'backup.run_failed', created_at: api.clock.now().toISOString(), account_id: a.accountId, data: { run_id: 'run_1', error: 'boom' } });
+  t.same(JSON.parse(got.body), { id: emitted.eventId, type: 'backup.run_failed', created_at: api.clock.now().toISOString(), account_id: a.accountId, partner_account_id: null, data: { run_id: 'run_1', error: 'boom' } });
   t.equal((await verifyWebhookSignature(failures.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() })).valid, true, 'the SDK verifies it');
   t.equal((await verifyWebhookSignature(invoices.secret, got.headers['coffer-signature'], got.body, { now: api.clock.now() })).valid, false, 'another endpoint\'s secret does not');
 

@@ -3,10 +3,10 @@
 // `coffer_events` channel that PostgreSQL delivers only when that transaction commits. Every
 // process's stream hub (stream.ts) LISTENs on it, so a stream hears of a new event as soon as it
 // exists, whichever process (API or worker) raised it.
-import { lt, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { Tx } from '../../../db/client.ts';
-import { events } from '../../../db/schema.ts';
+import { events, partnerCustomers } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
 
 export const EVENTS_CHANNEL = 'coffer_events';
@@ -14,12 +14,28 @@ export const EVENTS_CHANNEL = 'coffer_events';
 /** Events are kept this long, then the maintenance job deletes them. */
 export const EVENT_RETENTION_MS = 30 * 24 * 3600_000;
 
-/** The exact body of an event: what a webhook delivery POSTs and signs, and what the feed returns. */
-export function eventBody(event: { id: string; type: string; createdAt: Date; accountId: string; data: Record<string, unknown> }): string {
-  return JSON.stringify({ id: event.id, type: event.type, created_at: event.createdAt.toISOString(), account_id: event.accountId, data: event.data });
+/**
+ * The exact body of an event: what a webhook delivery POSTs and signs, and what the feed returns.
+ * `partner_account_id` names the partner that manages the account (null for none), so a partner's
+ * receiver of its customers' events can tell whose event it got and that it is theirs to handle.
+ */
+export function eventBody(event: { id: string; type: string; createdAt: Date; accountId: string; partnerAccountId: string | null; data: Record<string, unknown> }): string {
+  return JSON.stringify({
+    id: event.id, type: event.type, created_at: event.createdAt.toISOString(), account_id: event.accountId, partner_account_id: event.partnerAccountId, data: event.data,
+  });
 }
 
-/** Builds an event (id and body) and, when `feed` is true, stores it in the feed and notifies the streams on commit. */
+/** The partner that manages the account now (its access not revoked), or null. */
+export async function partnerOf(tx: Tx, accountId: string): Promise<string | null> {
+  const [row] = await tx.select({ id: partnerCustomers.partnerAccountId }).from(partnerCustomers)
+    .where(and(eq(partnerCustomers.customerAccountId, accountId), isNull(partnerCustomers.revokedAt)));
+  return row?.id ?? null;
+}
+
+/**
+ * Builds an event (id and body) and, when `feed` is true, stores it in the feed and notifies the
+ * streams on commit. `partnerAccountId` is looked up when the caller has not (undefined).
+ */
 export async function recordEvent(
   deps: Pick<AppDeps, 'clock'>,
   tx: Tx,
@@ -27,10 +43,12 @@ export async function recordEvent(
   type: string,
   data: Record<string, unknown>,
   feed: boolean,
+  partnerAccountId?: string | null,
 ): Promise<{ eventId: string; body: string; createdAt: Date }> {
   const eventId = newId('evt');
   const createdAt = deps.clock.now();
-  const body = eventBody({ id: eventId, type, createdAt, accountId, data });
+  const partner = partnerAccountId === undefined ? await partnerOf(tx, accountId) : partnerAccountId;
+  const body = eventBody({ id: eventId, type, createdAt, accountId, partnerAccountId: partner, data });
   if (feed) {
     await tx.insert(events).values({ id: eventId, accountId, type, body, createdAt });
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${accountId})`);

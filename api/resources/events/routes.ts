@@ -36,7 +36,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission },
       schema: {
         operationId: 'listEvents', tags, summary: 'List the account\'s events (newest first; kept 30 days)',
-        description: 'Every event webhooks carry (whether or not an endpoint subscribes to it), as a delivery would POST it. Filter by `type` (one or several, comma-separated) and by time (`from` inclusive, `to` exclusive).',
+        description: 'Every event webhooks carry (whether or not an endpoint subscribes to it), as a delivery would POST it. Filter by `type` (one or several, comma-separated) and by time (`from` inclusive, `to` exclusive). A partner lists its customers\' events with `scope=customers`.',
         querystring: EventListQuery, response: { 200: ref(EventList) },
       },
     }, async (request) => service.listEvents(deps, requireCtx(request.ctx), pageRequest(request.query), request.query));

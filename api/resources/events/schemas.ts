@@ -20,7 +20,8 @@ export const Event = Type.Object(
     id: Type.String({ examples: ['evt_01jd8x4z3q9v6w2k5m7n0p1r8s'], description: 'The event id: also `Coffer-Event-Id` of its webhook deliveries.' }),
     type: EventType,
     created_at: Timestamp(),
-    account_id: Type.String(),
+    account_id: Type.String({ description: 'The account the event happened in.' }),
+    partner_account_id: Type.Union([Type.String(), Type.Null()], { description: 'The partner that manages that account (null for none): a partner\'s endpoint with scope `customers` gets its customers\' events.' }),
     data: Type.Record(Type.String(), Type.Unknown(), { description: 'The payload of the event type (snake_case JSON). A test event (`POST /v1/events/test`) carries `{ test: true, message }`.' }),
   },
   {
@@ -38,6 +39,9 @@ export const EventListQuery = Type.Object(
     type: Type.Optional(TypeFilter),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time.' })),
+    scope: Type.Optional(Type.Enum(['account', 'customers'], {
+      description: '`account` (the default): this account\'s events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages now (not of one that revoked its access).',
+    })),
   },
   { additionalProperties: false },
 );

@@ -1,9 +1,10 @@
 // The event feed as the API reads it: list (newest first), one event, events after a cursor for
 // the stream, and test events (POST /v1/events/test) for `coffer trigger`.
-import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
-import { events } from '../../../db/schema.ts';
+import { events, partnerCustomers } from '../../../db/schema.ts';
+import { requirePartner } from '../partner/customers.ts';
 import { badRequest, notFound } from '../../errors.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { recordEvent } from './feed.ts';
@@ -24,7 +25,14 @@ export async function listEvents(deps: AppDeps, ctx: RequestContext, page: PageR
   if (q.from && q.to && new Date(q.from) > new Date(q.to)) {
     throw badRequest('validation_failed', '`from` is after `to`.', [{ pointer: '/query/from', detail: 'must not be after `to`' }]);
   }
-  const where: (SQL | undefined)[] = [eq(events.accountId, ctx.accountId)];
+  const where: (SQL | undefined)[] = [];
+  if (q.scope === 'customers') {
+    await requirePartner(deps, ctx);
+    where.push(inArray(events.accountId, deps.db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
+      .where(and(eq(partnerCustomers.partnerAccountId, ctx.accountId), isNull(partnerCustomers.revokedAt)))));
+  } else {
+    where.push(eq(events.accountId, ctx.accountId));
+  }
   const types = parseTypes(q.type);
   if (types) where.push(inArray(events.type, types));
   if (q.from) where.push(gte(events.createdAt, new Date(q.from)));

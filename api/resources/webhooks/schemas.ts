@@ -12,12 +12,16 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 const EventType = Type.Enum([...WEBHOOK_EVENT_TYPES], { description: 'A webhook event type.' });
 const Url = Type.String({ minLength: 8, maxLength: 2000, format: 'uri', description: 'http(s) URL Coffer POSTs events to. Loopback, private and link-local targets are refused unless the server allows them (COFFER_WEBHOOKS_ALLOW_PRIVATE).', examples: ['https://hooks.example.com/coffer'] });
 const Events = Type.Array(EventType, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true });
+const Scope = Type.Enum(['account', 'customers'], {
+  description: '`account` (the default): this account\'s events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages, each carrying the customer\'s `account_id` and the partner\'s `partner_account_id`; a customer that revokes the partner\'s access stops sending them.',
+});
 
 export const WebhookEndpoint = Type.Object(
   {
     id: Type.String({ examples: ['whk_01jd8x4z3q9v6w2k5m7n0p1r8s'] }),
     url: Type.String(),
     events: Type.Array(EventType),
+    scope: Scope,
     description: Type.Union([Type.String(), Type.Null()]),
     enabled: Type.Boolean({ description: 'Disabled endpoints receive nothing (a ping still goes out).' }),
     secret_hint: Type.String({ description: 'The last four characters of the signing secret; the secret itself is shown once, on creation.' }),
@@ -27,7 +31,7 @@ export const WebhookEndpoint = Type.Object(
   {
     $id: 'WebhookEndpoint',
     additionalProperties: false,
-    description: 'An HTTPS endpoint that receives events. Each delivery is a POST of `{ id, type, created_at, account_id, data }` with the header `Coffer-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verifiers should recompute the HMAC over the raw body, compare in constant time, and refuse a timestamp more than 5 minutes from their clock (sdk/webhooks.ts `verifyWebhookSignature`). A delivery that does not get a 2xx within 10 seconds is retried with back-off for about a day.',
+    description: 'An HTTPS endpoint that receives events. Each delivery is a POST of `{ id, type, created_at, account_id, partner_account_id, data }` with the header `Coffer-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verifiers should recompute the HMAC over the raw body, compare in constant time, and refuse a timestamp more than 5 minutes from their clock (sdk/webhooks.ts `verifyWebhookSignature`). A delivery that does not get a 2xx within 10 seconds is retried with back-off for about a day.',
   },
 );
 export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
@@ -41,7 +45,10 @@ export const WebhookEndpointCreated = Type.Object(
 );
 
 export const WebhookEndpointCreate = Type.Object(
-  { url: Url, events: Events, description: Type.Optional(Type.String({ maxLength: 500 })), enabled: Type.Optional(Type.Boolean({ description: 'Default true.' })) },
+  {
+    url: Url, events: Events, scope: Type.Optional(Scope), description: Type.Optional(Type.String({ maxLength: 500 })),
+    enabled: Type.Optional(Type.Boolean({ description: 'Default true.' })),
+  },
   { $id: 'WebhookEndpointCreate', additionalProperties: false },
 );
 export type WebhookEndpointCreate = Static<typeof WebhookEndpointCreate>;
@@ -50,6 +57,7 @@ export const WebhookEndpointUpdate = Type.Object(
   {
     url: Type.Optional(Url),
     events: Type.Optional(Events),
+    scope: Type.Optional(Scope),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
     enabled: Type.Optional(Type.Boolean()),
   },

@@ -5,7 +5,7 @@
 // server and an event exists exactly when the change that raised it commits. The `webhooks`
 // worker (delivery.ts) does the POSTs and the retries.
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
@@ -17,7 +17,8 @@ import { enqueue, QUEUES } from '../../../workers/queue.ts';
 import { checkTargetUrl, TargetRefused } from '../../../workers/outbound/target.ts';
 import { audit, type Transaction } from '../audit/service.ts';
 import { beforeAfter, maskUrls } from '../audit/changes.ts';
-import { eventBody, recordEvent } from '../events/feed.ts';
+import { eventBody, partnerOf, recordEvent } from '../events/feed.ts';
+import { requirePartner } from '../partner/customers.ts';
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointUpdate, WebhookEventType } from './schemas.ts';
 import { checkVersion } from '../../etag.ts';
 
@@ -33,7 +34,7 @@ export const SECRET_CONTEXT = 'webhook-secret';
 function serialize(row: EndpointRow, deps: Pick<AppDeps, 'keyring'>): WebhookEndpoint {
   const secret = deps.keyring.openSecret(row.secret, SECRET_CONTEXT);
   return {
-    id: row.id, url: row.url, events: row.events as WebhookEventType[], description: row.description, enabled: row.enabled,
+    id: row.id, url: row.url, events: row.events as WebhookEventType[], scope: row.scope, description: row.description, enabled: row.enabled,
     secret_hint: secret.slice(-4), created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString(),
   };
 }
@@ -65,11 +66,12 @@ export function newSecret(): string {
 
 export async function createEndpoint(deps: AppDeps, ctx: RequestContext, input: WebhookEndpointCreate) {
   const url = validUrl(deps, input.url);
+  if (input.scope === 'customers') await requirePartner(deps, ctx);
   const secret = newSecret();
   const now = deps.clock.now();
   const row = await deps.db.transaction(async (tx) => {
     const [created] = await tx.insert(webhookEndpoints).values({
-      id: newId('whk'), accountId: ctx.accountId, url, events: [...new Set(input.events)], description: input.description ?? null,
+      id: newId('whk'), accountId: ctx.accountId, url, events: [...new Set(input.events)], scope: input.scope ?? 'account', description: input.description ?? null,
       enabled: input.enabled ?? true, secret: deps.keyring.sealSecret(secret, SECRET_CONTEXT), createdAt: now, updatedAt: now,
     }).returning();
     await auditEndpoint(deps, ctx, tx, 'webhook_created', `Webhook endpoint ${created!.url} created`, null, created!);
@@ -102,6 +104,10 @@ export async function updateEndpoint(deps: AppDeps, ctx: RequestContext, id: str
   const changes: Partial<EndpointRow> = {};
   if (input.url !== undefined) changes.url = validUrl(deps, input.url);
   if (input.events !== undefined) changes.events = [...new Set(input.events)];
+  if (input.scope !== undefined) {
+    if (input.scope === 'customers') await requirePartner(deps, ctx);
+    changes.scope = input.scope;
+  }
   if (input.description !== undefined) changes.description = input.description;
   if (input.enabled !== undefined) changes.enabled = input.enabled;
   const row = await deps.db.transaction(async (tx) => {
@@ -156,11 +162,13 @@ export async function listDeliveries(deps: AppDeps, ctx: RequestContext, endpoin
 }
 
 async function insertDeliveries(
-  deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, accountId: string, endpointIds: string[], type: string, data: Record<string, unknown>, feed: boolean,
+  deps: Pick<AppDeps, 'boss' | 'clock'>, tx: Tx, accountId: string, endpoints: { id: string; accountId: string }[], type: string, data: Record<string, unknown>,
+  feed: boolean, partnerAccountId?: string | null,
 ) {
-  const { eventId, body, createdAt: now } = await recordEvent(deps, tx, accountId, type, data, feed);
-  const rows = endpointIds.map((endpointId) => ({
-    id: newId('dlv'), accountId, endpointId, eventId, eventType: type, body, state: 'pending' as const, attempts: [], createdAt: now, nextAttemptAt: now,
+  const { eventId, body, createdAt: now } = await recordEvent(deps, tx, accountId, type, data, feed, partnerAccountId);
+  // A partner's endpoint gets its customers' events as deliveries of its own account (it lists them).
+  const rows = endpoints.map((e) => ({
+    id: newId('dlv'), accountId: e.accountId, endpointId: e.id, eventId, eventType: type, body, state: 'pending' as const, attempts: [], createdAt: now, nextAttemptAt: now,
   }));
   if (rows.length) await tx.insert(webhookDeliveries).values(rows);
   for (const r of rows) await enqueue(deps, tx, QUEUES.webhooks, { deliveryId: r.id, attempt: 1 });
@@ -168,10 +176,11 @@ async function insertDeliveries(
 }
 
 /**
- * Fans an event out to the account's enabled endpoints subscribed to `type`. Call it inside the
- * transaction that makes the change the event reports (pass that `tx`), or with `deps.db`. It only
- * inserts rows and enqueues jobs: it never performs HTTP and never throws for an endpoint's sake.
- * `data` is the event's payload (snake_case JSON).
+ * Fans an event out to the account's enabled endpoints subscribed to `type`, and to those of its
+ * partner that subscribe with scope `customers` (while the customer has not revoked the partner's
+ * access). Call it inside the transaction that makes the change the event reports (pass that
+ * `tx`), or with `deps.db`. It only inserts rows and enqueues jobs: it never performs HTTP and
+ * never throws for an endpoint's sake. `data` is the event's payload (snake_case JSON).
  */
 export async function emitEvent(
   deps: Pick<AppDeps, 'boss' | 'clock'>,
@@ -180,12 +189,14 @@ export async function emitEvent(
   type: WebhookEventType,
   data: Record<string, unknown>,
 ): Promise<{ eventId: string; deliveryIds: string[] }> {
-  const endpoints = await tx.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(and(
-    eq(webhookEndpoints.accountId, accountId),
+  const partnerId = await partnerOf(tx, accountId);
+  const own = and(eq(webhookEndpoints.accountId, accountId), eq(webhookEndpoints.scope, 'account'));
+  const endpoints = await tx.select({ id: webhookEndpoints.id, accountId: webhookEndpoints.accountId }).from(webhookEndpoints).where(and(
+    partnerId ? or(own, and(eq(webhookEndpoints.accountId, partnerId), eq(webhookEndpoints.scope, 'customers'))) : own,
     eq(webhookEndpoints.enabled, true),
     sql`${webhookEndpoints.events} @> ${JSON.stringify([type])}::jsonb`,
-  ));
-  return insertDeliveries(deps, tx, accountId, endpoints.map((e) => e.id), type, data, true);
+  )).orderBy(webhookEndpoints.id);
+  return insertDeliveries(deps, tx, accountId, endpoints, type, data, true, partnerId);
 }
 
 /** Queues the event of an earlier delivery again (same event id and body) as a new delivery to the same endpoint. */
@@ -210,7 +221,7 @@ export async function redeliver(deps: AppDeps, ctx: RequestContext, endpointId: 
 export async function ping(deps: AppDeps, ctx: RequestContext, id: string) {
   const endpoint = await findEndpoint(deps, ctx, id);
   return deps.db.transaction(async (tx) => {
-    const { deliveryIds, eventId } = await insertDeliveries(deps, tx, ctx.accountId, [endpoint.id], 'ping', {
+    const { deliveryIds, eventId } = await insertDeliveries(deps, tx, ctx.accountId, [{ id: endpoint.id, accountId: ctx.accountId }], 'ping', {
       endpoint_id: endpoint.id, message: 'Ping from Coffer: this endpoint is reachable and verifies signatures.',
     }, false);
     const [row] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryIds[0]!));

@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_endpoints" ADD COLUMN "scope" text DEFAULT 'account' NOT NULL;
