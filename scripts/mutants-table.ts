@@ -306,4 +306,32 @@ export const MUTANTS: Mutant[] = [
     replace: 'olderHashKeys.length >= 0',
     tests: ['test/api/master-key-rotation.test.ts'],
   },
+  {
+    name: 'partner health: a protected entity 48 hours without a backup is only a warning',
+    file: 'api/resources/partner/health.ts',
+    search: "if (stalest !== null && now.getTime() - stalest > CRITICAL_AFTER_MS) reasons.push('backup_overdue_48h');",
+    replace: "if (false) reasons.push('backup_overdue_48h');",
+    tests: ['test/api/partner-health.test.ts'],
+  },
+  {
+    name: 'partner health: revoked customers are rolled up',
+    file: 'api/resources/partner/customers.ts',
+    search: 'and pc.revoked_at is null ${name}',
+    replace: '${name}',
+    tests: ['test/api/partner-health.test.ts', 'test/api/partner-usage.test.ts'],
+  },
+  {
+    name: 'partner billing: a partner-billed customer is invoiced itself',
+    file: 'api/resources/billing/ledger.ts',
+    search: 'if (await billedByPartner(deps.db, req.accountId)) return null;',
+    replace: '',
+    tests: ['test/api/partner-billing.test.ts'],
+  },
+  {
+    name: 'partner webhooks: a customer that revoked its partner still sends it events',
+    file: 'api/resources/events/feed.ts',
+    search: '.where(and(eq(partnerCustomers.customerAccountId, accountId), isNull(partnerCustomers.revokedAt)));',
+    replace: '.where(and(eq(partnerCustomers.customerAccountId, accountId)));',
+    tests: ['test/api/partner-events.test.ts'],
+  },
 ];
