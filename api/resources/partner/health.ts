@@ -72,8 +72,8 @@ function rollUp(c: CustomerRow, summaries: TaskSummary[], now: Date): Rolled {
 
 /** Every matching customer rolled up (counts only), in account id order. */
 async function rolledUp(deps: AppDeps, ctx: RequestContext, q: Pick<HealthQuery, 'health' | 'name' | 'region'>): Promise<Rolled[]> {
-  await requirePartner(deps, ctx);
-  const customers = await customersOf(deps, ctx, { name: q.name, region: q.region });
+  // Both at once: a standard account has no customers, so the list is empty when the check fails.
+  const [, customers] = await Promise.all([requirePartner(deps, ctx), customersOf(deps, ctx, { name: q.name, region: q.region })]);
   const summaries = await taskSummaries(deps, { accountIds: customers.map((c) => c.id) });
   const byAccount = new Map<string, TaskSummary[]>();
   for (const s of summaries) {

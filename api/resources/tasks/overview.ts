@@ -50,7 +50,7 @@ export async function taskSummaries(deps: AppDeps, scope: TaskScope): Promise<Ta
       select id, account_id, name, connection_status, paused_at from tasks
       where account_id = any(${ids}) and state = 'active' ${oneTask} order by id`,
     sql<{ task_id: string; status: string; n: number; bytes: number; items: number; last: string | null; next: string | null; stalest: string | null }[]>`
-      select task_id, status, count(*)::int as n, coalesce(sum(size_bytes), 0)::float8 as bytes, coalesce(sum(item_count), 0)::int as items,
+      select task_id, status, count(*)::int as n, coalesce(sum(size_bytes::float8), 0) as bytes, coalesce(sum(item_count), 0)::int as items,
         max(last_backup_at) as last, min(next_backup_at) as next, min(coalesce(last_backup_at, created_at)) as stalest
       from entities where account_id = any(${ids}) and state = 'active' ${oneTaskOfEntity}
       group by task_id, status`,
