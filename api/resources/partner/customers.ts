@@ -3,6 +3,7 @@
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { forbidden } from '../../errors.ts';
+import { containsPattern } from '../../../db/like.ts';
 import type { AccountState } from '../../../db/schema/accounts.ts';
 import type { PartnerBilling } from '../../../db/schema/partners.ts';
 
@@ -23,7 +24,7 @@ export async function requirePartner(deps: AppDeps, ctx: RequestContext): Promis
 /** The partner's current customers (revoked ones left out), by account id, optionally filtered by name substring and region. */
 export async function customersOf(deps: AppDeps, ctx: RequestContext, filter: { name?: string; region?: string } = {}): Promise<CustomerRow[]> {
   const { sql } = deps;
-  const name = filter.name ? sql`and a.name ilike ${`%${filter.name.replace(/[\\%_]/g, '\\$&')}%`}` : sql``;
+  const name = filter.name ? sql`and a.name ilike ${containsPattern(filter.name)}` : sql``;
   const region = filter.region ? sql`and a.region = ${filter.region}` : sql``;
   return sql<CustomerRow[]>`
     select a.id, a.name, a.region, a.state, pc.billing
