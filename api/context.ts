@@ -5,7 +5,14 @@ import type { Permission } from './permissions.ts';
 import type { AccountState } from '../db/schema/accounts.ts';
 
 export interface RequestContext {
+  /** The account the request acts on: the credential's own, or a partner's customer (Coffer-Account). */
   accountId: string;
+  /**
+   * Set when a partner's credential acts for one of its customers (the `Coffer-Account` header,
+   * api/plugins/auth.ts): the partner's account, where `userId` and `credentialId` live. Absent
+   * when the caller acts in its own account.
+   */
+  partnerAccountId?: string;
   userId: string;
   /** The API key or session the request authenticated with. */
   credentialId: string;

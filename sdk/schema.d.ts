@@ -2461,7 +2461,14 @@ export interface components {
             email: string;
             /** @example acct_01jd8x4z3q9v6w2k5m7n0p1r8s */
             id: string;
+            /**
+             * @description A `partner` (a managed service provider) manages customer accounts (POST /v1/customers) and may protect its own team too.
+             * @enum {unknown}
+             */
+            kind: "standard" | "partner";
             name: string;
+            /** @description Shown by GET /v1/account: the partner that manages (or managed) this account, or null. */
+            partner?: components["schemas"]["AccountPartner"] | null;
             /** @description A new email waiting for confirmation from that address (POST /v1/account/email-change); shown by GET /v1/account. */
             pending_email?: string | null;
             /** @description When a removed account will be erased for good. */
@@ -2477,6 +2484,23 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description The partner managing this account. */
+        AccountPartner: {
+            account_id: string;
+            /**
+             * @description `partner`: the partner is invoiced for this account; `direct`: the account pays for itself.
+             * @enum {unknown}
+             */
+            billing: "partner" | "direct";
+            name: string;
+            /** @description When this account's administrator withdrew the partner's access (DELETE /v1/account/partner); null while it has access. */
+            revoked_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the partner started managing this account.
+             */
+            since: string;
+        };
         AccountRemovalRequest: {
             /** @description Must be true: "I approve the removal of my data". After the 7-day grace period every backup, key and setting of the account is erased. */
             approve_data_removal: boolean;
@@ -2491,6 +2515,8 @@ export interface components {
             email: string;
             /** Format: date-time */
             expires_at: string;
+            /** @enum {unknown} */
+            kind: "standard" | "partner";
             region: string;
         };
         ActivationRequest: {
@@ -3534,6 +3560,8 @@ export interface components {
                 /** @description What this credential may do: the user's permissions narrowed by the key's scopes. */
                 permissions: components["schemas"]["Permission"][];
             };
+            /** @description Set when a partner acts for this account (Coffer-Account header): the partner's account, where `user` belongs. */
+            partner_account_id: string | null;
             user: components["schemas"]["User"];
         };
         NotificationRecipient: {
@@ -4025,6 +4053,11 @@ export interface components {
         SignupRequest: {
             /** Format: email */
             email: string;
+            /**
+             * @description `partner` signs up a managed service provider (default `standard`).
+             * @enum {unknown}
+             */
+            kind?: "standard" | "partner";
             /** @description The account (company) name. */
             name: string;
             password: string;

@@ -6,16 +6,20 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import type { RequestContext } from '../context.ts';
-import { conflict, forbidden, unauthorized } from '../errors.ts';
+import { ApiError, conflict, forbidden, unauthorized } from '../errors.ts';
 import { hashSecret, isWellFormedSecret, SESSION_PREFIX } from '../credentials.ts';
 import { ALL_PERMISSIONS, isPermission, type Permission } from '../permissions.ts';
-import { accountSecurity, accounts, apiKeys, sessions, users, type AccountState } from '../../db/schema.ts';
+import { accountSecurity, accounts, apiKeys, partnerCustomers, sessions, users, type AccountKind, type AccountState } from '../../db/schema.ts';
 import { allowlistRules, assertAllowedBy } from '../resources/ip-allowlist/service.ts';
 import type { Rule } from '../resources/ip-allowlist/match.ts';
 import { CredentialCache } from '../credential-cache.ts';
 import type { Throttle } from './throttle.ts';
 import { RATE_WINDOW_MS, rateKey } from './rate-limit.ts';
 import type { Db } from '../../db/client.ts';
+
+/** The request header a partner's credential names a customer account with. */
+export const ACCOUNT_HEADER_NAME = 'Coffer-Account';
+const ACCOUNT_HEADER = 'coffer-account';
 
 /** How often last_used_at is written: per-request writes would turn every read into a write. */
 const LAST_USED_PRECISION_MS = 60_000;
@@ -31,7 +35,14 @@ interface Principal {
   credentialId: string;
   accountId: string;
   accountState: AccountState;
+  accountKind: AccountKind;
   userId: string;
+  /** Set on a key a partner user minted in a customer's account: the partner's account. */
+  partnerAccountId: string | undefined;
+  /** For such a key: whether the partner may still act for the customer. */
+  partnerAccess: 'none' | 'granted' | 'revoked' | 'lost';
+  /** A partner user's reach: the customer accounts it may act for, null for all of them. */
+  customerIds: string[] | null;
   userState: string;
   role: 'administrator' | 'custom';
   permissions: ReadonlySet<Permission>;
@@ -52,6 +63,8 @@ const PRINCIPAL = {
   granted: users.permissions,
   accountId: accounts.id,
   accountState: accounts.state,
+  accountKind: accounts.kind,
+  customerIds: users.customerIds,
   ipAllowlistEnabled: accountSecurity.ipAllowlistEnabled,
 };
 
@@ -66,11 +79,16 @@ const versionOf = (accountId: typeof accounts.id) =>
 function lookups(db: Db) {
   const hash = sql.placeholder('hash');
   const apiKey = db
-    .select({ credentialId: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt, version: versionOf(accounts.id), ...PRINCIPAL })
+    .select({
+      credentialId: apiKeys.id, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt,
+      version: versionOf(accounts.id), ...PRINCIPAL,
+      userAccountId: users.accountId, partnerAccountId: partnerCustomers.partnerAccountId, partnerRevokedAt: partnerCustomers.revokedAt,
+    })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
     .leftJoin(accountSecurity, eq(accountSecurity.accountId, apiKeys.accountId))
+    .leftJoin(partnerCustomers, eq(partnerCustomers.customerAccountId, apiKeys.accountId))
     .where(eq(apiKeys.secretHash, hash))
     .limit(1)
     .prepare('auth_api_key');
@@ -83,7 +101,16 @@ function lookups(db: Db) {
     .where(eq(sessions.secretHash, hash))
     .limit(1)
     .prepare('auth_session');
-  return { apiKey, session };
+  // Only requests that carry Coffer-Account pay for this one: whether the account exists, its
+  // state, and the partner link that lets the caller in (left join: a customer of nobody).
+  const customer = db
+    .select({ state: accounts.state, partnerAccountId: partnerCustomers.partnerAccountId, revokedAt: partnerCustomers.revokedAt })
+    .from(accounts)
+    .leftJoin(partnerCustomers, eq(partnerCustomers.customerAccountId, accounts.id))
+    .where(eq(accounts.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('auth_customer');
+  return { apiKey, session, customer };
 }
 
 type Lookups = ReturnType<typeof lookups>;
@@ -92,12 +119,25 @@ async function loadPrincipal(deps: AppDeps, queries: Lookups, kind: Principal['k
   const [row] = kind === 'session' ? await queries.session.execute({ hash }) : await queries.apiKey.execute({ hash });
   if (!row) return undefined;
   const scopes = 'scopes' in row ? row.scopes : null;
+  // A key a partner user minted in a customer's account (POST /v1/customers/{id}/api-keys) works
+  // while the partner may act for that customer, and no longer.
+  let partnerAccountId: string | undefined;
+  let partnerAccess: Principal['partnerAccess'] = 'none';
+  if ('userAccountId' in row && row.userAccountId !== row.accountId) {
+    partnerAccountId = row.userAccountId;
+    const linked = row.partnerAccountId === row.userAccountId && (!row.customerIds || row.customerIds.includes(row.accountId));
+    partnerAccess = !linked ? 'lost' : row.partnerRevokedAt ? 'revoked' : 'granted';
+  }
   return {
+    partnerAccountId,
+    partnerAccess,
     kind,
     credentialId: row.credentialId,
     accountId: row.accountId,
     accountState: row.accountState,
+    accountKind: row.accountKind,
     userId: row.userId,
+    customerIds: row.customerIds,
     userState: row.userState,
     role: row.role,
     permissions: effectivePermissions(row.role, row.granted, scopes),
@@ -146,8 +186,8 @@ export class Authenticator {
   }
 
   /**
-   * The caller's effective account. Today it is the credential's own account; when partners (MSPs)
-   * arrive, a partner credential plus a `Coffer-Account` header will select a managed account here.
+   * The caller's effective account: the credential's own, or, when a partner's credential sends
+   * `Coffer-Account: <customer id>`, that customer's (see #actFor). Decided here and nowhere else.
    */
   async resolve(request: FastifyRequest): Promise<RequestContext> {
     const header = request.headers.authorization;
@@ -186,10 +226,14 @@ export class Authenticator {
     if (principal.revokedAt) throw refuse(refusals.revoked);
     if (principal.expiresAt && principal.expiresAt <= now) throw refuse(refusals.expired);
     if (principal.userState !== 'active') throw refuse(refusals.inactive);
+    if (principal.partnerAccess === 'revoked') throw forbidden('access_revoked', `The administrator of account ${principal.accountId} has withdrawn your access to it.`);
+    if (principal.partnerAccess === 'lost') throw refuse(refusals.revoked);
     this.#recordUse(request, principal, now);
-    // IP restrictions apply to every authenticated request, whatever the credential.
+    // IP restrictions apply to every authenticated request, whatever the credential. A partner
+    // acting for a customer obeys its own allowlist (the addresses it works from), not the
+    // customer's: the customer controls the partner's reach by revoking it (DELETE /v1/account/partner).
     if (principal.allowlist) assertAllowedBy(principal.allowlist, request.ip);
-    return {
+    const own: RequestContext = {
       accountId: principal.accountId,
       userId: principal.userId,
       credentialId: principal.credentialId,
@@ -200,7 +244,33 @@ export class Authenticator {
       userAgent: request.headers['user-agent'],
       requestId: String(request.id),
       accountState: principal.accountState,
+      ...(principal.partnerAccountId ? { partnerAccountId: principal.partnerAccountId } : {}),
     };
+    // A key minted for a customer acts for that customer only.
+    if (principal.partnerAccountId) return own;
+    const wanted = request.headers[ACCOUNT_HEADER];
+    if (wanted === undefined || wanted === '' || wanted === principal.accountId) return own;
+    return this.#actFor(principal, own, Array.isArray(wanted) ? wanted.join(',') : wanted);
+  }
+
+  /**
+   * A partner's credential acting for one of its customers: the request runs in the customer's
+   * account with the partner user's permissions (narrowed by the key's scopes), nothing more. An
+   * account that is not this partner's customer, or not one this user may act for, or that does
+   * not exist, is one answer (404 `account_not_found`), so the header cannot probe for accounts.
+   * A link the customer revoked is 403 `access_revoked`. Read on every such request (one query,
+   * only for requests with the header), so a revocation applies to the very next one.
+   */
+  async #actFor(principal: Principal, own: RequestContext, customerId: string): Promise<RequestContext> {
+    if (principal.accountKind !== 'partner') {
+      throw forbidden('not_a_partner', `Only a partner's credential may act for another account with the ${ACCOUNT_HEADER_NAME} header; send it without the header.`);
+    }
+    const notFound = new ApiError(404, 'account_not_found', 'Not Found', `Account ${customerId} does not exist or is not one of your customers.`);
+    if (principal.customerIds && !principal.customerIds.includes(customerId)) throw notFound;
+    const [customer] = await this.#lookups.customer.execute({ id: customerId });
+    if (!customer || customer.partnerAccountId !== principal.accountId) throw notFound;
+    if (customer.revokedAt) throw forbidden('access_revoked', `The administrator of account ${customerId} has withdrawn your access to it.`);
+    return { ...own, accountId: customerId, partnerAccountId: principal.accountId, accountState: customer.state };
   }
 
   /** last_used_at is written at most once a minute: per-request writes would turn every read into a write. */
@@ -239,6 +309,9 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps, throttle
     // Unknown routes fall through to the 404/405 handler without asking for credentials.
     if (config.public || request.routeOptions.url === undefined) return;
     request.ctx = await authenticator.resolve(request);
+    if (request.ctx.partnerAccountId && config.ownUser) {
+      throw forbidden('own_user_only', `This operation is about your own user and credentials, which live in your own account: send it without the ${ACCOUNT_HEADER_NAME} header.`);
+    }
     const needed = config.permission;
     if (needed && !request.ctx.permissions.has(needed)) {
       throw forbidden('permission_denied', `This operation needs the \`${needed}\` permission.`);
@@ -249,6 +322,11 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps, throttle
 
 declare module 'fastify' {
   interface FastifyContextConfig {
+    /**
+     * About the caller's own user or credentials (two-factor, password, sessions): refused while a
+     * partner acts for a customer, whose account holds none of the partner user's things.
+     */
+    ownUser?: boolean;
     /** Writes allowed while the account awaits deletion (undoing the removal, signing out). */
     allowWhilePendingDeletion?: boolean;
     /** The audit event type(s) this write records (published as `x-audit`; see api/resources/audit/exempt.ts). */

@@ -69,6 +69,8 @@ export const pendingSignups = pgTable(
     accountName: text('account_name').notNull(),
     userName: text('user_name'),
     region: text('region').notNull(),
+    /** The kind of account the activation creates (a partner signs up like anyone else). */
+    kind: text('kind').$type<AccountKind>().notNull().default('standard'),
     passwordHash: text('password_hash').notNull(),
     tokenHash: bytea('token_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),

@@ -39,7 +39,7 @@ t.test('sign-up is two steps: 202 and an activation email, then the link creates
 
   const inspected = await api.request('GET', `/v1/accounts/activate?token=${token}`);
   t.equal(inspected.status, 200);
-  t.same(inspected.body, { email: 'bob.smith@example.test', account_name: 'Pizza Perfecto', region: 'eu-west-1', expires_at: '2026-03-03T10:00:00.000Z' });
+  t.same(inspected.body, { email: 'bob.smith@example.test', account_name: 'Pizza Perfecto', region: 'eu-west-1', kind: 'standard', expires_at: '2026-03-03T10:00:00.000Z' });
 
   api.clock.advance(3600_000);
   const activated = await api.request('POST', '/v1/accounts/activate', { body: { token } });

@@ -26,7 +26,7 @@ export interface TestApp {
   /** Waits for the background work of requests made without `request()` (raw fetch, the SDK). */
   settled(): Promise<void>;
   /** Both steps of sign-up (the activation link is taken from its email, which no test sees). */
-  signUp(overrides?: Partial<{ name: string; email: string; password: string; region: string }>): Promise<SignedUp>;
+  signUp(overrides?: Partial<{ name: string; email: string; password: string; region: string; kind: 'standard' | 'partner' }>): Promise<SignedUp>;
 }
 
 export interface TestResponse {

@@ -9,10 +9,28 @@ export const AccountState = Type.Enum(
   { description: 'trial → active (subscribed) → past_due (payment failed) → suspended; pending_deletion during the 7-day grace period.' },
 );
 
+export const AccountKind = Type.Enum(['standard', 'partner'], {
+  description: 'A `partner` (a managed service provider) manages customer accounts (POST /v1/customers) and may protect its own team too.',
+});
+
+export const AccountPartner = Type.Object(
+  {
+    account_id: Type.String(),
+    name: Type.String(),
+    billing: Type.Enum(['partner', 'direct'], { description: '`partner`: the partner is invoiced for this account; `direct`: the account pays for itself.' }),
+    since: Timestamp('When the partner started managing this account.'),
+    revoked_at: NullableTimestamp('When this account\'s administrator withdrew the partner\'s access (DELETE /v1/account/partner); null while it has access.'),
+  },
+  { $id: 'AccountPartner', additionalProperties: false, description: 'The partner managing this account.' },
+);
+export type AccountPartner = Static<typeof AccountPartner>;
+
 export const Account = Type.Object(
   {
     id: Type.String({ examples: ['acct_01jd8x4z3q9v6w2k5m7n0p1r8s'] }),
     name: Type.String(),
+    kind: AccountKind,
+    partner: Type.Optional(Type.Union([ref(AccountPartner), Type.Null()], { description: 'Shown by GET /v1/account: the partner that manages (or managed) this account, or null.' })),
     email: Type.String({ format: 'email' }),
     region: Type.String({ description: 'The data center holding this account\'s backups; fixed at sign-up.' }),
     state: AccountState,
@@ -52,6 +70,7 @@ export const SignupRequest = Type.Object(
     password: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
     region: Type.String({ minLength: 1, maxLength: 40, description: 'A region id from GET /v1/regions.' }),
     user_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    kind: Type.Optional(Type.Enum(['standard', 'partner'], { description: '`partner` signs up a managed service provider (default `standard`).' })),
   },
   { $id: 'SignupRequest', additionalProperties: false },
 );
@@ -89,6 +108,7 @@ export const ActivationInfo = Type.Object(
     email: Type.String({ format: 'email' }),
     account_name: Type.String(),
     region: Type.String(),
+    kind: Type.Enum(['standard', 'partner']),
     expires_at: Timestamp(),
   },
   { $id: 'ActivationInfo', additionalProperties: false, description: 'What an activation link will create, before it is used.' },
@@ -108,6 +128,9 @@ export const Me = Type.Object(
   {
     user: ref(User),
     account: ref(Account),
+    partner_account_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'Set when a partner acts for this account (Coffer-Account header): the partner\'s account, where `user` belongs.',
+    }),
     credential: Type.Object({
       id: Type.String(),
       kind: Type.Enum(['api_key', 'session']),
@@ -129,4 +152,4 @@ export const Region = Type.Object(
 
 export const RegionList = Type.Object({ data: Type.Array(ref(Region)) }, { $id: 'RegionList', additionalProperties: false });
 
-export const schemas = [Account, Permission, User, SignupRequest, Signup, SignupAccepted, ActivationRequest, ActivationInfo, ActivationResendRequest, AccountUpdate, Me, Region, RegionList];
+export const schemas = [AccountPartner, Account, Permission, User, SignupRequest, Signup, SignupAccepted, ActivationRequest, ActivationInfo, ActivationResendRequest, AccountUpdate, Me, Region, RegionList];

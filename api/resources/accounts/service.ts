@@ -1,10 +1,11 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
-import { accountEmailChanges, accounts, users } from '../../../db/schema.ts';
+import { alias } from 'drizzle-orm/pg-core';
+import { accountEmailChanges, accounts, partnerCustomers, users } from '../../../db/schema.ts';
 import { notFound, preconditionFailed } from '../../errors.ts';
 import { ALL_PERMISSIONS, isPermission } from '../../permissions.ts';
-import type { Account, User } from './schemas.ts';
+import type { Account, AccountPartner, User } from './schemas.ts';
 import { prepared } from '../../../db/prepared.ts';
 
 import { audit } from '../audit/service.ts';
@@ -19,6 +20,7 @@ export function serializeAccount(row: AccountRow): Account {
   return {
     id: row.id,
     name: row.name,
+    kind: row.kind,
     email: row.email,
     region: row.region,
     state: row.state,
@@ -48,10 +50,28 @@ async function findAccount(deps: AppDeps, ctx: RequestContext): Promise<AccountR
   return row;
 }
 
+/** The partner managing the account (kept after a revocation, which `revoked_at` shows), or null. */
+async function partnerOf(deps: AppDeps, accountId: string): Promise<AccountPartner | null> {
+  const partner = alias(accounts, 'partner');
+  const [link] = await deps.db
+    .select({ link: partnerCustomers, name: partner.name })
+    .from(partnerCustomers)
+    .innerJoin(partner, eq(partner.id, partnerCustomers.partnerAccountId))
+    .where(eq(partnerCustomers.customerAccountId, accountId));
+  if (!link) return null;
+  return {
+    account_id: link.link.partnerAccountId, name: link.name, billing: link.link.billing,
+    since: link.link.createdAt.toISOString(), revoked_at: link.link.revokedAt?.toISOString() ?? null,
+  };
+}
+
 export async function getAccount(deps: AppDeps, ctx: RequestContext) {
   const row = await findAccount(deps, ctx);
-  const [pending] = await deps.db.select({ email: accountEmailChanges.newEmail }).from(accountEmailChanges).where(eq(accountEmailChanges.accountId, ctx.accountId));
-  return { account: { ...serializeAccount(row), pending_email: pending?.email ?? null }, version: row.version };
+  const [[pending], partner] = await Promise.all([
+    deps.db.select({ email: accountEmailChanges.newEmail }).from(accountEmailChanges).where(eq(accountEmailChanges.accountId, ctx.accountId)),
+    partnerOf(deps, ctx.accountId),
+  ]);
+  return { account: { ...serializeAccount(row), partner, pending_email: pending?.email ?? null }, version: row.version };
 }
 
 export async function updateAccount(deps: AppDeps, ctx: RequestContext, patch: { name?: string }, expected: number | undefined) {
@@ -77,12 +97,15 @@ const meQuery = prepared((db) => db
   .where(and(eq(users.id, sql.placeholder('userId')), eq(users.accountId, sql.placeholder('accountId'))))
   .prepare('get_me'));
 
+/** A partner acting for a customer is its own user (in the partner's account) in the customer's account. */
 export async function getMe(deps: AppDeps, ctx: RequestContext) {
-  const [row] = await meQuery(deps.db).execute({ userId: ctx.userId, accountId: ctx.accountId });
+  const [row] = await meQuery(deps.db).execute({ userId: ctx.userId, accountId: ctx.partnerAccountId ?? ctx.accountId });
   if (!row) throw notFound('User');
+  const account = ctx.partnerAccountId ? await findAccount(deps, ctx) : row.account;
   return {
     user: serializeUser(row.user),
-    account: serializeAccount(row.account),
+    account: serializeAccount(account),
+    partner_account_id: ctx.partnerAccountId ?? null,
     credential: { id: ctx.credentialId, kind: ctx.credentialKind, permissions: ALL_PERMISSIONS.filter((p) => ctx.permissions.has(p)) },
   };
 }

@@ -65,7 +65,7 @@ async function recordSignup(deps: AppDeps, signup: Omit<SignupRequest, 'password
   const token = newSecret(TOKEN_PREFIX);
   const expiresAt = new Date(now.getTime() + ACTIVATION_TTL_MS);
   await deps.db.insert(pendingSignups).values({
-    id: newId('sgn'), email: signup.email, accountName: signup.name, userName: signup.user_name ?? null, region: signup.region,
+    id: newId('sgn'), email: signup.email, accountName: signup.name, userName: signup.user_name ?? null, region: signup.region, kind: signup.kind ?? 'standard',
     passwordHash: signup.passwordHash, tokenHash: hashSecret(token), createdAt: now, expiresAt,
   });
   await deps.mailer.send(activationMail(deps.config.publicUrl, { email: signup.email, accountName: signup.name, expiresAt }, token));
@@ -110,7 +110,7 @@ async function findPending(deps: AppDeps, token: string): Promise<PendingRow> {
 /** What the link will create, without using it. */
 export async function inspectActivation(deps: AppDeps, token: string) {
   const row = await findPending(deps, token);
-  return { email: row.email, account_name: row.accountName, region: row.region, expires_at: row.expiresAt.toISOString() };
+  return { email: row.email, account_name: row.accountName, region: row.region, kind: row.kind, expires_at: row.expiresAt.toISOString() };
 }
 
 /** Uses the link once: the account in its trial, its administrator and a first API key. */
@@ -131,7 +131,7 @@ export async function activate(deps: AppDeps, token: string) {
       const [account] = await tx
         .insert(accounts)
         .values({
-          id: newId('acct'), name: pending.accountName, email: pending.email, region: pending.region, state: 'trial',
+          id: newId('acct'), name: pending.accountName, email: pending.email, region: pending.region, kind: pending.kind, state: 'trial',
           trialEndsAt: new Date(now.getTime() + TRIAL_DAYS * 86_400_000), createdAt: now, updatedAt: now,
         })
         .returning();

@@ -44,7 +44,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.post('/v1/me/password', {
-      config: { audit: 'password_changed' },
+      config: { ownUser: true, audit: 'password_changed' },
       schema: {
         operationId: 'changePassword', tags: ['me'], summary: 'Change your password',
         description: 'Needs the current password. Your other sessions end.',

@@ -22,7 +22,8 @@ const refuse = (code: string, detail: string) => new ApiError(403, code, 'Forbid
 
 /** Throws 403 `step_up_required` (nothing sent) or `step_up_failed` (wrong), audited; returns the factor used. */
 export async function verifyStepUp(deps: AppDeps, ctx: RequestContext, proof: StepUpProof, what: string): Promise<'totp' | 'password'> {
-  const [user] = await deps.db.select().from(users).where(and(eq(users.accountId, ctx.accountId), eq(users.id, ctx.userId)));
+  // A partner acting for a customer proves who it is with its own factor (its user is in its own account).
+  const [user] = await deps.db.select().from(users).where(and(eq(users.accountId, ctx.partnerAccountId ?? ctx.accountId), eq(users.id, ctx.userId)));
   if (!user) throw notFound('User', ctx.userId);
   const sec = await userSecurityOf(deps.db, user, deps.clock.now());
   const factor = sec.totpState === 'enabled' ? 'totp' : 'password';

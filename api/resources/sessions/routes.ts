@@ -31,7 +31,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.delete('/v1/sessions/current', {
-      config: { allowWhilePendingDeletion: true, audit: 'sign_out' },
+      config: { ownUser: true, allowWhilePendingDeletion: true, audit: 'sign_out' },
       schema: {
         operationId: 'signOut', tags, summary: 'Sign out: end the current session',
         description: 'The session token stops working at once. Only for requests authenticated with a session token.',
@@ -43,6 +43,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     });
 
     app.get('/v1/sessions', {
+      config: { ownUser: true },
       schema: {
         operationId: 'listSessions', tags, summary: 'List your sessions',
         description: 'Where and when you are signed in; tokens are never shown again.',
@@ -51,7 +52,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     }, async (request) => service.listSessions(deps, requireCtx(request.ctx), pageRequest(request.query), request.query.state));
 
     app.delete('/v1/sessions/:id', {
-      config: { audit: 'sign_out' },
+      config: { ownUser: true, audit: 'sign_out' },
       schema: {
         operationId: 'revokeSession', tags, summary: 'End one of your sessions',
         description: 'The session token stops working at once. Ending an ended session returns it unchanged.',
