@@ -178,7 +178,10 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
       servers: [{ url: '/' }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (`cfk_…`) or a session token (`cfs_…`).' },
+          bearerAuth: {
+            type: 'http', scheme: 'bearer',
+            description: 'An API key (`cfk_…`) or a session token (`cfs_…`). A partner\'s credential may add `Coffer-Account: <customer account id>` to act in one of its customers\' accounts with its own permissions (404 `account_not_found` for any other account, 403 `access_revoked` once the customer withdrew the access, 403 `not_a_partner` for any other credential); public operations ignore the header.',
+          },
         },
       },
       tags: [
@@ -206,6 +209,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
         { name: 'billing', description: 'Plans, subscription, billing details, payment methods, usage, invoices and payments' },
         { name: 'storage', description: 'Where the account\'s backups are stored: the region\'s default or your own bucket' },
         { name: 'partner', description: 'A partner\'s roll-ups over its customers: health and usage, each in one request, as JSON or CSV' },
+        { name: 'customers', description: 'Partners (MSPs): their customer accounts, invitations to become one, and keys minted in them' },
       ],
     },
     refResolver: {

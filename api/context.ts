@@ -13,6 +13,8 @@ export interface RequestContext {
    * when the caller acts in its own account.
    */
   partnerAccountId?: string;
+  /** In a partner account: the customers this user may act for (null or absent: all of them). */
+  customerIds?: readonly string[] | null;
   userId: string;
   /** The API key or session the request authenticated with. */
   credentialId: string;

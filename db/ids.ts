@@ -5,7 +5,7 @@ import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'acct' | 'usr' | 'key' | 'task' | 'ent' | 'tag' | 'run' | 'job' | 'evt' | 'aud' | 'ipr' | 'rcp' | 'whk' | 'inv' | 'pm' | 'snap' | 'item' | 'ses' | 'dlv' | 'utk' | 'rpt' | 'pay' | 'bmsg' | 'sgn' | 'ver' | 'idn' | 'oidc';
+export type IdPrefix = 'acct' | 'usr' | 'key' | 'task' | 'ent' | 'tag' | 'run' | 'job' | 'evt' | 'aud' | 'ipr' | 'rcp' | 'whk' | 'inv' | 'pm' | 'snap' | 'item' | 'ses' | 'dlv' | 'utk' | 'rpt' | 'pay' | 'bmsg' | 'sgn' | 'ver' | 'idn' | 'oidc' | 'pinv';
 
 /** CSPRNG bytes drawn 4 KiB at a time: a backup names 20,000 item versions in a second, and one
  * randomBytes call per id was a visible share of it. */

@@ -22,7 +22,10 @@ export const PERMISSIONS = {
   // a narrow custom role) could mint a fresh credential and hand it to anyone.
   'api_keys:manage': 'Create and revoke your own API keys',
   'security:manage': 'Manage security settings (2FA policy, SAML, IP allowlist)',
+  // A partner (an MSP) account's customers; what a partner user may do inside a customer's
+  // account is decided by the permissions above (api/plugins/auth.ts).
   'customers:read': 'View a partner\'s customer accounts, their health and usage',
+  'customers:manage': 'Create, change and remove customer accounts, invite accounts to become customers, mint keys in them',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -103,8 +103,33 @@ export class Me extends Resource {
   }
 }
 
+/** `coffer.account.partnerInvitations` */
+export class AccountPartnerInvitations extends Resource {
+  /** List partners' invitations to manage this account — `GET /v1/account/partner-invitations` (listReceivedPartnerInvitations) */
+  list(query?: QueryOf<'listReceivedPartnerInvitations'>, options?: RequestOptions): PagePromise<ItemOf<'listReceivedPartnerInvitations'>> {
+    return this._transport.list(OPERATIONS.listReceivedPartnerInvitations, [], query, options);
+  }
+
+  /** Let a partner manage this account — `POST /v1/account/partner-invitations/{id}/accept` (acceptPartnerInvitation) */
+  accept(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'acceptPartnerInvitation'>>> {
+    return this._transport.call(OPERATIONS.acceptPartnerInvitation, [id], undefined, options) as Promise<WithResponse<ResultOf<'acceptPartnerInvitation'>>>;
+  }
+
+  /** Decline a partner's invitation — `POST /v1/account/partner-invitations/{id}/decline` (declinePartnerInvitation) */
+  decline(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'declinePartnerInvitation'>>> {
+    return this._transport.call(OPERATIONS.declinePartnerInvitation, [id], undefined, options) as Promise<WithResponse<ResultOf<'declinePartnerInvitation'>>>;
+  }
+}
+
 /** `coffer.account` */
 export class Account extends Resource {
+  readonly partnerInvitations: AccountPartnerInvitations;
+
+  constructor(transport: Transport) {
+    super(transport);
+    this.partnerInvitations = new AccountPartnerInvitations(transport);
+  }
+
   /** Get the account — `GET /v1/account` (getAccount) */
   get(options?: RequestOptions): Promise<WithResponse<ResultOf<'getAccount'>>> {
     return this._transport.call(OPERATIONS.getAccount, [], undefined, options) as Promise<WithResponse<ResultOf<'getAccount'>>>;
@@ -148,6 +173,11 @@ export class Account extends Resource {
   /** Undo the removal of the account within its grace period — `DELETE /v1/account/removal` (undoAccountRemoval) */
   undoRemoval(options?: RequestOptions): Promise<WithResponse<ResultOf<'undoAccountRemoval'>>> {
     return this._transport.call(OPERATIONS.undoAccountRemoval, [], undefined, options) as Promise<WithResponse<ResultOf<'undoAccountRemoval'>>>;
+  }
+
+  /** Withdraw the partner's access to this account — `DELETE /v1/account/partner` (revokePartner) */
+  revokePartner(options?: RequestOptions): Promise<WithResponse<ResultOf<'revokePartner'>>> {
+    return this._transport.call(OPERATIONS.revokePartner, [], undefined, options) as Promise<WithResponse<ResultOf<'revokePartner'>>>;
   }
 }
 
@@ -1031,6 +1061,57 @@ export class Partner extends Resource {
   }
 }
 
+/** `coffer.customers` */
+export class Customers extends Resource {
+  /** List customers — `GET /v1/customers` (listCustomers) */
+  list(query?: QueryOf<'listCustomers'>, options?: RequestOptions): PagePromise<ItemOf<'listCustomers'>> {
+    return this._transport.list(OPERATIONS.listCustomers, [], query, options);
+  }
+
+  /** Create a customer account — `POST /v1/customers` (createCustomer) */
+  create(body: BodyOf<'createCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'createCustomer'>>> {
+    return this._transport.call(OPERATIONS.createCustomer, [], body, options) as Promise<WithResponse<ResultOf<'createCustomer'>>>;
+  }
+
+  /** Get a customer — `GET /v1/customers/{id}` (getCustomer) */
+  get(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getCustomer'>>> {
+    return this._transport.call(OPERATIONS.getCustomer, [id], undefined, options) as Promise<WithResponse<ResultOf<'getCustomer'>>>;
+  }
+
+  /** Rename a customer or change who pays for it — `PATCH /v1/customers/{id}` (updateCustomer) */
+  update(id: string, body: BodyOf<'updateCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateCustomer'>>> {
+    return this._transport.call(OPERATIONS.updateCustomer, [id], body, options) as Promise<WithResponse<ResultOf<'updateCustomer'>>>;
+  }
+
+  /** Remove a customer account — `DELETE /v1/customers/{id}` (removeCustomer) */
+  delete(id: string, query: QueryOf<'removeCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'removeCustomer'>>> {
+    return this._transport.call(OPERATIONS.removeCustomer, [id], query, options) as Promise<WithResponse<ResultOf<'removeCustomer'>>>;
+  }
+
+  /** Mint an API key in a customer account — `POST /v1/customers/{id}/api-keys` (createCustomerApiKey) */
+  createApiKey(id: string, body: BodyOf<'createCustomerApiKey'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'createCustomerApiKey'>>> {
+    return this._transport.call(OPERATIONS.createCustomerApiKey, [id], body, options) as Promise<WithResponse<ResultOf<'createCustomerApiKey'>>>;
+  }
+}
+
+/** `coffer.partnerInvitations` */
+export class PartnerInvitations extends Resource {
+  /** List the invitations this partner sent — `GET /v1/partner-invitations` (listPartnerInvitations) */
+  list(query?: QueryOf<'listPartnerInvitations'>, options?: RequestOptions): PagePromise<ItemOf<'listPartnerInvitations'>> {
+    return this._transport.list(OPERATIONS.listPartnerInvitations, [], query, options);
+  }
+
+  /** Invite an existing account to become a customer — `POST /v1/partner-invitations` (invitePartnerCustomer) */
+  create(body: BodyOf<'invitePartnerCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'invitePartnerCustomer'>>> {
+    return this._transport.call(OPERATIONS.invitePartnerCustomer, [], body, options) as Promise<WithResponse<ResultOf<'invitePartnerCustomer'>>>;
+  }
+
+  /** Cancel a pending invitation — `DELETE /v1/partner-invitations/{id}` (cancelPartnerInvitation) */
+  delete(id: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'cancelPartnerInvitation'>>> {
+    return this._transport.call(OPERATIONS.cancelPartnerInvitation, [id], undefined, options) as Promise<WithResponse<ResultOf<'cancelPartnerInvitation'>>>;
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -1067,6 +1148,8 @@ export class CofferResources {
   readonly events: Events;
   readonly oidc: Oidc;
   readonly partner: Partner;
+  readonly customers: Customers;
+  readonly partnerInvitations: PartnerInvitations;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -1103,5 +1186,7 @@ export class CofferResources {
     this.events = new Events(transport);
     this.oidc = new Oidc(transport);
     this.partner = new Partner(transport);
+    this.customers = new Customers(transport);
+    this.partnerInvitations = new PartnerInvitations(transport);
   }
 }

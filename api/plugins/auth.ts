@@ -245,6 +245,7 @@ export class Authenticator {
       requestId: String(request.id),
       accountState: principal.accountState,
       ...(principal.partnerAccountId ? { partnerAccountId: principal.partnerAccountId } : {}),
+      ...(principal.customerIds ? { customerIds: principal.customerIds } : {}),
     };
     // A key minted for a customer acts for that customer only.
     if (principal.partnerAccountId) return own;

@@ -114,3 +114,11 @@ import partner from './partner/routes.ts';
 import { schemas as partnerSchemas } from './partner/schemas.ts';
 resources.push(partner);
 resourceSchemas.push(...partnerSchemas);
+
+// Partners (MSPs): their customers, invitations to become one, and the customer's side of it.
+import customers from './customers/routes.ts';
+import { schemas as customerSchemas } from './customers/schemas.ts';
+import partnerInvitations from './partner-invitations/routes.ts';
+import { schemas as partnerInvitationSchemas } from './partner-invitations/schemas.ts';
+resources.push(customers, partnerInvitations);
+resourceSchemas.push(...customerSchemas, ...partnerInvitationSchemas);

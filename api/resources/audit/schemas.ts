@@ -17,6 +17,14 @@ export const AuditEvent = Type.Object(
     task: Nullable(Type.String({ description: 'The task or subject the event concerns.' })),
     performed_by: Nullable(Type.String({ description: 'The email of the user who performed it.' })),
     performed_by_user_id: Nullable(Type.String()),
+    actor: Type.Object(
+      {
+        user_id: Nullable(Type.String()),
+        account_id: Type.String({ description: 'The account the acting user belongs to: the partner\'s when a partner acted for this account.' }),
+        partner_account_id: Nullable(Type.String({ description: 'Set when a partner (an MSP) did this on the account\'s behalf.' })),
+      },
+      { additionalProperties: false, description: 'Who did it. Events a partner caused in a customer\'s account also appear in the partner\'s own audit log, with `details.customer_account_id`.' },
+    ),
     ip: Nullable(Type.String({ description: 'The client address.' })),
     user_agent: Nullable(Type.String()),
     description: Type.String(),

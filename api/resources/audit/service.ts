@@ -35,6 +35,8 @@ export const AUDIT_TYPES = [
   'restore_resumed', 'export_download_revoked', 'subscription_created', 'subscription_canceled', 'billing_details_updated',
   'payment_method_added', 'payment_method_activated', 'payment_method_deleted', 'invoice_emailed', 'payment_succeeded',
   'payment_failed', 'account_purged', 'identity_linked', 'identity_unlinked', 'payment_settings_changed', 'payment_recorded',
+  'customer_created', 'customer_updated', 'partner_invited', 'partner_invitation_cancelled',
+  'partner_invitation_accepted', 'partner_invitation_declined', 'partner_access_revoked',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
@@ -84,6 +86,24 @@ function isContext(who: RequestContext | string): who is RequestContext {
  */
 export async function audit(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestContext | string, event: AuditInput, tx?: Transaction): Promise<AuditEvent> {
   const accountId = isContext(who) ? who.accountId : who;
+  // A partner acting for its customer: the event names the partner in the customer's log, and a
+  // copy goes to the partner's own log (same transaction), so each side can answer for it.
+  const partnerAccountId = isContext(who) && who.partnerAccountId && who.partnerAccountId !== accountId ? who.partnerAccountId : null;
+  if (partnerAccountId) {
+    const actor = { user_id: (who as RequestContext).userId, account_id: partnerAccountId, partner_account_id: partnerAccountId };
+    const inCustomer = { ...event, details: { ...event.details, actor } };
+    const inPartner = { ...event, description: `For customer ${accountId}: ${event.description}`, details: { ...event.details, actor, customer_account_id: accountId } };
+    const both = async (t: Transaction) => {
+      const written = await append(deps, who, accountId, inCustomer, t);
+      await append(deps, { ...(who as RequestContext), accountId: partnerAccountId, partnerAccountId: undefined }, partnerAccountId, inPartner, t);
+      return written;
+    };
+    return tx ? both(tx) : deps.db.transaction(both);
+  }
+  return tx ? append(deps, who, accountId, event, tx) : deps.db.transaction((t) => append(deps, who, accountId, event, t));
+}
+
+async function append(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestContext | string, accountId: string, event: AuditInput, tx: Transaction): Promise<AuditEvent> {
   const run = async (t: Transaction) => {
     await t.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK}, hashtext(${accountId}))`);
     let performedBy = event.performedBy ?? null;
@@ -124,7 +144,16 @@ export async function audit(deps: Pick<AppDeps, 'db' | 'clock'>, who: RequestCon
     await t.insert(auditHeads).values({ accountId, ...moved }).onConflictDoUpdate({ target: auditHeads.accountId, set: moved });
     return serializeAuditEvent(inserted!);
   };
-  return tx ? run(tx) : deps.db.transaction(run);
+  return run(tx);
+}
+
+/** Recorded in `details.actor` when a partner acted; otherwise a user of the account itself (or nobody). */
+function actorOf(row: Row): AuditEvent['actor'] {
+  const recorded = row.details?.actor as AuditEvent['actor'] | undefined;
+  if (recorded && typeof recorded === 'object' && typeof recorded.account_id === 'string') {
+    return { user_id: recorded.user_id ?? null, account_id: recorded.account_id, partner_account_id: recorded.partner_account_id ?? null };
+  }
+  return { user_id: row.performedByUserId, account_id: row.accountId, partner_account_id: null };
 }
 
 export function serializeAuditEvent(row: Row): AuditEvent {
@@ -138,6 +167,7 @@ export function serializeAuditEvent(row: Row): AuditEvent {
     task: row.task,
     performed_by: row.performedBy,
     performed_by_user_id: row.performedByUserId,
+    actor: actorOf(row),
     ip: row.ip,
     user_agent: row.userAgent,
     description: row.description,
