@@ -1084,7 +1084,7 @@ export class Customers extends Resource {
   }
 
   /** Remove a customer account — `DELETE /v1/customers/{id}` (removeCustomer) */
-  delete(id: string, query: QueryOf<'removeCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'removeCustomer'>>> {
+  delete(id: string, query?: QueryOf<'removeCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'removeCustomer'>>> {
     return this._transport.call(OPERATIONS.removeCustomer, [id], query, options) as Promise<WithResponse<ResultOf<'removeCustomer'>>>;
   }
 

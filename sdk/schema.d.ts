@@ -9897,9 +9897,9 @@ export interface operations {
     };
     removeCustomer: {
         parameters: {
-            query: {
+            query?: {
                 /** @description Must be true: every backup, key and setting of the customer is erased after the 7-day grace period. */
-                approve_data_removal: boolean;
+                approve_data_removal?: boolean;
             };
             header?: never;
             path: {

@@ -7,99 +7,13 @@
 // the matching prefix (404 every time) and with an id of another prefix (400 or 404), and every
 // list and read without an id with each of A's ids as every query value (none of A's ids or names
 // in the answer). A's rows are the same afterwards. An operation whose id prefix has no object in
-// A fails the test, naming the prefix to add to `objectsOfA` below, so a new endpoint is covered
+// A fails the test, naming the prefix to add to `objectsOfA` (test/helpers/isolation.ts), so a new endpoint is covered
 // without editing the walk. Public operations are left out: they take no credentials (the SAML
 // endpoints take an account id by design; links are guarded by their signed tokens).
 import t from 'tap';
-import fc from 'fast-check';
-import { startRecoveryFixture, type RecoveryFixture } from '../helpers/recovery-fixture.ts';
+import { startRecoveryFixture } from '../helpers/recovery-fixture.ts';
 import { accountFingerprint } from '../helpers/account-rows.ts';
-import { operations, type Operation } from '../helpers/openapi-fuzz.ts';
-import { validArb, type Schema } from '../helpers/schema-arbitraries.ts';
-import { CARD, DAY, DETAILS } from '../helpers/billing.ts';
-import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
-import { meterUsage } from '../../workers/jobs/billing/metering.ts';
-import { DOC } from '../helpers/openapi-fuzz.ts';
-import { userIdentities } from '../../db/schema.ts';
-import { newId } from '../../db/ids.ts';
-
-const PASSWORD = 'correct horse battery staple';
-
-/** Bodies that pass validation, so the request reaches the lookup of the id (else a 400 proves nothing). */
-const BODIES: Record<string, unknown> = {
-  'PATCH /v1/api-keys/{id}': { name: 'pwned' },
-  'PATCH /v1/tasks/{id}': { name: 'pwned' },
-  'PATCH /v1/tags/{id}': { name: 'pwned' },
-  'PATCH /v1/users/{id}': { name: 'Pwned' },
-  'PATCH /v1/ip-allowlist/entries/{id}': { description: 'pwned' },
-  'PATCH /v1/notifications/recipients/{id}': { display_name: 'Pwned' },
-  'PATCH /v1/webhooks/{id}': { enabled: false },
-  'POST /v1/entities/{id}/verifications': {},
-};
-
-function bodyFor(o: Operation): unknown {
-  const key = `${o.method} ${o.path}`;
-  if (key in BODIES) return BODIES[key];
-  const schema = o.op.requestBody?.content?.['application/json']?.schema as Schema | undefined;
-  return schema ? fc.sample(validArb(DOC, schema), { seed: 7, numRuns: 1 })[0] : undefined;
-}
-
-const prefixOf = (pattern: string | undefined) => /^\^([a-z]+)_\[0-9a-z\]\{26\}\$$/.exec(pattern ?? '')?.[1];
-
-async function ok(res: { status: number; text: string; body: any }, what: string, status = [200, 201, 202]) {
-  if (!status.includes(res.status)) throw new Error(`${what} answered ${res.status}: ${res.text}`);
-  return res.body;
-}
-
-/** One object of every kind in account A, by id prefix. */
-async function objectsOfA(fx: RecoveryFixture): Promise<Record<string, string[]>> {
-  const api = fx.app;
-  const key = fx.account.key;
-  const post = async (path: string, body?: unknown) => ok(await api.request('POST', path, { key, body }), `POST ${path}`);
-  const get = async (path: string) => ok(await api.request('GET', path, { key }), `GET ${path}`);
-  const ids: Record<string, string[]> = {};
-  const add = (id: string) => (ids[id.slice(0, id.indexOf('_'))] ??= []).push(id);
-
-  add(fx.taskId);
-  add(fx.entityId);
-  add(fx.runId);
-  add((await get(`/v1/snapshots/${fx.runId}/items`)).data[0].id);
-  add((await post('/v1/tags', { name: 'finance' })).id);
-  add(fx.account.userId);
-  add((await post('/v1/users', { email: 'invited@a.example', role: 'custom', permissions: [] })).id);
-  add(fx.account.keyId);
-  add((await post('/v1/api-keys', { name: 'ci' })).id);
-  const me = await get('/v1/me');
-  add((await post('/v1/sessions', { email: me.user.email, password: PASSWORD })).id);
-  const webhook = await post('/v1/webhooks', { url: 'https://hooks.example.com/a', events: ['ping'] });
-  add(webhook.id);
-  add((await post(`/v1/webhooks/${webhook.id}/ping`)).id);
-  add((await post('/v1/notifications/recipients', { email: 'ops@a.example', display_name: 'Ops', types: ['exceptions'] })).id);
-  add((await post('/v1/ip-allowlist/entries', { cidr: '203.0.113.0/24' })).id);
-  add((await post('/v1/restores', { source: { snapshot_id: fx.runId }, destination: { mode: 'non_destructive' } })).id);
-  add((await post('/v1/exports', { source: { snapshot_id: fx.runId }, destination: { type: 'download' } })).id);
-  add((await post(`/v1/entities/${fx.entityId}/verifications`, {})).id);
-  // A linked Google identity (linking needs a live provider: test/api/identities.test.ts does it for real).
-  const identity = newId('idn');
-  await api.deps.db.insert(userIdentities).values({ id: identity, accountId: fx.account.accountId, userId: fx.account.userId, provider: 'google', issuer: 'https://accounts.google.com', subject: 'a-subject', email: me.user.email, createdAt: api.clock.now() });
-  add(identity);
-
-  // Billing: a card, a monthly subscription after the trial, one invoiced and paid month.
-  await ok(await api.request('PUT', '/v1/billing/details', { key, body: DETAILS }), 'PUT /v1/billing/details');
-  add((await post('/v1/billing/payment-methods', CARD)).id);
-  await post('/v1/billing/subscription', { plan: 'monthly' });
-  api.clock.advance(15 * DAY);
-  await runBillingCycle(api.deps);
-  await meterUsage(api.deps);
-  api.clock.advance(31 * DAY);
-  await runBillingCycle(api.deps);
-  for (const inv of (await get('/v1/billing/invoices')).data) add(inv.id);
-  for (const pay of (await get('/v1/billing/payments')).data) add(pay.id);
-
-  add((await get('/v1/audit')).data[0].id);
-  for (const evt of (await get('/v1/activity')).data.slice(0, 1)) add(evt.id);
-  return ids;
-}
+import { objectsOfA, walkIds, walkReads } from '../helpers/isolation.ts';
 
 t.test('account B\'s administrator reaches none of account A\'s objects through any operation of the document', async (t) => {
   const fx = await startRecoveryFixture(t, { '/docs/plan.txt': 'the plan of account A', '/docs/budget.csv': 'a,b\n1,2\n' }, { email: 'bob.builder@coffer-emu.test' });
@@ -111,70 +25,10 @@ t.test('account B\'s administrator reaches none of account A\'s objects through 
   // Names and addresses of A's objects: they must not show up in B's answers either.
   const secrets = [...every, 'Emulated team', 'bob.builder@coffer-emu.test', 'invited@a.example', 'ops@a.example', 'hooks.example.com/a', 'plan.txt', fx.accountId];
   const before = await accountFingerprint(api, fx.accountId);
-  const ops = operations().filter((o) => !o.public);
 
-  await t.test('every operation that takes an id: 404 for each of A\'s ids, 400 or 404 for an id of another kind', async (t) => {
-    let rotate = 0;
-    for (const o of ops) {
-      const pathParams = (o.op.parameters ?? []).filter((p: Schema) => p.in === 'path');
-      if (!pathParams.length) continue;
-      const label = `${o.method} ${o.path}`;
-      const prefixes = pathParams.map((p: Schema) => prefixOf(p.schema?.pattern));
-      const unknown = pathParams.filter((_: Schema, i: number) => !prefixes[i]).map((p: Schema) => p.name);
-      if (unknown.length) {
-        t.fail(`${label}: path parameter ${unknown.join(', ')} has no id pattern (^prefix_[0-9a-z]{26}$), so this sweep cannot pick A's object for it`);
-        continue;
-      }
-      const missing = prefixes.filter((p: string) => !ids[p]?.length);
-      if (missing.length) {
-        t.fail(`${label} takes a ${missing.map((p: string) => `${p}_…`).join(' and ')} id, but account A has no object of that kind: create one in objectsOfA() of this file`);
-        continue;
-      }
-      const body = bodyFor(o);
-      // Each of A's ids of the first parameter's kind, with A's first id of every other parameter's.
-      for (const first of ids[prefixes[0]]!) {
-        const values = [first, ...prefixes.slice(1).map((p: string) => ids[p]![0]!)];
-        let i = 0;
-        const url = o.path.replace(/\{\w+\}/g, () => values[i++]!);
-        const res = await api.request(o.method, url, { key: b.key, ...(body === undefined ? {} : { body }) });
-        t.equal(res.status, 404, `${o.method} ${url} by B: ${res.status === 404 ? '404' : res.text.slice(0, 300)}`);
-      }
-      const others = Object.keys(ids).filter((p) => p !== prefixes[0]);
-      const other = ids[others[rotate++ % others.length]!]![0]!;
-      const url = o.path.replace(/\{\w+\}/, other).replace(/\{\w+\}/g, (m) => ids[prefixes[pathParams.findIndex((p: Schema) => `{${p.name}}` === m)]!]![0]!);
-      const res = await api.request(o.method, url, { key: b.key, ...(body === undefined ? {} : { body }) });
-      t.ok(res.status === 400 || res.status === 404, `${o.method} ${url} by B (an id of another kind): ${res.status}`);
-    }
-  });
-
-  await t.test('every read without an id, with each of A\'s ids as every query value, shows nothing of A', async (t) => {
-    for (const o of ops) {
-      if (o.method !== 'GET' || o.path.includes('{')) continue;
-      const params: Schema[] = (o.op.parameters ?? []).filter((p: Schema) => p.in === 'query');
-      const urls = [o.path];
-      for (const p of params) {
-        const prefix = prefixOf(p.schema?.pattern);
-        const s = p.schema ?? {};
-        // A query value of a fixed form (enum, date, number) cannot carry an id; an id pattern takes its own kind only.
-        if (!prefix && (s.enum || s.pattern || s.format || (s.type && s.type !== 'string'))) continue;
-        for (const id of prefix ? ids[prefix] ?? [] : every) urls.push(`${o.path}?${encodeURIComponent(p.name)}=${encodeURIComponent(id)}`);
-      }
-      let leaks = 0;
-      for (let i = 0; i < urls.length; i += 8) {
-        const answers = await Promise.all(urls.slice(i, i + 8).map(async (url) => ({ url, res: await api.request('GET', url, { key: b.key }) })));
-        for (const { url, res } of answers) {
-          if (res.status >= 500) t.fail(`GET ${url} by B: ${res.status} ${res.text.slice(0, 200)}`);
-          if (res.status !== 200) continue;
-          const found = secrets.filter((s) => res.text.includes(s));
-          if (found.length) {
-            leaks++;
-            t.fail(`GET ${url} by B shows ${found.join(', ')} of account A`);
-          }
-        }
-      }
-      t.equal(leaks, 0, `${o.operationId}: ${urls.length} reads by B, nothing of A`);
-    }
-  });
+  const caller = { label: 'B', key: b.key };
+  await walkIds(t, api, ids, caller);
+  await walkReads(t, api, ids, secrets, caller);
 
   t.same(await accountFingerprint(api, fx.accountId), before, 'every row of account A is as it was');
   const task = await api.request('GET', `/v1/tasks/${fx.taskId}`, { key: fx.account.key });

@@ -81,7 +81,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: `As POST /v1/account/removal: needs \`approve_data_removal=true\` (400 \`approval_required\`); the account is read-only for 7 days (its administrator may undo the removal), then erased. ${PARTNER_ONLY}`,
         params: Params, querystring: CustomerRemovalQuery, response: { 202: ref(Customer) },
       },
-    }, async (request, reply) => reply.code(202).send(await service.removeCustomer(deps, requireCtx(request.ctx), request.params.id, request.query.approve_data_removal)));
+    }, async (request, reply) => reply.code(202).send(await service.removeCustomer(deps, requireCtx(request.ctx), request.params.id, request.query.approve_data_removal === true)));
 
     app.post('/v1/customers/:id/api-keys', {
       config: { permission: 'customers:manage', audit: 'api_key_created' },

@@ -59,7 +59,7 @@ export const CustomerListQuery = Type.Object(
 );
 
 export const CustomerRemovalQuery = Type.Object(
-  { approve_data_removal: Type.Boolean({ description: 'Must be true: every backup, key and setting of the customer is erased after the 7-day grace period.' }) },
+  { approve_data_removal: Type.Optional(Type.Boolean({ description: 'Must be true: every backup, key and setting of the customer is erased after the 7-day grace period.' })) },
   { additionalProperties: false },
 );
 
