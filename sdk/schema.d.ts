@@ -3788,6 +3788,8 @@ export interface components {
             account_id: string;
             /** Format: date-time */
             created_at: string;
+            /** @description In a partner account: the customers this user may act for; null for all of them (and in any other account). */
+            customer_ids: string[] | null;
             /** Format: email */
             email: string;
             email_confirmed_at: string | null;
@@ -4879,6 +4881,8 @@ export interface components {
             token: string;
         };
         UserInvite: {
+            /** @description In a partner account: the customers this user may act for (Coffer-Account) and see in GET /v1/customers; null for all of them (the default). */
+            customer_ids?: string[] | null;
             /** Format: email */
             email: string;
             name?: string;
@@ -4895,6 +4899,8 @@ export interface components {
             next_cursor: string | null;
         };
         UserUpdate: {
+            /** @description In a partner account: the customers this user may act for (Coffer-Account) and see in GET /v1/customers; null for all of them (the default). */
+            customer_ids?: string[] | null;
             name?: string | null;
             permissions?: components["schemas"]["Permission"][];
             /** @enum {unknown} */

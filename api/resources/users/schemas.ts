@@ -17,6 +17,7 @@ export const ManagedUser = Type.Object(
     services: Type.Array(ref(Service)),
     state: Type.Enum(['active', 'invited', 'deactivated'], { description: 'invited: the email is not confirmed yet; deactivated: keys and sessions stop working.' }),
     two_factor_enabled: Type.Boolean(),
+    customer_ids: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'In a partner account: the customers this user may act for; null for all of them (and in any other account).' }),
     email_confirmed_at: NullableTimestamp(),
     created_at: Timestamp(),
     updated_at: Timestamp(),
@@ -32,6 +33,9 @@ export const UserInvite = Type.Object(
     role: Type.Enum(['administrator', 'custom']),
     permissions: Type.Optional(Type.Array(ref(Permission), { uniqueItems: true, maxItems: 50, description: 'For a custom role: the operations granted.' })),
     services: Type.Optional(Type.Array(ref(Service), { uniqueItems: true, description: 'Defaults to every service.' })),
+    customer_ids: Type.Optional(Type.Union([Type.Array(Type.String({ pattern: '^acct_[0-9a-z]{26}$' }), { uniqueItems: true, maxItems: 1000 }), Type.Null()], {
+      description: 'In a partner account: the customers this user may act for (Coffer-Account) and see in GET /v1/customers; null for all of them (the default).',
+    })),
   },
   { $id: 'UserInvite', additionalProperties: false },
 );
@@ -43,6 +47,9 @@ export const UserUpdate = Type.Object(
     role: Type.Optional(Type.Enum(['administrator', 'custom'])),
     permissions: Type.Optional(Type.Array(ref(Permission), { uniqueItems: true, maxItems: 50 })),
     services: Type.Optional(Type.Array(ref(Service), { uniqueItems: true })),
+    customer_ids: Type.Optional(Type.Union([Type.Array(Type.String({ pattern: '^acct_[0-9a-z]{26}$' }), { uniqueItems: true, maxItems: 1000 }), Type.Null()], {
+      description: 'In a partner account: the customers this user may act for (Coffer-Account) and see in GET /v1/customers; null for all of them (the default).',
+    })),
   },
   { $id: 'UserUpdate', additionalProperties: false },
 );

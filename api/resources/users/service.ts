@@ -7,9 +7,9 @@ import { and, desc, eq, inArray, isNull, lt, ne, sql, type SQL } from 'drizzle-o
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import type { Tx } from '../../../db/client.ts';
-import { sessions, users, userSecurity } from '../../../db/schema.ts';
+import { accounts, partnerCustomers, sessions, users, userSecurity } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
-import { conflict, notFound, preconditionFailed } from '../../errors.ts';
+import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { hashPassword } from '../../passwords.ts';
 import { ALL_PERMISSIONS, type Permission } from '../../permissions.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
@@ -41,6 +41,7 @@ export function serializeManagedUser(row: Row, twoFactor: boolean): ManagedUser 
     services: admin ? [...SERVICES] : row.services.filter((s): s is (typeof SERVICES)[number] => (SERVICES as readonly string[]).includes(s)),
     state: row.state,
     two_factor_enabled: twoFactor,
+    customer_ids: row.customerIds,
     email_confirmed_at: row.emailConfirmedAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -95,8 +96,28 @@ function isUniqueViolation(err: unknown) {
   return (err as { code?: string }).code === '23505' || (err as { cause?: { code?: string } }).cause?.code === '23505';
 }
 
+/**
+ * A partner user's customers: only in a partner account (not while acting for a customer), only
+ * the partner's own customers, and only within the caller's own reach (a user limited to some
+ * customers cannot hand out the others, nor all of them).
+ */
+async function checkCustomerIds(deps: AppDeps, ctx: RequestContext, ids: readonly string[] | null | undefined) {
+  if (ids === undefined) return;
+  const [account] = await deps.db.select({ kind: accounts.kind }).from(accounts).where(eq(accounts.id, ctx.accountId));
+  if (account?.kind !== 'partner' || ctx.partnerAccountId) throw invalidField('/body/customer_ids', 'only the users of a partner account act for customers');
+  if (ctx.customerIds && (ids === null || ids.some((id) => !ctx.customerIds!.includes(id)))) {
+    throw forbidden('cannot_grant', 'You can only give a user customers you may act for yourself.');
+  }
+  if (!ids?.length) return;
+  const known = await deps.db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
+    .where(and(eq(partnerCustomers.partnerAccountId, ctx.accountId), inArray(partnerCustomers.customerAccountId, [...ids])));
+  const missing = ids.findIndex((id) => !known.some((k) => k.id === id));
+  if (missing >= 0) throw invalidField(`/body/customer_ids/${missing}`, `${ids[missing]} is not one of your customers`);
+}
+
 export async function inviteUser(deps: AppDeps, ctx: RequestContext, input: UserInvite) {
   assertMayGrant(ctx, input.role, input.permissions);
+  await checkCustomerIds(deps, ctx, input.customer_ids);
   const now = deps.clock.now();
   const email = input.email.trim().toLowerCase();
   let created: { row: Row; token: string; inviter: string | null };
@@ -107,7 +128,7 @@ export async function inviteUser(deps: AppDeps, ctx: RequestContext, input: User
         .values({
           id: newId('usr'), accountId: ctx.accountId, email, name: input.name ?? null, role: input.role,
           permissions: input.role === 'administrator' ? [] : canonicalPermissions(input.permissions ?? []),
-          services: input.services ?? [...SERVICES], passwordHash: null, state: 'invited', createdAt: now, updatedAt: now,
+          services: input.services ?? [...SERVICES], customerIds: input.customer_ids ?? null, passwordHash: null, state: 'invited', createdAt: now, updatedAt: now,
         })
         .returning();
       const { token } = await issueUserToken(tx, { accountId: ctx.accountId, userId: row!.id }, 'confirm', now);
@@ -199,6 +220,7 @@ async function lockUsers(tx: Transaction, accountId: string) {
 
 export async function updateUser(deps: AppDeps, ctx: RequestContext, id: string, patch: UserUpdate, expected: number | undefined) {
   assertMayGrant(ctx, patch.role, patch.permissions);
+  await checkCustomerIds(deps, ctx, patch.customer_ids);
   const row = await deps.db.transaction(async (tx) => {
     await lockUsers(tx, ctx.accountId);
     const current = await find(tx, ctx, id);
@@ -215,6 +237,7 @@ export async function updateUser(deps: AppDeps, ctx: RequestContext, id: string,
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         role, permissions,
         ...(patch.services !== undefined ? { services: patch.services } : {}),
+        ...(patch.customer_ids !== undefined ? { customerIds: patch.customer_ids } : {}),
         version: current.version + 1, updatedAt: deps.clock.now(),
       })
       .where(and(eq(users.accountId, ctx.accountId), eq(users.id, id), eq(users.version, current.version)))
@@ -222,13 +245,18 @@ export async function updateUser(deps: AppDeps, ctx: RequestContext, id: string,
     if (!updated) throw preconditionFailed(`User ${id} changed while this request ran; fetch it again.`);
     const before = serializeManagedUser(current, false);
     const after = serializeManagedUser(updated, false);
-    const permissionsChanged = before.role !== after.role || before.permissions.join() !== after.permissions.join() || before.services.join() !== after.services.join();
+    const permissionsChanged = before.role !== after.role || before.permissions.join() !== after.permissions.join() || before.services.join() !== after.services.join()
+      || String(before.customer_ids) !== String(after.customer_ids);
     await audit(deps, ctx, {
       type: permissionsChanged ? 'permissions_changed' : 'user_updated', task: current.email,
       description: permissionsChanged
         ? `Permissions of ${current.email} changed: ${before.role} [${before.permissions.join(', ')}] → ${after.role} [${after.permissions.join(', ')}]`
         : `User ${current.email} updated`,
-      details: { user_id: id, before: { role: before.role, permissions: before.permissions, services: before.services, name: before.name }, after: { role: after.role, permissions: after.permissions, services: after.services, name: after.name } },
+      details: {
+        user_id: id,
+        before: { role: before.role, permissions: before.permissions, services: before.services, name: before.name, customer_ids: before.customer_ids },
+        after: { role: after.role, permissions: after.permissions, services: after.services, name: after.name, customer_ids: after.customer_ids },
+      },
     }, tx);
     return updated;
   });
