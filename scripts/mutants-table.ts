@@ -181,6 +181,27 @@ export const MUTANTS: Mutant[] = [
     tests: ['test/api/isolation-sweep.test.ts'],
   },
   {
+    name: 'partners: Coffer-Account reaches any existing account, not only the partner\'s customers',
+    file: 'api/plugins/auth.ts',
+    search: 'if (!customer || customer.partnerAccountId !== principal.accountId) throw notFound;',
+    replace: 'if (!customer) throw notFound;',
+    tests: ['test/api/partners-acting.test.ts'],
+  },
+  {
+    name: 'partners: a customer\'s revocation of its partner is ignored',
+    file: 'api/plugins/auth.ts',
+    search: 'if (customer.revokedAt) throw forbidden(',
+    replace: 'if (false) throw forbidden(',
+    tests: ['test/api/partners-acting.test.ts'],
+  },
+  {
+    name: 'partners: a key minted in a customer\'s account outlives the partner\'s access',
+    file: 'api/plugins/auth.ts',
+    search: "if (principal.partnerAccess === 'revoked')",
+    replace: 'if (false)',
+    tests: ['test/api/partners-invitations.test.ts'],
+  },
+  {
     name: 'a NUL character in a request reaches PostgreSQL (500)',
     file: 'api/app.ts',
     search: 'registerNulCheck(app);',

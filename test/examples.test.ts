@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -30,7 +30,11 @@ async function buildPackage(t: Test): Promise<{ dir: string; path: string }> {
   await run(process.execPath, [tsc, '-p', join(repo, 'sdk/cli/tsconfig.json'), '--outDir', join(pkg, 'dist')]);
   const manifest = JSON.parse(await readFile(join(repo, 'sdk/package.json'), 'utf8'));
   await writeFile(join(pkg, 'package.json'), JSON.stringify(manifest));
-  for (const dep of Object.keys(manifest.dependencies)) await symlink(join(repo, 'node_modules', dep), join(dir, 'node_modules', dep));
+  for (const dep of Object.keys(manifest.dependencies)) {
+    // A scoped dependency (@scope/name) needs its scope's folder first.
+    await mkdir(dirname(join(dir, 'node_modules', dep)), { recursive: true });
+    await symlink(join(repo, 'node_modules', dep), join(dir, 'node_modules', dep));
+  }
   await mkdir(join(dir, 'bin'));
   await writeFile(join(dir, 'bin/coffer'), `#!/bin/sh\nexec "${process.execPath}" "${join(pkg, 'dist/cli/bin.js')}" "$@"\n`);
   await chmod(join(dir, 'bin/coffer'), 0o755);
@@ -153,6 +157,16 @@ t.test('SDK examples (examples/sdk) run against a live server', async (t) => {
   const forged = await fetch(`http://127.0.0.1:${port}/coffer`, { method: 'POST', body: '{"id":"evt_x","type":"ping"}', headers: { 'coffer-signature': `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}` } });
   t.equal(forged.status, 400, 'a forged delivery is refused');
   t.equal(await forged.text(), 'signature_mismatch');
+
+  // 6. A partner (MSP) lists its customers and looks inside each one with its own key.
+  const msp = await team.api.signUp({ kind: 'partner' });
+  const customer = await team.api.request('POST', '/v1/customers', { key: msp.key, body: { name: 'Dental Clinic', region: 'eu-west-1', billing: 'partner' } });
+  t.equal(customer.status, 201, customer.text);
+  await team.api.request('POST', '/v1/tasks', { key: msp.key, body: { name: 'Clinic team' }, headers: { 'coffer-account': customer.body.id } });
+  const listed = await start(process.execPath, [join(examples, 'msp-customers.mjs')], { ...team.env, COFFER_API_KEY: msp.key }, examples).done;
+  t.equal(listed.code, 0, `msp-customers: ${listed.stderr}`);
+  t.match(listed.stdout, new RegExp(`${customer.body.id}  Dental Clinic .* billing=partner  tasks=1 connected=0`));
+  t.match(listed.stdout, /CUSTOMERS=1\n/);
 });
 
 t.test('CLI examples (examples/cli) run against a live server', async (t) => {

@@ -71,7 +71,7 @@ Global flags:
   --data JSON|@FILE       the whole request body; --field value (dotted: --source.snapshot-id) sets one field
   --profile NAME          a saved profile (default: the one \`coffer profiles use\` chose)
   --api-url URL, --api-key KEY   override the profile (also COFFER_API_URL, COFFER_API_KEY)
-  --account ID            act on another account you administer
+  --account ID            act for a customer account (a partner's credential; the Coffer-Account header)
   --if-match ETAG, --idempotency-key KEY, --timeout MS
 
 ${EXIT_HELP}

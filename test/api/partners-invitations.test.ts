@@ -3,6 +3,7 @@
 import t from 'tap';
 import { startTestApp } from '../helpers/app.ts';
 import { actingFor, signUpPartner } from '../helpers/partners.ts';
+import { issueApiKey } from '../../api/resources/api-keys/service.ts';
 
 t.test('invite by account id or admin email; only the account\'s own administrator accepts; then the partner acts for it', async (t) => {
   const api = await startTestApp(t);
@@ -65,6 +66,11 @@ t.test('invitations cannot probe: unknown, partner and non-administrator targets
 
   const inv = await api.request('POST', '/v1/partner-invitations', { key: partner.key, body: { account_id: shop.accountId, billing: 'direct' } });
   t.equal((await api.request('POST', `/v1/account/partner-invitations/${inv.body.id}/accept`, { key: rival.key })).status, 404, 'another account sees no such invitation');
+  await api.database.sql`update users set state = 'active', password_hash = 'x' where id = ${clerk.body.id}`;
+  const clerkKey = await api.deps.db.transaction((tx) => issueApiKey(tx, { accountId: shop.accountId, userId: clerk.body.id, held: new Set(['account:manage'] as const) }, { name: 'clerk' }, api.clock.now()));
+  const byClerk = await api.request('POST', `/v1/account/partner-invitations/${inv.body.id}/accept`, { key: clerkKey.secret });
+  t.equal(byClerk.status, 403, 'account:manage is not enough: only an administrator accepts');
+  t.equal(byClerk.body.code, 'administrator_required');
   const cancelled = await api.request('DELETE', `/v1/partner-invitations/${inv.body.id}`, { key: partner.key });
   t.equal(cancelled.body.state, 'cancelled');
   const late = await api.request('POST', `/v1/account/partner-invitations/${inv.body.id}/accept`, { key: shop.key });
