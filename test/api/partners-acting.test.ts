@@ -36,6 +36,13 @@ t.test('a partner signs up as such; with Coffer-Account its key runs in its cust
   // A change made for the customer lands in the customer's account.
   const tag = await asCustomer('POST', '/v1/tags', { name: 'managed' });
   t.equal(tag.status, 201);
+  // The customer's own administrator is out of the partner's reach: it must stay able to revoke.
+  for (const [method, path, body] of [['PATCH', `/v1/users/${customer.userId}`, { role: 'custom' }], ['DELETE', `/v1/users/${customer.userId}`], ['DELETE', `/v1/api-keys/${customer.keyId}`]] as const) {
+    const res = await asCustomer(method, path, body);
+    t.equal(res.status, 403, `${method} ${path}`);
+    t.equal(res.body.code, 'administrator_required');
+  }
+  t.equal((await api.request('GET', '/v1/me', { key: customer.key })).body.user.role, 'administrator');
   const tags = await api.request('GET', '/v1/tags', { key: customer.key });
   t.same(tags.body.data.map((x: { name: string }) => x.name), ['managed']);
   t.same((await api.request('GET', '/v1/tags', { key: partner.key })).body.data, []);

@@ -29,6 +29,11 @@ export function assertMayGrant(ctx: RequestContext, role: 'administrator' | 'cus
  * last-administrator rule still applies elsewhere).
  */
 export function assertMayManage(ctx: RequestContext, target: { id: string; role: string; permissions: readonly string[] }) {
+  // A partner acting for its customer never reaches the customer's own administrators: they must
+  // always be able to withdraw the partner's access (DELETE /v1/account/partner).
+  if (ctx.partnerAccountId && target.role === 'administrator') {
+    throw forbidden('administrator_required', 'Only the account\'s own administrators can change an administrator, their keys or their sessions; a partner cannot.');
+  }
   if (target.id === ctx.userId) return;
   if (target.role === 'administrator') assertAdministrator(ctx, 'change an administrator, their keys or their sessions');
   const above = target.permissions.filter(isPermission).find((p) => !ctx.permissions.has(p));
