@@ -1079,7 +1079,7 @@ export class Customers extends Resource {
   }
 
   /** Rename a customer or change who pays for it — `PATCH /v1/customers/{id}` (updateCustomer) */
-  update(id: string, body: BodyOf<'updateCustomer'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'updateCustomer'>>> {
+  update(id: string, body: BodyOf<'updateCustomer'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'updateCustomer'>>> {
     return this._transport.call(OPERATIONS.updateCustomer, [id], body, options) as Promise<WithResponse<ResultOf<'updateCustomer'>>>;
   }
 

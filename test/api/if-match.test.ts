@@ -15,6 +15,8 @@ interface Maker {
   make(api: TestApp, admin: SignedUp): Promise<string | undefined>;
   /** Where the object is read back (default: the operation's own path). */
   read?: string;
+  /** The object lives under a partner account (a customer): the admin signs up as a partner. */
+  partner?: boolean;
   /** A valid body per method; methods without one send none. */
   body?: Partial<Record<Method, unknown>>;
 }
@@ -81,6 +83,11 @@ const MAKERS: Record<string, Maker> = {
     body: { PUT: { ...DETAILS, city: 'Manchester' } },
   },
   '/v1/storage': { make: exists, body: { PUT: { kind: 'managed' } } },
+  '/v1/customers/{id}': {
+    partner: true,
+    make: (api, a) => created(api, a, '/v1/customers', { name: 'Clinic', region: 'eu-west-1', billing: 'partner' }),
+    body: { PATCH: { billing: 'direct' } },
+  },
 };
 
 interface Operation {
@@ -124,7 +131,7 @@ t.test('every operation that takes If-Match refuses a stale ETag with 412 and ch
         return;
       }
       // A fresh account per operation: singletons start from their defaults, nothing leaks between rows.
-      const admin = await api.signUp();
+      const admin = await api.signUp(maker.partner ? { kind: 'partner' } : {});
       const id = await maker.make(api, admin);
       const url = id ? path.replace('{id}', id) : path;
       const readUrl = (maker.read ?? path).replace('{id}', id ?? '');

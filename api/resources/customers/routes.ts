@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { AppDeps } from '../../deps.ts';
 import { requireCtx } from '../../context.ts';
 import { pageRequest } from '../../pagination.ts';
+import { expectedVersion, setEtag } from '../../etag.ts';
 import { IdParam, ref } from '../../schemas/common.ts';
 import { ApiKeyCreate, CreatedApiKey } from '../api-keys/schemas.ts';
 import { Customer, CustomerCreate, CustomerList, CustomerListQuery, CustomerRemovalQuery, CustomerUpdate } from './schemas.ts';
@@ -63,16 +64,24 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.get('/v1/customers/:id', {
       config: { permission: 'customers:read' },
       schema: { operationId: 'getCustomer', tags, summary: 'Get a customer', description: PARTNER_ONLY, params: Params, response: { 200: ref(Customer) } },
-    }, async (request) => service.getCustomer(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request, reply) => {
+      const { customer, version } = await service.getCustomer(deps, requireCtx(request.ctx), request.params.id);
+      setEtag(reply, version);
+      return customer;
+    });
 
     app.patch('/v1/customers/:id', {
-      config: { permission: 'customers:manage', audit: 'customer_updated' },
+      config: { permission: 'customers:manage', ifMatch: true, audit: 'customer_updated' },
       schema: {
         operationId: 'updateCustomer', tags, summary: 'Rename a customer or change who pays for it',
         description: `403 \`access_revoked\` when the customer withdrew the partner's access. ${PARTNER_ONLY}`,
         params: Params, body: ref(CustomerUpdate), response: { 200: ref(Customer) },
       },
-    }, async (request) => service.updateCustomer(deps, requireCtx(request.ctx), request.params.id, request.body));
+    }, async (request, reply) => {
+      const { customer, version } = await service.updateCustomer(deps, requireCtx(request.ctx), request.params.id, request.body, expectedVersion(request));
+      setEtag(reply, version);
+      return customer;
+    });
 
     app.delete('/v1/customers/:id', {
       config: { permission: 'customers:manage', audit: 'account_removal_requested' },

@@ -7,7 +7,7 @@ import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { accounts, partnerCustomers, users } from '../../../db/schema.ts';
 import { newId } from '../../../db/ids.ts';
-import { conflict, forbidden, invalidField, notFound } from '../../errors.ts';
+import { conflict, forbidden, invalidField, notFound, preconditionFailed } from '../../errors.ts';
 import { toCsv } from '../../csv.ts';
 import { REGION_IDS } from '../../regions.ts';
 import { toPage, type PageRequest } from '../../pagination.ts';
@@ -152,17 +152,21 @@ export async function exportCustomersCsv(deps: AppDeps, ctx: RequestContext, fil
   }), { columns: [...CSV_COLUMNS] });
 }
 
-export async function getCustomer(deps: AppDeps, ctx: RequestContext, id: string): Promise<Customer> {
+/** The customer with its version (the account's, which every change of the customer bumps) for the ETag. */
+export async function getCustomer(deps: AppDeps, ctx: RequestContext, id: string) {
   const row = await find(deps, ctx, id);
-  return serializeCustomer(row.account, row.link);
+  return { customer: serializeCustomer(row.account, row.link), version: row.account.version };
 }
 
-export async function updateCustomer(deps: AppDeps, ctx: RequestContext, id: string, patch: CustomerUpdate): Promise<Customer> {
+export async function updateCustomer(deps: AppDeps, ctx: RequestContext, id: string, patch: CustomerUpdate, expected: number | undefined) {
   const current = await findManaged(deps, ctx, id);
+  if (expected !== undefined && expected !== current.account.version) throw preconditionFailed(`Customer ${id} is at version ${current.account.version}.`);
   const now = deps.clock.now();
   const updated = await deps.db.transaction(async (tx) => {
-    const [account] = patch.name === undefined || patch.name === current.account.name ? [current.account] : await tx
-      .update(accounts).set({ name: patch.name, version: sql`${accounts.version} + 1`, updatedAt: now }).where(eq(accounts.id, id)).returning();
+    const [account] = await tx
+      .update(accounts).set({ ...(patch.name !== undefined ? { name: patch.name } : {}), version: sql`${accounts.version} + 1`, updatedAt: now })
+      .where(and(eq(accounts.id, id), eq(accounts.version, current.account.version))).returning();
+    if (!account) throw preconditionFailed(`Customer ${id} changed while this request ran; fetch it again.`);
     const [link] = patch.billing === undefined || patch.billing === current.link.billing ? [current.link] : await tx
       .update(partnerCustomers).set({ billing: patch.billing }).where(eq(partnerCustomers.customerAccountId, id)).returning();
     const before = { name: current.account.name, billing: current.link.billing };
@@ -171,16 +175,16 @@ export async function updateCustomer(deps: AppDeps, ctx: RequestContext, id: str
       type: 'customer_updated', description: `Customer settings changed by the partner: ${JSON.stringify(before)} → ${JSON.stringify(after)}`,
       details: { customer_account_id: id, before, after },
     }, tx);
-    return { account: account!, link: link! };
+    return { account, link: link! };
   });
-  return serializeCustomer(updated.account, updated.link);
+  return { customer: serializeCustomer(updated.account, updated.link), version: updated.account.version };
 }
 
 /** The account-removal grace period of POST /v1/account/removal, started by the partner. */
 export async function removeCustomer(deps: AppDeps, ctx: RequestContext, id: string, approved: boolean): Promise<Customer> {
   const current = await findManaged(deps, ctx, id);
   await requestRemoval(deps, customerContext(ctx, current.account), { approve_data_removal: approved });
-  return getCustomer(deps, ctx, id);
+  return (await getCustomer(deps, ctx, id)).customer;
 }
 
 /** A key living in the customer's account, held by the partner user who mints it (POST /v1/customers/{id}/api-keys). */
