@@ -247,8 +247,8 @@ export class Authenticator {
       ...(principal.partnerAccountId ? { partnerAccountId: principal.partnerAccountId } : {}),
       ...(principal.customerIds ? { customerIds: principal.customerIds } : {}),
     };
-    // A key minted for a customer acts for that customer only.
-    if (principal.partnerAccountId) return own;
+    // A key minted in a customer's account lives there: like the customer's own credentials, it
+    // may name only that account (its kind is the customer's, so #actFor refuses any other).
     const wanted = request.headers[ACCOUNT_HEADER];
     if (wanted === undefined || wanted === '' || wanted === principal.accountId) return own;
     return this.#actFor(principal, own, Array.isArray(wanted) ? wanted.join(',') : wanted);

@@ -94,6 +94,9 @@ t.test('the customer\'s administrator withdraws access: the partner\'s next requ
   const listed = await actingFor(api, partner.key, c.body.id)('GET', '/v1/api-keys');
   t.same(listed.body.data.map((k: { id: string }) => k.id), [minted.body.id], 'the partner sees it acting for the customer');
   t.equal((await api.request('GET', '/v1/me', { key: minted.body.secret })).body.partner_account_id, partner.accountId);
+  const elsewhere = await api.request('GET', '/v1/account', { key: minted.body.secret, headers: { 'coffer-account': partner.accountId } });
+  t.equal(elsewhere.status, 403, 'a minted key acts in its customer\'s account only, not in the partner\'s');
+  t.equal(elsewhere.body.code, 'not_a_partner');
 
   // The customer's administrator: a user invited into the customer account, here made directly.
   const adminKey = await api.deps.db.transaction(async (tx) => {
