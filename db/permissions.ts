@@ -26,6 +26,10 @@ export const PERMISSIONS = {
   // account is decided by the permissions above (api/plugins/auth.ts).
   'customers:read': 'View a partner\'s customer accounts, their health and usage',
   'customers:manage': 'Create, change and remove customer accounts, invite accounts to become customers, mint keys in them',
+
+  // Its own permission: a state document holds every managed object's attributes, and writing one
+  // decides what the next `coffer iac apply` creates or destroys.
+  'iac_state:manage': 'Read, write, lock and delete the remote state of `coffer iac`',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

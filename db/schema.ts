@@ -15,3 +15,5 @@ export * from './schema/partners.ts';
 export * from './schema/shared-state.ts';
 export * from './schema/identities.ts';
 export * from './schema/billing-options.ts';
+
+export * from './schema/iac.ts';

@@ -24,7 +24,8 @@ export type { OperationSpec };
 type Json = Record<string, any>;
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 // Last-Event-ID: the raw event stream takes it in `options.headers` (sdk/events.ts reconnects with it).
-const KNOWN_HEADERS = new Set(['idempotency-key', 'if-match', 'last-event-id']);
+// Coffer-Lock-Id: a write to a locked IaC state names its lock in `options.headers` (sdk/iac/backends/remote.ts).
+const KNOWN_HEADERS = new Set(['idempotency-key', 'if-match', 'last-event-id', 'coffer-lock-id']);
 
 /** Names the rules get wrong: operationId → namespace and/or method name. */
 export const OVERRIDES: Record<string, { namespace?: string[]; name?: string }> = {

@@ -1112,6 +1112,69 @@ export class PartnerInvitations extends Resource {
   }
 }
 
+/** `coffer.iac.states.versions` */
+export class IacStatesVersions extends Resource {
+  /** The versions of a state, newest first — `GET /v1/iac/states/{name}/versions` (listIacStateVersions) */
+  list(name: string, query?: QueryOf<'listIacStateVersions'>, options?: RequestOptions): PagePromise<ItemOf<'listIacStateVersions'>> {
+    return this._transport.list(OPERATIONS.listIacStateVersions, [name], query, options);
+  }
+
+  /** One earlier version of a state document, exactly as written — `GET /v1/iac/states/{name}/versions/{serial}` (getIacStateVersion) */
+  get(name: string, serial: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getIacStateVersion'>>> {
+    return this._transport.call(OPERATIONS.getIacStateVersion, [name, serial], undefined, options) as Promise<WithResponse<ResultOf<'getIacStateVersion'>>>;
+  }
+}
+
+/** `coffer.iac.states` */
+export class IacStates extends Resource {
+  readonly versions: IacStatesVersions;
+
+  constructor(transport: Transport) {
+    super(transport);
+    this.versions = new IacStatesVersions(transport);
+  }
+
+  /** List the remote states of `coffer iac` (name, serial, lineage, lock) — `GET /v1/iac/states` (listIacStates) */
+  list(query?: QueryOf<'listIacStates'>, options?: RequestOptions): PagePromise<ItemOf<'listIacStates'>> {
+    return this._transport.list(OPERATIONS.listIacStates, [], query, options);
+  }
+
+  /** The current state document, exactly as written; ETag `"v<serial>"` — `GET /v1/iac/states/{name}` (getIacState) */
+  get(name: string, options?: RequestOptions): Promise<WithResponse<ResultOf<'getIacState'>>> {
+    return this._transport.call(OPERATIONS.getIacState, [name], undefined, options) as Promise<WithResponse<ResultOf<'getIacState'>>>;
+  }
+
+  /** Write a new version of a state — `PUT /v1/iac/states/{name}` (putIacState) */
+  update(name: string, body: BodyOf<'putIacState'>, options?: UpdateOptions): Promise<WithResponse<ResultOf<'putIacState'>>> {
+    return this._transport.call(OPERATIONS.putIacState, [name], body, options) as Promise<WithResponse<ResultOf<'putIacState'>>>;
+  }
+
+  /** Delete a state and its history (refused while another run holds its lock) — `DELETE /v1/iac/states/{name}` (deleteIacState) */
+  delete(name: string, options?: UpdateOptions): Promise<void> {
+    return this._transport.call(OPERATIONS.deleteIacState, [name], undefined, options) as Promise<void>;
+  }
+
+  /** Lock a state for a run (409 `state_locked` naming the holder when it is taken) — `POST /v1/iac/states/{name}/lock` (lockIacState) */
+  lock(name: string, body: BodyOf<'lockIacState'>, options?: RequestOptions): Promise<WithResponse<ResultOf<'lockIacState'>>> {
+    return this._transport.call(OPERATIONS.lockIacState, [name], body, options) as Promise<WithResponse<ResultOf<'lockIacState'>>>;
+  }
+
+  /** Release a state's lock (`force=true`: another user's, audited as a force-unlock) — `DELETE /v1/iac/states/{name}/lock` (unlockIacState) */
+  unlock(name: string, query: QueryOf<'unlockIacState'>, options?: RequestOptions): Promise<void> {
+    return this._transport.call(OPERATIONS.unlockIacState, [name], query, options) as Promise<void>;
+  }
+}
+
+/** `coffer.iac` */
+export class Iac extends Resource {
+  readonly states: IacStates;
+
+  constructor(transport: Transport) {
+    super(transport);
+    this.states = new IacStates(transport);
+  }
+}
+
 /** Every namespace of the API, as properties of the client. */
 export class CofferResources {
   readonly health: Health;
@@ -1150,6 +1213,7 @@ export class CofferResources {
   readonly partner: Partner;
   readonly customers: Customers;
   readonly partnerInvitations: PartnerInvitations;
+  readonly iac: Iac;
 
   constructor(transport: Transport) {
     this.health = new Health(transport);
@@ -1188,5 +1252,6 @@ export class CofferResources {
     this.partner = new Partner(transport);
     this.customers = new Customers(transport);
     this.partnerInvitations = new PartnerInvitations(transport);
+    this.iac = new Iac(transport);
   }
 }

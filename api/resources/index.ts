@@ -122,3 +122,9 @@ import partnerInvitations from './partner-invitations/routes.ts';
 import { schemas as partnerInvitationSchemas } from './partner-invitations/schemas.ts';
 resources.push(customers, partnerInvitations);
 resourceSchemas.push(...customerSchemas, ...partnerInvitationSchemas);
+
+// Remote state of the IaC tool (`coffer iac`, backend "coffer"): versioned, locked, sealed at rest.
+import iacStates from './iac-states/routes.ts';
+import { schemas as iacStateSchemas } from './iac-states/schemas.ts';
+resources.push(iacStates);
+resourceSchemas.push(...iacStateSchemas);

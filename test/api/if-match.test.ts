@@ -88,6 +88,15 @@ const MAKERS: Record<string, Maker> = {
     make: (api, a) => created(api, a, '/v1/customers', { name: 'Clinic', region: 'eu-west-1', billing: 'partner' }),
     body: { PATCH: { billing: 'direct' } },
   },
+  // Addressed by name ({id} is the name here); the serial is the version, and a PUT must raise it.
+  '/v1/iac/states/{name}': {
+    async make(api, a) {
+      const res = await api.request('PUT', '/v1/iac/states/prod', { key: a.key, body: { version: 4, serial: 3, lineage: 'lin' } });
+      if (res.status !== 201) throw new Error(`PUT state answered ${res.status}: ${res.text}`);
+      return 'prod';
+    },
+    body: { PUT: { version: 4, serial: 10, lineage: 'lin' } },
+  },
 };
 
 interface Operation {
@@ -133,8 +142,8 @@ t.test('every operation that takes If-Match refuses a stale ETag with 412 and ch
       // A fresh account per operation: singletons start from their defaults, nothing leaks between rows.
       const admin = await api.signUp(maker.partner ? { kind: 'partner' } : {});
       const id = await maker.make(api, admin);
-      const url = id ? path.replace('{id}', id) : path;
-      const readUrl = (maker.read ?? path).replace('{id}', id ?? '');
+      const url = id ? path.replace(/\{(id|name)\}/, id) : path;
+      const readUrl = (maker.read ?? path).replace(/\{(id|name)\}/, id ?? '');
       const before = await api.request('GET', readUrl, { key: admin.key });
       t.equal(before.status, 200, `${label}: GET ${readUrl}`);
       const current = versionOf(before.headers.get('etag'));

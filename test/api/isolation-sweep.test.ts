@@ -23,7 +23,7 @@ t.test('account B\'s administrator reaches none of account A\'s objects through 
   const b = await api.signUp();
   const every = Object.values(ids).flat();
   // Names and addresses of A's objects: they must not show up in B's answers either.
-  const secrets = [...every, 'Emulated team', 'bob.builder@coffer-emu.test', 'invited@a.example', 'ops@a.example', 'hooks.example.com/a', 'plan.txt', fx.accountId];
+  const secrets = [...every, 'Emulated team', 'bob.builder@coffer-emu.test', 'invited@a.example', 'ops@a.example', 'hooks.example.com/a', 'plan.txt', 'a-prod-state', 'lineage-of-a', fx.accountId];
   const before = await accountFingerprint(api, fx.accountId);
 
   const caller = { label: 'B', key: b.key };

@@ -15,7 +15,7 @@ t.test('customers, their partner acting for them, and other partners reach nothi
   const api = fx.app;
   const ids = await objectsOfA(fx);
   const every = Object.values(ids).flat();
-  const secrets = [...every, 'Emulated team', 'alice.a@coffer-emu.test', 'invited@a.example', 'ops@a.example', 'hooks.example.com/a', 'plan.txt'];
+  const secrets = [...every, 'Emulated team', 'alice.a@coffer-emu.test', 'invited@a.example', 'ops@a.example', 'hooks.example.com/a', 'plan.txt', 'a-prod-state', 'lineage-of-a'];
   const before = await accountFingerprint(api, fx.accountId);
   const a = { accountId: fx.accountId, key: fx.account.key } as Parameters<typeof link>[2];
 

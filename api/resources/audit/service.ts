@@ -37,6 +37,8 @@ export const AUDIT_TYPES = [
   'payment_failed', 'account_purged', 'identity_linked', 'identity_unlinked', 'payment_settings_changed', 'payment_recorded',
   'customer_created', 'customer_updated', 'partner_invited', 'partner_invitation_cancelled',
   'partner_invitation_accepted', 'partner_invitation_declined', 'partner_access_revoked',
+  'iac_state_written', 'iac_state_deleted', 'iac_state_locked', 'iac_state_unlocked',
+  'iac_state_force_unlocked',
 ] as const;
 export type AuditType = (typeof AUDIT_TYPES)[number];
 
