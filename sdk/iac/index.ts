@@ -13,6 +13,8 @@ export { RESOURCE_TYPES, DATA_SOURCE_TYPES, resourceType, dataSourceType } from 
 export { BACKENDS, type BackendFactory, type BackendContext } from './backends/index.ts';
 export { LocalBackend } from './backends/local.ts';
 export { IacError, StateError } from './errors.ts';
+
+export { RemoteBackend } from './backends/remote.ts';
 export { loadConfig } from './config.ts';
 export { formatHcl } from './fmt.ts';
 export { FUNCTIONS } from './functions.ts';

@@ -4,6 +4,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Coffer } from '../../client.ts';
 import type { StateBackend } from '../types.ts';
 import { LocalBackend } from './local.ts';
+import { RemoteBackend } from './remote.ts';
 
 export interface BackendContext {
   /** The configuration directory. */
@@ -19,4 +20,7 @@ export const BACKENDS: Record<string, BackendFactory> = {
     const path = typeof args.path === 'string' ? args.path : 'coffer.tfstate';
     return new LocalBackend(isAbsolute(path) ? path : join(dir, path));
   },
+  // State kept by Coffer itself (`/v1/iac/states/{name}`), through the provider's credentials, so a
+  // pipeline needs no storage of its own: `terraform { backend "coffer" { name = "prod" } }`.
+  coffer: (args, { client }) => new RemoteBackend(client, typeof args.name === 'string' ? args.name : 'default'),
 };
