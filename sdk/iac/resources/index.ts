@@ -5,11 +5,33 @@ import { tag } from './tag.ts';
 import { task } from './task.ts';
 import { entity } from './entity.ts';
 import { account, entities, regions, tags, taskData } from './data.ts';
+import { user } from './user.ts';
+import { apiKey } from './api-key.ts';
+import { ipAllowlistEntry } from './ip-allowlist-entry.ts';
+import { ipAllowlist } from './ip-allowlist.ts';
+import { securityPolicy } from './security-policy.ts';
+import { samlSettings } from './saml-settings.ts';
+import { notificationSettings } from './notification-settings.ts';
+import { notificationRecipient } from './notification-recipient.ts';
+import { webhookEndpoint } from './webhook-endpoint.ts';
+import { storage } from './storage.ts';
+import { billingDetails } from './billing-details.ts';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   tag,
   task,
   entity,
+  user,
+  apiKey,
+  ipAllowlistEntry,
+  ipAllowlist,
+  securityPolicy,
+  samlSettings,
+  notificationSettings,
+  notificationRecipient,
+  webhookEndpoint,
+  storage,
+  billingDetails,
 ];
 
 export const DATA_SOURCE_TYPES: readonly DataSourceType[] = [
