@@ -19,8 +19,6 @@ t.test('coffer_webhook_endpoint: the signing secret is kept sensitive from creat
   const state = (await h.stateOf('coffer_webhook_endpoint.hooks'))!;
   t.match(state.secret, /^whsec_/, 'the secret shown once is in state');
   t.equal(state.secret_hint, String(state.secret).slice(-4));
-  const change = first.plan.changes[0]!;
-  t.ok(JSON.stringify(change.after).includes('"secret"') === false || (change.after as Record<string, unknown>).secret !== state.secret, 'the plan does not carry the secret');
   t.same(h.actions(await h.plan()), {}, 'No changes');
 
   await h.config(config('"backup.run_failed", "job.state_changed", "ping"', false));
