@@ -355,4 +355,18 @@ export const MUTANTS: Mutant[] = [
     replace: '.where(and(eq(partnerCustomers.customerAccountId, accountId)));',
     tests: ['test/api/partner-events.test.ts'],
   },
+  {
+    name: 'IaC state: a write while another run holds the lock is accepted',
+    file: 'api/resources/iac-states/service.ts',
+    search: 'if (lock && lock.id !== lockId) throw locked(row.name, lock);',
+    replace: '',
+    tests: ['test/api/iac-state-locks.test.ts'],
+  },
+  {
+    name: 'IaC state: a write based on a stale serial overwrites the newer one',
+    file: 'api/resources/iac-states/service.ts',
+    search: 'if (row.serial !== null && conditions.expected !== row.serial) {',
+    replace: 'if (false) {',
+    tests: ['test/api/iac-states.test.ts'],
+  },
 ];
