@@ -38,5 +38,16 @@ t.test('coffer_api_key: the secret works and stays in state; rename in place; ne
 
   await h.api.request('DELETE', `/v1/api-keys/${replaced.id}`, { key: h.admin.key });
   t.same(h.actions(await h.plan()), { 'coffer_api_key.ci': 'create' }, 'revoked outside: re-created');
+  await h.apply();
+  const current = String((await h.stateOf('coffer_api_key.ci'))!.id);
+
+  // Import: every attribute but the secret (which the API never shows again) round-trips.
+  const read = await h.backend.read();
+  const s = read!.state as { serial: number };
+  await h.backend.write({ ...s, serial: s.serial + 1, resources: [] }, read!.version);
+  await h.import('coffer_api_key.ci', current);
+  t.same(h.actions(await h.plan()), {}, 'import then plan: No changes');
+  t.equal((await h.stateOf('coffer_api_key.ci'))!.secret, null, 'an imported key has no secret in state');
   await h.destroy();
+  t.equal((await h.api.request('GET', `/v1/api-keys/${current}`, { key: h.admin.key })).body.state, 'revoked');
 });

@@ -19,6 +19,12 @@ resource "coffer_security_policy" "main" {
   await h.apply();
   t.equal((await h.api.request('GET', '/v1/security/policy', { key: h.admin.key })).body.password_expiration_days, 90);
 
+  const read = await h.backend.read();
+  const s = read!.state as { serial: number };
+  await h.backend.write({ ...s, serial: s.serial + 1, resources: [] }, read!.version);
+  await h.import('coffer_security_policy.main', 'account');
+  t.same(h.actions(await h.plan()), {}, 'import then plan: No changes');
+
   await h.destroy();
   t.match((await h.api.request('GET', '/v1/security/policy', { key: h.admin.key })).body, { enforce_2fa: false, password_expiration_days: null });
 });
@@ -51,6 +57,13 @@ resource "coffer_notification_settings" "main" {
 
   await h.api.request('PATCH', '/v1/notifications/settings', { key: h.admin.key, body: { smart_alerts: { min_items: 7 } } });
   t.same(h.actions(await h.plan()), { 'coffer_notification_settings.main': 'update' }, 'a threshold changed outside is drift');
+  await h.apply();
+
+  const read = await h.backend.read();
+  const s = read!.state as { serial: number };
+  await h.backend.write({ ...s, serial: s.serial + 1, resources: [] }, read!.version);
+  await h.import('coffer_notification_settings.main', 'account');
+  t.same(h.actions(await h.plan()), {}, 'import then plan: No changes');
 
   await h.destroy();
   t.match((await h.api.request('GET', '/v1/notifications/settings', { key: h.admin.key })).body, {
