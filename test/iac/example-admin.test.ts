@@ -10,7 +10,7 @@ import { iacDir } from '../helpers/iac.ts';
 
 const example = fileURLToPath(new URL('../../examples/iac/admin/', import.meta.url));
 
-t.test('examples/iac/admin: plan -detailed-exitcode -out, apply tfplan, No changes, locked out while another run holds the state, destroy', async (t) => {
+t.test('examples/iac/admin: plan -detailed-exitcode -out, apply tfplan, No changes, locked out while another run holds the state, force-unlock, destroy', async (t) => {
   const api = await startTestApp(t);
   const admin = await api.signUp();
   const iac = await iacDir(t, api, admin.key);
@@ -45,7 +45,10 @@ t.test('examples/iac/admin: plan -detailed-exitcode -out, apply tfplan, No chang
   const blocked = await iac.run('plan');
   t.equal(blocked.code, 1);
   t.match(blocked.stderr, /locked by other-pipeline@ci \(apply/);
-  t.equal((await api.request('DELETE', `/v1/iac/states/admin-example/lock?id=${lock.body.id}`, { key: admin.key })).status, 204);
+  // That run died: force-unlock frees the state, and the audit log says who did it.
+  const unlocked = await iac.run('force-unlock', lock.body.id);
+  t.equal(unlocked.code, 0, unlocked.code === 0 ? 'unlocked' : unlocked.stderr);
+  t.same((await get('/v1/audit?type=iac_state_force_unlocked')).data.map((e: { details: { lock: { who: string } } }) => e.details.lock.who), ['other-pipeline@ci']);
 
   const destroyed = await iac.run('destroy', '-auto-approve');
   t.equal(destroyed.code, 0, destroyed.code === 0 ? 'destroyed' : destroyed.stderr + destroyed.stdout);
