@@ -18,6 +18,8 @@ t.test('examples/iac/admin: plan -detailed-exitcode -out, apply tfplan, No chang
 
   const init = await iac.run('init');
   t.equal(init.code, 0, init.code === 0 ? 'init' : init.stderr);
+  t.equal((await iac.run('validate')).code, 0, 'validate');
+  t.equal((await iac.run('fmt', '-check')).code, 0, 'formatted as fmt writes it');
   const planned = await iac.run('plan', '-detailed-exitcode', '-out=tfplan');
   t.equal(planned.code, 2, planned.code === 2 ? 'planned' : planned.stderr);
   t.match(planned.stdout, /Plan: 9 to add, 0 to change, 0 to destroy\./);

@@ -29,7 +29,7 @@ variable "hook_url" {
 locals {
   teams = toset(["finance", "engineering"])
   people = {
-    auditor = { email = "auditor@example.com", permissions = ["backups:read", "activity:read"] }
+    auditor  = { email = "auditor@example.com", permissions = ["backups:read", "activity:read"] }
     restorer = { email = "restorer@example.com", permissions = ["backups:read", "recovery:restore"] }
   }
 }
