@@ -90,9 +90,11 @@ t.test('backup --wait, exports create --wait --download, jobs download (resumed)
         let sent = 0;
         up.on('data', (chunk: Buffer) => {
           if (sent >= MiB) return;
-          res.write(chunk);
           sent += chunk.length;
-          if (sent >= MiB) setTimeout(() => res.socket?.destroy(), 50);
+          // Cut only once the first MiB has left Node's buffers (on a loaded machine the client reads
+          // slowly, and destroying earlier would discard bytes still queued here).
+          if (sent >= MiB) res.write(chunk, () => setTimeout(() => res.socket?.destroy(), 50));
+          else res.write(chunk);
         });
         return;
       }

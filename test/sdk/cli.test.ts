@@ -167,7 +167,7 @@ t.test('completion scripts: bash parses and completes resources and actions; zsh
   const resources = await complete('');
   for (const r of ['tags', 'jobs', 'exports', 'restores', 'billing', 'api-keys', 'login', 'profiles', 'backup', 'completion']) t.ok(resources.includes(r), `resource: ${r}`);
   t.same(await complete('ta'), ['tags', 'tasks']);
-  t.same(await complete('billing', 'invoices', ''), ['download-pdf', 'email', 'get', 'list', 'pay']);
+  t.same(await complete('billing', 'invoices', ''), ['download-pdf', 'email', 'get', 'list', 'pay', 'record-payment']);
   t.ok((await complete('jobs', '')).includes('watch'));
   t.same(await complete('tags', '--js'), ['--json']);
   const zsh = await cli(env, ['completion', 'zsh']);
