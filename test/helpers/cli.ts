@@ -61,3 +61,20 @@ export function schemaErrors(operation: OperationName, value: unknown, o: { item
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e: { instancePath: string; message?: string }) => `${e.instancePath || '/'} ${e.message}`);
 }
+
+/** The CLI on a terminal: `script` gives it a pseudo-terminal; `input` is typed once `waitFor` shows. */
+export function onTerminal(env: Record<string, string>, args: string[], o: { waitFor?: RegExp; input?: string } = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COFFER_')));
+    const command = `stty cols 160 rows 40; ${[process.execPath, CLI_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...inherited, ...env } });
+    let output = '';
+    let typed = false;
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (!typed && o.waitFor?.test(output)) { typed = true; child.stdin.write(o.input ?? ''); }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, jsonLines, schemaErrors } from '../helpers/cli.ts';
+import { cli, jsonLines, onTerminal, schemaErrors } from '../helpers/cli.ts';
 import { startLiveTeam } from '../helpers/live-team.ts';
 
 const MiB = 1024 * 1024;
@@ -122,6 +122,11 @@ t.test('backup --wait, exports create --wait --download, jobs download (resumed)
   t.equal(restoreJob.items_done, 2);
   for (const line of restoreLines.filter((l) => l.type !== 'created')) t.same(schemaErrors('getJob', line.job), []);
   t.equal(team.emu.state.readFile(team.member, `${restoreJob.destination.path}/Reports/q1.txt`).toString(), 'first quarter', 'the file is back in Dropbox');
+
+  // coffer jobs watch on a terminal, for that restore: the bar drawn in place, items and bytes of total.
+  const watched = await onTerminal(env, ['jobs', 'watch', restoreJob.id]);
+  t.equal(watched.code, 0, watched.output);
+  t.match(watched.output, new RegExp(`\\r\\x1b\\[2K\\[=+\\] ${restoreJob.id} succeeded 100% 2/2 items`), 'the restore\'s bar on a terminal');
 
   // Without --json, on a pipe: readable progress on stderr, the result as key/value on stdout.
   const human = await cli(env, ['backup', entityId, '--wait']);

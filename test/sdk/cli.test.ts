@@ -2,7 +2,7 @@
 // a live server: login and profiles, generated commands, --help, --json (checked against the API's
 // response schemas), tables, `coffer api`, completion scripts, and the exit codes.
 import t, { type Test } from 'tap';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp } from '../helpers/app.ts';
-import { CLI_BIN, cli, jsonLines, schemaErrors } from '../helpers/cli.ts';
+import { cli, jsonLines, onTerminal, schemaErrors } from '../helpers/cli.ts';
 import { printList } from '../../sdk/cli/output.ts';
 import { Meter, renderLine } from '../../sdk/cli/progress.ts';
 import { SPECS } from '../../sdk/cli/commands.ts';
@@ -234,23 +234,6 @@ t.test('a failed job exits 6 and Ctrl-C exits 130', async (t) => {
   const interrupted = await cli(env, ['tags', 'list'], { interruptAfterMs: 1_500 });
   t.equal(interrupted.code, 130);
 });
-
-/** The CLI on a terminal: `script` gives it a pseudo-terminal; `input` is typed once `waitFor` shows. */
-function onTerminal(env: Record<string, string>, args: string[], o: { waitFor?: RegExp; input?: string } = {}): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('COFFER_')));
-    const command = `stty cols 160 rows 40; ${[process.execPath, CLI_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...inherited, ...env } });
-    let output = '';
-    let typed = false;
-    child.stdout.on('data', (d) => {
-      output += d;
-      if (!typed && o.waitFor?.test(output)) { typed = true; child.stdin.write(o.input ?? ''); }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 t.test('on a terminal: the API key typed at the prompt is not echoed, and long work draws a progress bar', async (t) => {
   const states = [{ state: 'in_progress', items_done: 120, bytes_done: 4 << 20 }, { state: 'succeeded', items_done: 300, bytes_done: 10 << 20 }];
