@@ -210,6 +210,7 @@ export async function buildApp(deps: AppDeps, opts: { logger?: FastifyBaseLogger
         { name: 'storage', description: 'Where the account\'s backups are stored: the region\'s default or your own bucket' },
         { name: 'partner', description: 'A partner\'s roll-ups over its customers: health and usage, each in one request, as JSON or CSV' },
         { name: 'customers', description: 'Partners (MSPs): their customer accounts, invitations to become one, and keys minted in them' },
+        { name: 'iac', description: 'State of `coffer iac` kept by Coffer itself: versioned, locked while a run writes it, sealed at rest' },
       ],
     },
     refResolver: {
