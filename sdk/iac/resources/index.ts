@@ -16,6 +16,7 @@ import { notificationRecipient } from './notification-recipient.ts';
 import { webhookEndpoint } from './webhook-endpoint.ts';
 import { storage } from './storage.ts';
 import { billingDetails } from './billing-details.ts';
+import { customer } from './customer.ts';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   tag,
@@ -32,6 +33,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   webhookEndpoint,
   storage,
   billingDetails,
+  customer,
 ];
 
 export const DATA_SOURCE_TYPES: readonly DataSourceType[] = [
