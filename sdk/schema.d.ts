@@ -1072,7 +1072,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an event */
+        /**
+         * Get an event
+         * @description An event of the account or, for a partner, of a customer it manages now (as `scope=customers` lists them); any other id is 404.
+         */
         get: operations["getEvent"];
         put?: never;
         post?: never;
@@ -1103,6 +1106,8 @@ export interface paths {
          *     first, then new ones as they happen (within about a second, whichever process raised them). A
          *     comment line (`: heartbeat`) every 15 s keeps proxies from closing an idle stream. The
          *     server ends a stream after 30 minutes; reconnect with Last-Event-ID.
+         *
+         *     A partner receives its customers' events with `scope=customers` (403 `not_a_partner` for another account); a customer that revokes the partner's access stops being delivered at once.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -11354,6 +11359,8 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
+                /** @description `account` (the default): this account's events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages now (not of one that revoked its access). */
+                scope?: "account" | "customers";
                 /**
                  * @description One event type, or several separated by commas.
                  * @example job.state_changed,backup.run_failed

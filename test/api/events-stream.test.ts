@@ -145,7 +145,7 @@ t.test('a heartbeat comment goes out on an idle stream', async (t) => {
   const a = await api.signUp();
   const hub = new EventHub(api.deps);
   t.teardown(() => hub.close());
-  const out = await openStream(api.deps, hub, { accountId: a.accountId, lastEventId: undefined, types: undefined, heartbeatMs: 100 });
+  const out = await openStream(api.deps, hub, { scope: { accountId: a.accountId }, lastEventId: undefined, types: undefined, heartbeatMs: 100 });
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
   await new Promise((r) => setTimeout(r, 350));

@@ -11,6 +11,9 @@ import { newId } from '../../../db/ids.ts';
 
 export const EVENTS_CHANNEL = 'coffer_events';
 
+/** The notification payload that wakes the customers streams of a partner (an account id wakes that account's). */
+export const partnerKey = (partnerId: string) => `partner:${partnerId}`;
+
 /** Events are kept this long, then the maintenance job deletes them. */
 export const EVENT_RETENTION_MS = 30 * 24 * 3600_000;
 
@@ -52,6 +55,8 @@ export async function recordEvent(
   if (feed) {
     await tx.insert(events).values({ id: eventId, accountId, type, body, createdAt });
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${accountId})`);
+    // A partner's customers stream (scope=customers) waits under the partner's key.
+    if (partner) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${partnerKey(partner)})`);
   }
   return { eventId, body, createdAt };
 }

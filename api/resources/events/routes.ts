@@ -45,7 +45,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: { permission },
       schema: {
         operationId: 'streamEvents', tags, summary: 'Receive the account\'s events as they happen (Server-Sent Events)',
-        description: SSE_DESCRIPTION,
+        description: `${SSE_DESCRIPTION}\n\nA partner receives its customers' events with \`scope=customers\` (403 \`not_a_partner\` for another account); a customer that revokes the partner's access stops being delivered at once.`,
         querystring: EventStreamQuery,
         headers: EventStreamHeaders,
         // Unsafe<unknown>: the handler sends a stream, the document says text.
@@ -60,7 +60,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         resolve();
       })));
       const stream = await openStream(deps, hub, {
-        accountId: ctx.accountId,
+        scope: await service.eventScope(deps, ctx, request.query.scope),
         lastEventId: request.headers['last-event-id'],
         types: service.parseTypes(request.query.type),
       });
@@ -73,7 +73,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     app.get('/v1/events/:id', {
       config: { permission },
-      schema: { operationId: 'getEvent', tags, summary: 'Get an event', params: IdParam('evt'), response: { 200: ref(Event) } },
+      schema: { operationId: 'getEvent', tags, summary: 'Get an event', description: 'An event of the account or, for a partner, of a customer it manages now (as `scope=customers` lists them); any other id is 404.', params: IdParam('evt'), response: { 200: ref(Event) } },
     }, async (request) => service.getEvent(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/events/test', {

@@ -33,21 +33,23 @@ export const Event = Type.Object(
 export type Event = Static<typeof Event>;
 export const EventList = Page(Event, 'EventList');
 
+const EventScopeParam = Type.Enum(['account', 'customers'], {
+  description: '`account` (the default): this account\'s events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages now (not of one that revoked its access).',
+});
+
 export const EventListQuery = Type.Object(
   {
     ...PageQuery,
     type: Type.Optional(TypeFilter),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time.' })),
-    scope: Type.Optional(Type.Enum(['account', 'customers'], {
-      description: '`account` (the default): this account\'s events. `customers` (a partner account only; 403 `not_a_partner` otherwise): the events of every customer the partner manages now (not of one that revoked its access).',
-    })),
+    scope: Type.Optional(EventScopeParam),
   },
   { additionalProperties: false },
 );
 export type EventListQuery = Static<typeof EventListQuery>;
 
-export const EventStreamQuery = Type.Object({ type: Type.Optional(TypeFilter) }, { additionalProperties: false });
+export const EventStreamQuery = Type.Object({ type: Type.Optional(TypeFilter), scope: Type.Optional(EventScopeParam) }, { additionalProperties: false });
 
 export const EventStreamHeaders = Type.Object({
   'last-event-id': Type.Optional(Type.String({

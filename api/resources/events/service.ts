@@ -1,6 +1,6 @@
 // The event feed as the API reads it: list (newest first), one event, events after a cursor for
 // the stream, and test events (POST /v1/events/test) for `coffer trigger`.
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { events, partnerCustomers } from '../../../db/schema.ts';
@@ -11,6 +11,26 @@ import { recordEvent } from './feed.ts';
 import type { Event, EventListQuery, FeedEventType } from './schemas.ts';
 
 type EventRow = { id: string; body: string };
+
+/** Whose events a read covers: one account's, or those of the partner's current customers. */
+export type EventScope = { accountId: string } | { partnerId: string };
+
+/** The scope a request asks for; `customers` needs a partner account (403 `not_a_partner`). */
+export async function eventScope(deps: AppDeps, ctx: RequestContext, scope: 'account' | 'customers' | undefined): Promise<EventScope> {
+  if (scope !== 'customers') return { accountId: ctx.accountId };
+  await requirePartner(deps, ctx);
+  return { partnerId: ctx.accountId };
+}
+
+/** The partner's customers whose access is not revoked, checked at each read, so a revocation stops delivery at once. */
+function customersOf(deps: Pick<AppDeps, 'db'>, partnerId: string) {
+  return deps.db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
+    .where(and(eq(partnerCustomers.partnerAccountId, partnerId), isNull(partnerCustomers.revokedAt)));
+}
+
+function ofScope(deps: Pick<AppDeps, 'db'>, scope: EventScope): SQL {
+  return 'accountId' in scope ? eq(events.accountId, scope.accountId) : inArray(events.accountId, customersOf(deps, scope.partnerId));
+}
 
 export function serializeEvent(row: EventRow): Event {
   return JSON.parse(row.body) as Event;
@@ -25,14 +45,7 @@ export async function listEvents(deps: AppDeps, ctx: RequestContext, page: PageR
   if (q.from && q.to && new Date(q.from) > new Date(q.to)) {
     throw badRequest('validation_failed', '`from` is after `to`.', [{ pointer: '/query/from', detail: 'must not be after `to`' }]);
   }
-  const where: (SQL | undefined)[] = [];
-  if (q.scope === 'customers') {
-    await requirePartner(deps, ctx);
-    where.push(inArray(events.accountId, deps.db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
-      .where(and(eq(partnerCustomers.partnerAccountId, ctx.accountId), isNull(partnerCustomers.revokedAt)))));
-  } else {
-    where.push(eq(events.accountId, ctx.accountId));
-  }
+  const where: (SQL | undefined)[] = [ofScope(deps, await eventScope(deps, ctx, q.scope))];
   const types = parseTypes(q.type);
   if (types) where.push(inArray(events.type, types));
   if (q.from) where.push(gte(events.createdAt, new Date(q.from)));
@@ -42,15 +55,20 @@ export async function listEvents(deps: AppDeps, ctx: RequestContext, page: PageR
   return toPage(rows, page.limit, serializeEvent);
 }
 
+/**
+ * One event of the account, or (for a partner, as webhook deliveries and the customers feed give
+ * it) of one of its current customers; any other is 404, whoever's it is.
+ */
 export async function getEvent(deps: AppDeps, ctx: RequestContext, id: string): Promise<Event> {
-  const [row] = await deps.db.select({ id: events.id, body: events.body }).from(events).where(and(eq(events.accountId, ctx.accountId), eq(events.id, id)));
+  const scope = or(eq(events.accountId, ctx.accountId), ofScope(deps, { partnerId: ctx.accountId }));
+  const [row] = await deps.db.select({ id: events.id, body: events.body }).from(events).where(and(scope, eq(events.id, id)));
   if (!row) throw notFound('Event', id);
   return serializeEvent(row);
 }
 
-/** The account's events with an id above `after`, oldest first (the stream's catch-up and live reads). */
-export async function eventsAfter(deps: Pick<AppDeps, 'db'>, accountId: string, after: string, types: string[] | undefined, limit: number) {
-  const where: (SQL | undefined)[] = [eq(events.accountId, accountId), gt(events.id, after)];
+/** The scope's events with an id above `after`, oldest first (the stream's catch-up and live reads). */
+export async function eventsAfter(deps: Pick<AppDeps, 'db'>, scope: EventScope, after: string, types: string[] | undefined, limit: number) {
+  const where: (SQL | undefined)[] = [ofScope(deps, scope), gt(events.id, after)];
   if (types) where.push(inArray(events.type, types));
   return deps.db.select({ id: events.id, type: events.type, body: events.body }).from(events).where(and(...where)).orderBy(asc(events.id)).limit(limit);
 }

@@ -15,8 +15,8 @@
 import { PassThrough } from 'node:stream';
 import type { AppDeps } from '../../deps.ts';
 import { newId } from '../../../db/ids.ts';
-import { EVENTS_CHANNEL } from './feed.ts';
-import { eventsAfter } from './service.ts';
+import { EVENTS_CHANNEL, partnerKey } from './feed.ts';
+import { eventsAfter, type EventScope } from './service.ts';
 
 export const HEARTBEAT_MS = 15_000;
 /** A stream ends after this long; the client reconnects with Last-Event-ID and is authenticated again (a revoked key stops). */
@@ -55,7 +55,7 @@ export class EventHub {
     for (const set of this.wakers.values()) for (const wake of set) wake();
   }
 
-  /** Registers a waker for the account; resolves once LISTEN is in place, so no commit after it goes unnoticed. */
+  /** Registers a waker for the account (or a partner's key, feed.ts); resolves once LISTEN is in place, so no commit after it goes unnoticed. */
   async subscribe(accountId: string, wake: Waker, close: () => void): Promise<() => void> {
     this.listening ??= this.deps.sql.listen(EVENTS_CHANNEL, (payload) => {
       for (const w of this.wakers.get(payload) ?? []) w();
@@ -100,7 +100,7 @@ export class EventHub {
 }
 
 export interface StreamOptions {
-  accountId: string;
+  scope: EventScope;
   lastEventId: string | undefined;
   types: string[] | undefined;
   heartbeatMs?: number;
@@ -135,7 +135,7 @@ export async function openStream(deps: Pick<AppDeps, 'db'>, hub: EventHub, opts:
         let after = lookback > floor ? lookback : floor;
         for (const id of sent) if (id <= after) sent.delete(id);
         for (;;) {
-          const rows = await eventsAfter(deps, opts.accountId, after, opts.types, BATCH);
+          const rows = await eventsAfter(deps, opts.scope, after, opts.types, BATCH);
           for (const row of rows) {
             if (closed) return;
             if (sent.has(row.id)) continue;
@@ -173,7 +173,8 @@ export async function openStream(deps: Pick<AppDeps, 'db'>, hub: EventHub, opts:
   out.on('close', finish);
 
   try {
-    const stop = await hub.subscribe(opts.accountId, () => void read(), finish);
+    const key = 'accountId' in opts.scope ? opts.scope.accountId : partnerKey(opts.scope.partnerId);
+    const stop = await hub.subscribe(key, () => void read(), finish);
     if (closed) stop();
     else unsubscribe = stop;
   } catch (err) {
