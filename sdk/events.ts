@@ -22,6 +22,8 @@ export interface StreamOptions {
   lastEventId?: string;
   /** Only these event types. */
   types?: string[];
+  /** `customers`: a partner account's stream of its current customers' events (default `account`: its own). */
+  scope?: 'account' | 'customers';
   /** Ends the iteration (cleanly: the loop just stops). */
   signal?: AbortSignal;
   /** Reopen a dropped connection (default true); false ends the iteration when it drops. */
@@ -114,7 +116,7 @@ export class EventStreamer extends Resource {
     while (!signal?.aborted) {
       try {
         const { response } = await this._transport.request('GET', '/v1/events/stream', {
-          params: { query: options.types?.length ? { type: options.types.join(',') } : {} },
+          params: { query: { ...(options.types?.length ? { type: options.types.join(',') } : {}), ...(options.scope ? { scope: options.scope } : {}) } },
           headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
           parseAs: 'stream',
           ...(signal ? { signal } : {}),
