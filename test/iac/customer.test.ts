@@ -2,7 +2,7 @@
 // for_each, a second configuration with the provider's `account = <customer id>` creates a tag in
 // one of them (and nowhere else), plans again with no changes, drift of a rename made through the
 // API (exit 2), import then an empty plan, a region change forcing replacement, and destroy (the
-// customers enter their removal grace period).
+// customers enter their removal grace period); admin_email invited on create and forcing replacement.
 import t from 'tap';
 import { startTestApp } from '../helpers/app.ts';
 import { iacDir } from '../helpers/iac.ts';
@@ -112,4 +112,33 @@ resource "coffer_customer" "one" {
   for (const id of Object.values(ids)) t.not((await get(`/v1/customers/${id}`)).body.purge_time, null, `${id} is being removed`);
   const stale = await adopted.run('plan', '-detailed-exitcode');
   t.match(stale.stdout, /# coffer_customer\.one has been deleted/, 'a customer being removed reads as gone');
+});
+
+t.test('coffer_customer admin_email: invited by the create call, kept in state, a change forces replacement', async (t) => {
+  const api = await startTestApp(t);
+  const partner = await signUpPartner(api);
+  const w = await iacDir(t, api, partner.key);
+  const block = (email: string) => `
+resource "coffer_customer" "one" {
+  name        = "Clinic"
+  region      = "eu-west-1"
+  billing     = "direct"
+  admin_email = "${email}"
+}
+`;
+  await w.write({ 'main.tf': block('admin@clinic.test') });
+  const applied = await w.run('apply', '-auto-approve');
+  t.equal(applied.code, 0, applied.stderr);
+  const attributes = (await w.state()).resources[0].instances[0].attributes;
+  t.same([attributes.admin_email, attributes.email, attributes.billing], ['admin@clinic.test', 'admin@clinic.test', 'direct']);
+  const users = await api.request('GET', '/v1/users?limit=10', { key: partner.key, headers: { 'coffer-account': attributes.id } });
+  t.ok(users.body.data.some((u: { email: string }) => u.email === 'admin@clinic.test'), 'the administrator is invited in the customer');
+  const again = await w.run('plan', '-detailed-exitcode');
+  t.equal(again.code, 0, again.stdout + again.stderr);
+
+  await w.write({ 'main.tf': block('other@clinic.test') });
+  const changed = await w.run('plan', '-detailed-exitcode');
+  t.equal(changed.code, 2, changed.stderr);
+  t.match(changed.stdout, /~ admin_email += "admin@clinic\.test" -> "other@clinic\.test" # forces replacement/);
+  t.match(changed.stdout, /Plan: 1 to add, 0 to change, 1 to destroy\./);
 });
