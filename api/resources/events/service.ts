@@ -13,23 +13,28 @@ import type { Event, EventListQuery, FeedEventType } from './schemas.ts';
 type EventRow = { id: string; body: string };
 
 /** Whose events a read covers: one account's, or those of the partner's current customers. */
-export type EventScope = { accountId: string } | { partnerId: string };
+export type EventScope = { accountId: string } | { partnerId: string; customerIds: readonly string[] | null };
 
 /** The scope a request asks for; `customers` needs a partner account (403 `not_a_partner`). */
 export async function eventScope(deps: AppDeps, ctx: RequestContext, scope: 'account' | 'customers' | undefined): Promise<EventScope> {
   if (scope !== 'customers') return { accountId: ctx.accountId };
   await requirePartner(deps, ctx);
-  return { partnerId: ctx.accountId };
+  return { partnerId: ctx.accountId, customerIds: ctx.customerIds ?? null };
 }
 
-/** The partner's customers whose access is not revoked, checked at each read, so a revocation stops delivery at once. */
-function customersOf(deps: Pick<AppDeps, 'db'>, partnerId: string) {
+/**
+ * The partner's customers whose access is not revoked (checked at each read, so a revocation stops
+ * delivery at once), within the partner user's `customer_ids` when it is limited to some.
+ */
+function customersOf(deps: Pick<AppDeps, 'db'>, partnerId: string, customerIds: readonly string[] | null) {
+  // '' keeps the list non-empty: a user limited to no customer matches none.
+  const limited = customerIds ? inArray(partnerCustomers.customerAccountId, [...customerIds, '']) : undefined;
   return deps.db.select({ id: partnerCustomers.customerAccountId }).from(partnerCustomers)
-    .where(and(eq(partnerCustomers.partnerAccountId, partnerId), isNull(partnerCustomers.revokedAt)));
+    .where(and(eq(partnerCustomers.partnerAccountId, partnerId), isNull(partnerCustomers.revokedAt), limited));
 }
 
 function ofScope(deps: Pick<AppDeps, 'db'>, scope: EventScope): SQL {
-  return 'accountId' in scope ? eq(events.accountId, scope.accountId) : inArray(events.accountId, customersOf(deps, scope.partnerId));
+  return 'accountId' in scope ? eq(events.accountId, scope.accountId) : inArray(events.accountId, customersOf(deps, scope.partnerId, scope.customerIds));
 }
 
 export function serializeEvent(row: EventRow): Event {
@@ -60,7 +65,7 @@ export async function listEvents(deps: AppDeps, ctx: RequestContext, page: PageR
  * it) of one of its current customers; any other is 404, whoever's it is.
  */
 export async function getEvent(deps: AppDeps, ctx: RequestContext, id: string): Promise<Event> {
-  const scope = or(eq(events.accountId, ctx.accountId), ofScope(deps, { partnerId: ctx.accountId }));
+  const scope = or(eq(events.accountId, ctx.accountId), ofScope(deps, { partnerId: ctx.accountId, customerIds: ctx.customerIds ?? null }));
   const [row] = await deps.db.select({ id: events.id, body: events.body }).from(events).where(and(scope, eq(events.id, id)));
   if (!row) throw notFound('Event', id);
   return serializeEvent(row);
