@@ -288,9 +288,9 @@ export const MUTANTS: Mutant[] = [
   {
     name: 'events: one event is read without the account scope',
     file: 'api/resources/events/service.ts',
-    search: 'where(and(eq(events.accountId, ctx.accountId), eq(events.id, id)))',
-    replace: 'where(and(eq(events.id, id)))',
-    tests: ['test/api/events.test.ts'],
+    search: '.from(events).where(and(scope, eq(events.id, id)));',
+    replace: '.from(events).where(and(eq(events.id, id)));',
+    tests: ['test/api/events.test.ts', 'test/api/partner-events-stream.test.ts'],
   },
   {
     name: 'OIDC: a sign-in callback is accepted in a browser that did not start it (login CSRF)',
