@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCOPES, USER_SCOPES, type TeamState } from './state.ts';
+import { recordSecret } from '../helpers/secret-record.ts';
 
 export interface AppCredentials {
   appKey?: string;
@@ -33,6 +34,7 @@ export function authorize(state: TeamState, app: AppCredentials, url: URL, res: 
   const approver = userOnly ? state.personalAccount ?? state.firstAdmin() : state.firstAdmin(); // throws (→ 500) on a team without an admin: nobody could approve
   const code = state.ids.nextOpaque('emu-code-');
   const redirectUri = q.get('redirect_uri') ?? undefined;
+  recordSecret('Dropbox OAuth code', code);
   state.authCodes.set(code, {
     code, clientId, redirectUri, used: false, expiresAtMs: state.clock() + CODE_TTL_MS,
     codeChallenge: q.get('code_challenge') ?? undefined,

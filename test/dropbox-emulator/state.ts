@@ -1,6 +1,7 @@
 // The emulated team: members, team folders, namespaces with their trees, OAuth tokens, features and limits.
 // Mutation helpers here are what tests use to change the "remote" Dropbox behind Coffer's back.
 import { IdSource, dropboxTimestamp } from './ids.ts';
+import { recordSecret } from '../helpers/secret-record.ts';
 import { NamespaceTree, TreeNotFound, type TreeEntry, type TreeIndexes, type WriteOptions, type FileRevision } from './namespace-tree.ts';
 
 export type MemberStatus = 'active' | 'invited' | 'suspended' | 'removed';
@@ -360,6 +361,8 @@ export class TeamState {
       revoked: false,
     };
     this.accessTokens.set(rec.token, rec);
+    recordSecret('Dropbox access token', rec.token);
+    recordSecret('Dropbox refresh token', refreshToken);
     return rec;
   }
 

@@ -12,6 +12,7 @@ import { startWorkers } from '../../workers/jobs/index.ts';
 import { createMailer, type MailMessage, type Mailer } from '../../api/mail/mailer.ts';
 import { Background } from '../../api/background.ts';
 import type { Logger } from 'pino';
+import { recordExchange, runLogger } from './secret-record.ts';
 
 export interface TestApp {
   app: App;
@@ -53,11 +54,22 @@ export interface TestAppOptions {
   start?: Date;
   /** Replaces the mailer; by default mail goes to `config.smtpUrl` when set, else into `sentMail`. */
   mailer?: Mailer;
-  /** Log here, as api/server.ts does (services, workers and the request log); by default nothing is logged. */
+  /**
+   * Log here, as api/server.ts does (services, workers and the request log). By default nothing is
+   * logged, except to the run's log file when `npm test` keeps one for its secret scan.
+   */
   log?: Logger;
 }
 
 let counter = 0;
+
+function parseOrNot(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Tests sign up and sign in far more often from 127.0.0.1 than any person would; the limits of
@@ -91,9 +103,17 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     },
     close: () => delivering.close(),
   };
+  // The run's log file (scripts/secret-scan.ts) gets every line; warnings and errors still reach
+  // the console, where a failing test's output shows them.
+  const fileLog = opts.log ? undefined : runLogger();
+  const log = opts.log ?? fileLog;
   const deps: AppDeps = {
     config,
-    log: opts.log ?? { ...quiet, warn: (obj: object, msg: string) => console.error(msg, obj) },
+    log: opts.log ?? {
+      info: (obj: object, msg: string) => fileLog?.info(obj, msg),
+      warn: (obj: object, msg: string) => { fileLog?.warn(obj, msg); console.error(msg, obj); },
+      error: (obj: object, msg: string) => { fileLog?.error(obj, msg); console.error(msg, obj); },
+    },
     db: database.db,
     sql: database.sql,
     clock,
@@ -112,7 +132,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     });
   }
   deps.dropboxPolicy = { baseDelayMs: 5, maxDelayMs: 50 };
-  const app = await buildApp(deps, opts.log ? { logger: opts.log } : {});
+  const app = await buildApp(deps, log ? { logger: log } : {});
   opts.extend?.(app);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => app.close());
@@ -140,6 +160,7 @@ export async function startTestApp(t: Test, opts: TestAppOptions = {}): Promise<
     } catch {
       parsed = undefined;
     }
+    recordExchange(o.key, typeof o.body === 'string' ? parseOrNot(o.body) : o.body, parsed, text);
     return { status: res.status, headers: res.headers, body: parsed, text };
   };
 

@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { recordSecret } from './secret-record.ts';
 import { inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 
@@ -61,9 +62,14 @@ export function makeIdpKeys(cn = 'test-idp.example.test'): IdpKeys {
   const signature = createSign('sha256').update(tbs).sign(privateKey);
   const cert = seq(tbs, sha256Rsa, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
   const certB64 = cert.toString('base64');
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  // A PEM's second line is key material only (the first starts with the same header in every key):
+  // found in a log however its line breaks were escaped.
+  recordSecret('SAML private key', privateKeyPem.split('\n')[2]);
+  recordSecret('SAML private key', privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'));
   return {
     privateKey,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    privateKeyPem,
     certB64,
     certPem: `-----BEGIN CERTIFICATE-----\n${certB64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`,
   };
