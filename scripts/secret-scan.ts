@@ -117,7 +117,7 @@ export async function scanLogDir(dir: string): Promise<ScanResult> {
 /** What `npm test` prints: a summary line, and each finding with its file, kind and redacted excerpt. */
 export function describeScan(dir: string, r: ScanResult): string[] {
   const out = [`# secret scan: ${r.secrets} secrets searched for in ${r.lines} log lines of ${r.files} files`];
-  for (const f of r.findings) out.push(`not ok - a ${f.kind} is in the log ${join(dir, f.file)}:${f.line}: ${f.excerpt}`);
+  for (const f of r.findings) out.push(`not ok - secret in a log (${f.kind}): ${join(dir, f.file)}:${f.line}: ${f.excerpt}`);
   return out;
 }
 

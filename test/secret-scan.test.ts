@@ -48,7 +48,7 @@ t.test('a planted leak fails the run: file, line, kind, and an excerpt without t
     t.match(f.excerpt, f.kind === 'API key' ? /"key":"x«API key: cfk_Ab…»"/ : /bad token «Dropbox access token: sl.emu…»/);
   }
   const printed = describeScan(dir, result);
-  t.match(printed[1], `not ok - a Dropbox access token is in the log ${join(dir, 'log-102.ndjson')}:4: `);
+  t.match(printed[1], `not ok - secret in a log (Dropbox access token): ${join(dir, 'log-102.ndjson')}:4: `);
 
   // The command a developer re-runs on a kept directory fails too.
   const cli = await promisify(execFile)(process.execPath, ['scripts/secret-scan.ts', dir]).then(() => 0, (e: { code: number }) => e.code);

@@ -4,6 +4,7 @@
 // storage credentials refused by the bucket, the Dropbox OAuth code and state, the refresh and
 // access tokens Dropbox issued, a backup, an export's download link, and a SAML sign-in. Then every
 // secret the test created or was given is searched for in every log line, and in every error body.
+// (The whole suite's logs are scanned too, after tap: scripts/secret-scan.ts.)
 import t, { type Test } from 'tap';
 import { Writable } from 'node:stream';
 import { createServer } from 'node:http';
