@@ -343,7 +343,7 @@ export const MUTANTS: Mutant[] = [
   },
   {
     name: 'partner billing: a partner-billed customer is invoiced itself',
-    file: 'api/resources/billing/ledger.ts',
+    file: 'api/resources/billing/invoice-issuing.ts',
     search: 'if (await billedByPartner(deps.db, req.accountId)) return null;',
     replace: '',
     tests: ['test/api/partner-billing.test.ts'],

@@ -4,7 +4,7 @@ import { entities } from '../../db/schema.ts';
 import { invoices } from '../../db/schema/billing.ts';
 import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { meterUsage } from '../../workers/jobs/billing/metering.ts';
-import { invoicePdf } from '../../api/resources/billing/ledger.ts';
+import { invoicePdf } from '../../api/resources/billing/invoice-document.ts';
 import { addEntities, CARD, DAY, DETAILS, NO_FUNDS, pdfText, seedEntities, setup, START } from '../helpers/billing.ts';
 import { pdfLayout } from '../helpers/pdf-layout.ts';
 

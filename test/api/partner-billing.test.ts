@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { invoices } from '../../db/schema/billing.ts';
 import { runBillingCycle } from '../../workers/jobs/billing/cycle.ts';
 import { meterUsage } from '../../workers/jobs/billing/metering.ts';
-import { invoicePdf } from '../../api/resources/billing/ledger.ts';
+import { invoicePdf } from '../../api/resources/billing/invoice-document.ts';
 import { renderInvoicePdf } from '../../api/resources/billing/pdf.ts';
 import { addEntities, CARD, DAY, DETAILS, pdfText, seedEntities, setup, START } from '../helpers/billing.ts';
 import { pdfLayout } from '../helpers/pdf-layout.ts';

@@ -12,7 +12,10 @@ import { audit } from '../audit/service.ts';
 import { assertAdministrator } from '../users/guard.ts';
 import { addDays, billingOf, formatInvoiceNumber, formatMoney } from './plans.ts';
 import { emitBillingEvent } from './events.ts';
-import { linesOf, mailInvoice, resolveMessages, serializeInvoice, serializePayment, settleAccountState, type InvoiceRow } from './ledger.ts';
+import { linesOf, serializeInvoice, serializePayment, type InvoiceRow } from './records.ts';
+import { mailInvoice } from './mail.ts';
+import { resolveMessages } from './messages.ts';
+import { settleAccountState } from './dunning.ts';
 import type { BillingConfig } from '../../config.ts';
 import type { ExternalPaymentCreate, PaymentSettings, PaymentSettingsUpdate } from './payment-schemas.ts';
 

@@ -14,10 +14,12 @@ import { addDays, billingOf, DAY_MS, periodEnd, planPrice } from './plans.ts';
 import { paymentProvider } from './provider.ts';
 import { emitBillingEvent } from './events.ts';
 import { monthlySchedule, paymentOptionsOf } from './payment-settings.ts';
-import {
-  chargeInvoice, InvoiceAlreadyPaid, dayOf, invoicePdf, linesOf, openInvoiceLink, liveQuantities, loadInvoice, mailInvoice, openInvoices, paymentDeclined,
-  periodQuantities, serializeInvoice, customerQuantities, invoiceLinesFor, serializePayment, subscriptionOf, issueInvoice,
-} from './ledger.ts';
+import { customerQuantities, dayOf, invoiceLinesFor, liveQuantities, periodQuantities } from './quantities.ts';
+import { linesOf, loadInvoice, openInvoices, serializeInvoice, serializePayment, subscriptionOf } from './records.ts';
+import { invoicePdf, openInvoiceLink } from './invoice-document.ts';
+import { mailInvoice } from './mail.ts';
+import { issueInvoice } from './invoice-issuing.ts';
+import { chargeInvoice, InvoiceAlreadyPaid, paymentDeclined } from './invoice-charging.ts';
 import type {
   BillingDetails, BillingDetailsInput, BillingMessage, BillingStatus, PaymentMethod, PaymentMethodCreate, Subscription, SubscriptionCreate,
 } from './schemas.ts';

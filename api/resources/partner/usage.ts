@@ -1,12 +1,12 @@
 // GET /v1/partner/usage?month=YYYY-MM: what each customer used in a calendar month and what it
-// costs, priced exactly as the invoices are (the billing ledger's quantities and plans.ts prices),
+// costs, priced exactly as the invoices are (billing's quantities.ts and plans.ts prices),
 // in three queries over all customers (usage peaks, live counts for customers without recorded
 // days, restore and export jobs).
 import type { AppDeps } from '../../deps.ts';
 import type { RequestContext } from '../../context.ts';
 import { toCsv } from '../../csv.ts';
 import { invalidField } from '../../errors.ts';
-import { periodQuantitiesOf } from '../billing/ledger.ts';
+import { periodQuantitiesOf } from '../billing/quantities.ts';
 import { addMonths, billingOf, priceLines } from '../billing/plans.ts';
 import { customersOf, requirePartner } from './customers.ts';
 import type { PartnerUsage } from './schemas.ts';

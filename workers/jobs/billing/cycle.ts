@@ -16,10 +16,10 @@ import type { AppDeps } from '../../../api/deps.ts';
 import { accounts } from '../../../db/schema.ts';
 import { billingSubscriptions, invoices } from '../../../db/schema/billing.ts';
 import { addDays, billingOf, periodEnd } from '../../../api/resources/billing/plans.ts';
-import {
-  chargeInvoice, customerQuantities, InvoiceAlreadyPaid, issueInvoice, liveQuantities, markOverdue, periodQuantities, scheduleAccountDeletion,
-  suspendAccount,
-} from '../../../api/resources/billing/ledger.ts';
+import { customerQuantities, liveQuantities, periodQuantities } from '../../../api/resources/billing/quantities.ts';
+import { issueInvoice } from '../../../api/resources/billing/invoice-issuing.ts';
+import { chargeInvoice, InvoiceAlreadyPaid } from '../../../api/resources/billing/invoice-charging.ts';
+import { markOverdue, scheduleAccountDeletion, suspendAccount } from '../../../api/resources/billing/dunning.ts';
 import { activateAccount } from '../../../api/resources/billing/service.ts';
 import { monthlySchedule, paymentOptionsOf } from '../../../api/resources/billing/payment-settings.ts';
 

@@ -5,7 +5,7 @@
 import { ne } from 'drizzle-orm';
 import type { AppDeps } from '../../../api/deps.ts';
 import { accounts } from '../../../db/schema.ts';
-import { recordUsage } from '../../../api/resources/billing/ledger.ts';
+import { recordUsage } from '../../../api/resources/billing/quantities.ts';
 
 export async function meterUsage(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<{ accounts: number }> {
   const now = deps.clock.now();
