@@ -11,7 +11,11 @@ import {
   InvoiceListQuery, InvoicePayment, Payment, PaymentList, PaymentListQuery, PaymentMethod, PaymentMethodCreate, PaymentMethodList, Subscription,
   SubscriptionCreate, UsageList, UsageQuery,
 } from './schemas.ts';
-import * as service from './service.ts';
+import { cancelSubscription, getPlans, getSubscription, subscribe } from './subscription-service.ts';
+import { getDetails, putDetails } from './details-service.ts';
+import { activatePaymentMethod, addPaymentMethod, deletePaymentMethod, getPaymentMethod, listPaymentMethods } from './payment-method-service.ts';
+import { emailInvoice, getInvoice, getInvoicePdf, getInvoicePdfByToken, getPayment, listInvoices, listPayments, payInvoice } from './invoice-service.ts';
+import { getStatus, listMessages, listUsage } from './status-service.ts';
 
 const tags = ['billing'];
 const manage = { permission: 'billing:manage' as const };
@@ -35,14 +39,14 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.get('/v1/billing/plans', {
       config: manage,
       schema: { operationId: 'getBillingPlans', tags, summary: 'Plans and prices', response: { 200: ref(BillingPlans) } },
-    }, async () => service.getPlans(deps));
+    }, async () => getPlans(deps));
 
     // Subscription ------------------------------------------------------------------------------
     app.get('/v1/billing/subscription', {
       config: manage,
       schema: { operationId: 'getSubscription', tags, summary: 'Get the subscription', description: '404 while the account has never subscribed.', response: { 200: ref(Subscription) } },
     }, async (request, reply) => {
-      const { subscription, version } = await service.getSubscription(deps, requireCtx(request.ctx));
+      const { subscription, version } = await getSubscription(deps, requireCtx(request.ctx));
       setEtag(reply, version);
       return subscription;
     });
@@ -56,7 +60,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: ref(SubscriptionCreate), response: { 201: ref(Subscription) },
       },
     }, async (request, reply) => {
-      const { subscription, version } = await service.subscribe(deps, requireCtx(request.ctx), request.body);
+      const { subscription, version } = await subscribe(deps, requireCtx(request.ctx), request.body);
       setEtag(reply, version);
       return reply.code(201).header('location', '/v1/billing/subscription').send(subscription);
     });
@@ -69,7 +73,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         response: { 200: ref(Subscription) },
       },
     }, async (request, reply) => {
-      const { subscription, version } = await service.cancelSubscription(deps, requireCtx(request.ctx), expectedVersion(request));
+      const { subscription, version } = await cancelSubscription(deps, requireCtx(request.ctx), expectedVersion(request));
       setEtag(reply, version);
       return subscription;
     });
@@ -79,7 +83,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: manage,
       schema: { operationId: 'getBillingDetails', tags, summary: 'Get the billing details', response: { 200: ref(BillingDetails) } },
     }, async (request, reply) => {
-      const { details, version } = await service.getDetails(deps, requireCtx(request.ctx));
+      const { details, version } = await getDetails(deps, requireCtx(request.ctx));
       setEtag(reply, version);
       return details;
     });
@@ -92,7 +96,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: ref(BillingDetailsInput), response: { 200: ref(BillingDetails), 201: ref(BillingDetails) },
       },
     }, async (request, reply) => {
-      const { details, version, created } = await service.putDetails(deps, requireCtx(request.ctx), request.body, expectedVersion(request));
+      const { details, version, created } = await putDetails(deps, requireCtx(request.ctx), request.body, expectedVersion(request));
       setEtag(reply, version);
       return reply.code(created ? 201 : 200).send(details);
     });
@@ -106,24 +110,24 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         body: ref(PaymentMethodCreate), response: { 201: ref(PaymentMethod) },
       },
     }, async (request, reply) => {
-      const method = await service.addPaymentMethod(deps, requireCtx(request.ctx), request.body);
+      const method = await addPaymentMethod(deps, requireCtx(request.ctx), request.body);
       return reply.code(201).header('location', `/v1/billing/payment-methods/${method.id}`).send(method);
     });
 
     app.get('/v1/billing/payment-methods', {
       config: manage,
       schema: { operationId: 'listPaymentMethods', tags, summary: 'List cards', querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }), response: { 200: ref(PaymentMethodList) } },
-    }, async (request) => service.listPaymentMethods(deps, requireCtx(request.ctx), pageRequest(request.query)));
+    }, async (request) => listPaymentMethods(deps, requireCtx(request.ctx), pageRequest(request.query)));
 
     app.get('/v1/billing/payment-methods/:id', {
       config: manage,
       schema: { operationId: 'getPaymentMethod', tags, summary: 'Get a card', params: MethodParams, response: { 200: ref(PaymentMethod) } },
-    }, async (request) => service.getPaymentMethod(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request) => getPaymentMethod(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/billing/payment-methods/:id/activate', {
       config: { ...rescue, audit: 'payment_method_activated' },
       schema: { operationId: 'activatePaymentMethod', tags, summary: 'Make a card the default', params: MethodParams, response: { 200: ref(PaymentMethod) } },
-    }, async (request) => service.activatePaymentMethod(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request) => activatePaymentMethod(deps, requireCtx(request.ctx), request.params.id));
 
     app.delete('/v1/billing/payment-methods/:id', {
       config: { ...manage, audit: 'payment_method_deleted' },
@@ -132,7 +136,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         params: MethodParams, response: { 204: { type: 'null', description: 'Deleted' } },
       },
     }, async (request, reply) => {
-      await service.deletePaymentMethod(deps, requireCtx(request.ctx), request.params.id);
+      await deletePaymentMethod(deps, requireCtx(request.ctx), request.params.id);
       return reply.code(204).send(null);
     });
 
@@ -140,18 +144,18 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.get('/v1/billing/usage', {
       config: manage,
       schema: { operationId: 'listBillingUsage', tags, summary: 'Daily metered usage', description: 'One row per day the metering job ran (at most 400).', querystring: UsageQuery, response: { 200: ref(UsageList) } },
-    }, async (request) => service.listUsage(deps, requireCtx(request.ctx), request.query));
+    }, async (request) => listUsage(deps, requireCtx(request.ctx), request.query));
 
     app.get('/v1/billing/invoices', {
       config: manage,
       schema: { operationId: 'listInvoices', tags, summary: 'List invoices', querystring: InvoiceListQuery, response: { 200: ref(InvoiceList) } },
-    }, async (request) => service.listInvoices(deps, requireCtx(request.ctx), pageRequest(request.query), { status: request.query.status }));
+    }, async (request) => listInvoices(deps, requireCtx(request.ctx), pageRequest(request.query), { status: request.query.status }));
 
     app.get('/v1/billing/invoices/:id', {
       config: manage,
       schema: { operationId: 'getInvoice', tags, summary: 'Get an invoice', params: InvoiceParams, response: { 200: ref(Invoice) } },
     }, async (request, reply) => {
-      const { invoice, version } = await service.getInvoice(deps, requireCtx(request.ctx), request.params.id);
+      const { invoice, version } = await getInvoice(deps, requireCtx(request.ctx), request.params.id);
       setEtag(reply, version);
       return invoice;
     });
@@ -160,7 +164,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
       config: manage,
       schema: { operationId: 'downloadInvoicePdf', tags, summary: 'Download an invoice as PDF', params: InvoiceParams, response: Pdf },
     }, async (request, reply) => {
-      const { pdf, filename } = await service.getInvoicePdf(deps, requireCtx(request.ctx), request.params.id);
+      const { pdf, filename } = await getInvoicePdf(deps, requireCtx(request.ctx), request.params.id);
       return sendPdf(reply, pdf, filename);
     });
 
@@ -171,7 +175,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: 'The PDF is attached, or linked (a link that works for 30 days), as the billing details\' `invoice_delivery` says.',
         params: InvoiceParams, response: { 200: ref(InvoiceEmailed) },
       },
-    }, async (request) => service.emailInvoice(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request) => emailInvoice(deps, requireCtx(request.ctx), request.params.id));
 
     app.post('/v1/billing/invoices/:id/pay', {
       config: { ...rescue, audit: ['payment_succeeded', 'payment_failed'] },
@@ -180,7 +184,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: 'A declined charge is recorded (see payments) and answered with 402 and the decline code (card_declined, insufficient_funds, expired_card, processing_error).',
         params: InvoiceParams, response: { 200: ref(InvoicePayment) },
       },
-    }, async (request) => service.payInvoice(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request) => payInvoice(deps, requireCtx(request.ctx), request.params.id));
 
     app.get('/v1/billing/invoice-document', {
       config: { public: true },
@@ -190,19 +194,19 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         querystring: Type.Object({ token: Type.String({ pattern: '^cfi_[A-Za-z0-9_-]{40,300}$' }) }, { additionalProperties: false }), response: Pdf,
       },
     }, async (request, reply) => {
-      const { pdf, filename } = await service.getInvoicePdfByToken(deps, request.query.token);
+      const { pdf, filename } = await getInvoicePdfByToken(deps, request.query.token);
       return sendPdf(reply, pdf, filename);
     });
 
     app.get('/v1/billing/payments', {
       config: manage,
       schema: { operationId: 'listPayments', tags, summary: 'Payment history (receipts and failed attempts)', querystring: PaymentListQuery, response: { 200: ref(PaymentList) } },
-    }, async (request) => service.listPayments(deps, requireCtx(request.ctx), pageRequest(request.query), { status: request.query.status }));
+    }, async (request) => listPayments(deps, requireCtx(request.ctx), pageRequest(request.query), { status: request.query.status }));
 
     app.get('/v1/billing/payments/:id', {
       config: manage,
       schema: { operationId: 'getPayment', tags, summary: 'Get a payment (receipt)', params: PaymentParams, response: { 200: ref(Payment) } },
-    }, async (request) => service.getPayment(deps, requireCtx(request.ctx), request.params.id));
+    }, async (request) => getPayment(deps, requireCtx(request.ctx), request.params.id));
 
     // Status and messages -----------------------------------------------------------------------
     app.get('/v1/billing/status', {
@@ -212,7 +216,7 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
         description: 'Subscription, payment status, amount due, unpaid invoices, next renewal date and the forecast of the next payment.',
         response: { 200: ref(BillingStatus) },
       },
-    }, async (request) => service.getStatus(deps, requireCtx(request.ctx)));
+    }, async (request) => getStatus(deps, requireCtx(request.ctx)));
 
     app.get('/v1/billing/messages', {
       config: { permission: 'billing:notifications' },
@@ -223,5 +227,5 @@ export default (deps: AppDeps): FastifyPluginAsyncTypebox =>
           + 'Open messages only, unless `include_resolved`.',
         querystring: BillingMessageQuery, response: { 200: ref(BillingMessageList) },
       },
-    }, async (request) => service.listMessages(deps, requireCtx(request.ctx), pageRequest(request.query), request.query.include_resolved ?? false));
+    }, async (request) => listMessages(deps, requireCtx(request.ctx), pageRequest(request.query), request.query.include_resolved ?? false));
   };

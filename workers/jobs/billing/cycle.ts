@@ -20,7 +20,7 @@ import { customerQuantities, liveQuantities, periodQuantities } from '../../../a
 import { issueInvoice } from '../../../api/resources/billing/invoice-issuing.ts';
 import { chargeInvoice, InvoiceAlreadyPaid } from '../../../api/resources/billing/invoice-charging.ts';
 import { markOverdue, scheduleAccountDeletion, suspendAccount } from '../../../api/resources/billing/dunning.ts';
-import { activateAccount } from '../../../api/resources/billing/service.ts';
+import { activateAccount } from '../../../api/resources/billing/subscription-service.ts';
 import { monthlySchedule, paymentOptionsOf } from '../../../api/resources/billing/payment-settings.ts';
 
 export interface CycleResult {
