@@ -12,7 +12,8 @@ import { ApiError, conflict, forbidden, gone, invalidField, notFound } from '../
 import { toPage, type PageRequest } from '../../pagination.ts';
 import { enqueue, QUEUES } from '../../../workers/queue.ts';
 import { resolveRoots, selectionTotals } from '../../../workers/recovery/source.ts';
-import { DESTINATION_SECRET_CONTEXT, downloadToken, openArchive, parseToken, tokenValid, type DestinationSecret } from '../../../workers/recovery/export.ts';
+import { DESTINATION_SECRET_CONTEXT, type DestinationSecret } from '../../../workers/recovery/export.ts';
+import { downloadToken, openArchive, parseToken, tokenValid } from '../../../workers/recovery/export-download.ts';
 import { isTerminal, type JobRow } from '../../../workers/recovery/job-state.ts';
 import { accountStorage } from '../../../workers/backup/storage.ts';
 import { accountSecurityOf } from '../security/service.ts';

@@ -6,7 +6,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { AppDeps } from '../../deps.ts';
 import { jobs, users } from '../../../db/schema.ts';
-import { downloadToken } from '../../../workers/recovery/export.ts';
+import { downloadToken } from '../../../workers/recovery/export-download.ts';
 import { render, type Message } from './templates.ts';
 
 type JobRow = typeof jobs.$inferSelect;
