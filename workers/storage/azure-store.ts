@@ -4,9 +4,9 @@
 //
 // Azure lists blobs in lexicographic order of their names, as the BlobStore contract asks, and a
 // block blob upload is all-or-nothing: uncommitted blocks are never visible to readers.
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
-import { assertValidKey, assertValidRange, type BlobInfo, type BlobStore } from './blob-store.ts';
+import { assertValidKey, assertValidRange, enforceLength, type BlobInfo, type BlobStore } from './blob-store.ts';
 import { InvalidRangeError, NotFoundError } from './errors.ts';
 
 export interface AzureStoreConfig {
@@ -40,23 +40,6 @@ async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
-}
-
-/** Fails the stream (and with it the upload, which then commits nothing) on a length other than `expected`. */
-function enforceLength(body: Readable, expected: number, key: string): Readable {
-  let seen = 0;
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > expected) callback(new Error(`blob ${key}: body longer than the declared ${expected} bytes`));
-      else callback(null, chunk);
-    },
-    flush(callback) {
-      callback(seen === expected ? null : new Error(`blob ${key}: body was ${seen} bytes, expected ${expected}`));
-    },
-  });
-  body.on('error', (error) => guard.destroy(error));
-  return body.pipe(guard);
 }
 
 export class AzureBlobStore implements BlobStore {

@@ -1,6 +1,6 @@
 // The contract every blob backend (filesystem, S3) meets. Keys are '/'-separated relative paths
 // (no empty, '.' or '..' segments). A put is all-or-nothing: readers see the whole object or none.
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 
 export interface BlobInfo {
   key: string;
@@ -40,4 +40,21 @@ export function assertValidRange(offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new RangeError(`invalid range ${offset}+${length}`);
   }
+}
+
+/** Fails the stream (and with it the upload, which then commits nothing) when it turns out longer or shorter than declared. */
+export function enforceLength(body: Readable, expected: number, key: string): Readable {
+  let seen = 0;
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > expected) callback(new Error(`blob ${key}: body longer than the declared ${expected} bytes`));
+      else callback(null, chunk);
+    },
+    flush(callback) {
+      callback(seen === expected ? null : new Error(`blob ${key}: body was ${seen} bytes, expected ${expected}`));
+    },
+  });
+  body.on('error', (error) => guard.destroy(error));
+  return body.pipe(guard);
 }

@@ -13,8 +13,8 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Readable, Transform } from 'node:stream';
-import { assertValidKey, assertValidRange, type BlobInfo, type BlobStore } from './blob-store.ts';
+import { Readable } from 'node:stream';
+import { assertValidKey, assertValidRange, enforceLength, type BlobInfo, type BlobStore } from './blob-store.ts';
 import { InvalidRangeError, NotFoundError } from './errors.ts';
 
 export interface S3StoreConfig {
@@ -91,23 +91,6 @@ async function readExactly(body: Readable, expected: number, key: string): Promi
   }
   if (filled !== expected) throw new Error(`blob ${key}: body was ${filled} bytes, expected ${expected}`);
   return out;
-}
-
-/** Fails the stream (and with it the multipart upload) when it turns out longer or shorter than declared. */
-function enforceLength(body: Readable, expected: number, key: string): Readable {
-  let seen = 0;
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      if (seen > expected) callback(new Error(`blob ${key}: body longer than the declared ${expected} bytes`));
-      else callback(null, chunk);
-    },
-    flush(callback) {
-      callback(seen === expected ? null : new Error(`blob ${key}: body was ${seen} bytes, expected ${expected}`));
-    },
-  });
-  body.on('error', (error) => guard.destroy(error));
-  return body.pipe(guard);
 }
 
 export class S3BlobStore implements BlobStore {
