@@ -21,7 +21,7 @@ import yauzl from 'yauzl';
 import { systemClock } from '../../api/clock.ts';
 import type { AppDeps } from '../../api/deps.ts';
 import { requestBackup } from '../../workers/backup/request.ts';
-import { accountStorage } from '../../workers/backup/storage.ts';
+import { assertRepositoryConsistent } from '../helpers/repository-consistency.ts';
 import { recoverySweepJob } from '../../workers/jobs/recovery.ts';
 import { sweepAccount } from '../../workers/jobs/retention.ts';
 import { schedulerJob } from '../../workers/jobs/scheduler.ts';
@@ -298,17 +298,7 @@ export async function runChaos(t: Test, opts: ChaosOptions): Promise<void> {
   await killWorker();
   const swept = await sweepAccount(tickDeps(), f.accountId);
   t.equal(swept.mode, 'exclusive', 'garbage collection ran with no backup running');
-  const [orphans] = await sql<{ n: number }[]>`
-    select count(*)::int as n from blocks b where b.account_id = ${f.accountId} and not exists (
-      select 1 from item_versions v, generate_series(0, length(v.blocks) / 32 - 1) i
-      where v.account_id = b.account_id and v.blocks is not null and substring(v.blocks from i * 32 + 1 for 32) = b.hash)`;
-  t.equal(orphans!.n, 0, 'no orphan block after GC');
-  const packs = await sql<{ key: string; state: string }[]>`select key, state from packs where account_id = ${f.accountId}`;
-  t.same(packs.filter((p) => p.state !== 'written'), [], 'no pack left pending');
-  const { store } = await accountStorage(f.app.deps, f.accountId);
-  const objects: string[] = [];
-  for await (const o of store.list('packs/')) objects.push(o.key);
-  t.same(objects.sort(), packs.map((p) => p.key).sort(), 'every pack object is recorded, and every recorded pack exists');
+  await assertRepositoryConsistent(t, f.app.deps, f.accountId);
 
   const check = await runCheck({
     DATABASE_URL: f.app.database.url, COFFER_MASTER_KEY: masterKey.toString('base64'), COFFER_DATA_DIR: f.dataDir,

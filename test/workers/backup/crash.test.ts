@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { Member } from '../../dropbox-emulator/state.ts';
 import { requestBackup } from '../../../workers/backup/request.ts';
-import { accountStorage } from '../../../workers/backup/storage.ts';
+import { assertRepositoryConsistent } from '../../helpers/repository-consistency.ts';
 import { startQueue } from '../../../workers/queue.ts';
 import { startBackupFixture, type BackupFixture } from '../../helpers/backup-fixture.ts';
 
@@ -93,17 +93,7 @@ async function killAndResume(t: Test, scenario: Scenario): Promise<void> {
     select count(*)::int as n, count(distinct path_lower)::int as paths from item_versions where entity_id = ${entityId}`;
   t.equal(versions!.n, versions!.paths, 'no duplicate versions');
   t.equal(versions!.n, f.dropboxState(bob.homeNsId).size, 'one version per item');
-  const [orphans] = await sql<{ n: number }[]>`
-    select count(*)::int as n from blocks b where b.account_id = ${f.accountId} and not exists (
-      select 1 from item_versions v, generate_series(0, length(v.blocks) / 32 - 1) i
-      where v.account_id = b.account_id and v.blocks is not null and substring(v.blocks from i * 32 + 1 for 32) = b.hash)`;
-  t.equal(orphans!.n, 0, 'no orphan blocks');
-  const packRows = await sql<{ key: string; state: string }[]>`select key, state from packs where account_id = ${f.accountId}`;
-  t.same(packRows.filter((p) => p.state !== 'written'), [], 'no pack left pending');
-  const { store } = await accountStorage(f.app.deps, f.accountId);
-  const objects: string[] = [];
-  for await (const o of store.list('packs/')) objects.push(o.key);
-  t.same(objects.sort(), packRows.map((p) => p.key).sort(), 'every pack object is recorded, and every recorded pack exists');
+  await assertRepositoryConsistent(t, f.app.deps, f.accountId);
 }
 
 t.test('SIGKILL mid-run, restart, resume', (t) =>
